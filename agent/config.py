@@ -1,0 +1,55 @@
+"""The agent's configuration (TOML, `FLEETPRINT_AGENT_*` overrides): see examples/agent.toml."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import msgspec
+
+from fleetprint.config import load_config
+from fleetprint.mqtt import MqttSettings
+from fleetprint.schema import HOST_ID_PATTERN
+
+DEFAULT_STATE_DIR = "/var/lib/fleetprint-agent"
+
+
+class HostFacts(msgspec.Struct, forbid_unknown_fields=True):
+    """What only the operator knows about the host: sent in the inventory."""
+
+    id: Annotated[str, msgspec.Meta(pattern=HOST_ID_PATTERN)] | None = None
+    site: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    zone: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] | None = None
+    kind: str | None = None
+    purchase_date: date | None = None
+    lifetime_years: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
+    services: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] = []
+
+
+class SamplingSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """How often to sample, and how late a missed sample may still run (laptops sleep)."""
+
+    interval_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 30.0
+    misfire_grace_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 10.0
+    inventory_refresh_s: Annotated[float, msgspec.Meta(ge=60, le=604800)] = 3600.0
+
+
+class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
+    """Top level of agent.toml."""
+
+    host: HostFacts = msgspec.field(default_factory=HostFacts)
+    mqtt: MqttSettings = msgspec.field(default_factory=MqttSettings)
+    sampling: SamplingSettings = msgspec.field(default_factory=SamplingSettings)
+    state_dir: str = DEFAULT_STATE_DIR
+
+    def check(self) -> None:
+        """Cross-field rules that types alone cannot say."""
+        if self.host.kind is not None and self.host.kind not in ("server", "desktop", "laptop", "vm"):
+            raise ValueError("host.kind: must be one of server, desktop, laptop, vm")
+        if self.mqtt.password and self.mqtt.password_file:
+            raise ValueError("mqtt.password: give password or password_file, not both")
+
+
+def load_agent_config(path: str | None) -> AgentConfig:
+    """Load and validate the agent config, or raise ConfigError."""
+    return load_config(path, AgentConfig, "agent")

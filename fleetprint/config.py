@@ -1,0 +1,118 @@
+"""Loading TOML config files with `FLEETPRINT_*` environment overrides, validated at start.
+
+A config is a msgspec Struct tree. Environment variables override file values: the
+variable `FLEETPRINT_MQTT__PORT=8883` sets `[mqtt] port`; the part after the prefix is the
+key path, sections separated by a double underscore, case-insensitive. Values from the
+environment are strings, converted to the field's type. Any problem raises ConfigError
+naming the file, the key and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping, TypeVar
+
+import msgspec
+
+ENV_PREFIX = "FLEETPRINT_"
+C = TypeVar("C", bound=msgspec.Struct)
+
+
+class ConfigError(Exception):
+    """A config that cannot be used: says the file, the key and the reason."""
+
+    def __init__(self, source: str, key: str, reason: str) -> None:
+        where = f"{source}: {key}" if key else source
+        super().__init__(f"invalid config {where}: {reason}")
+        self.source = source
+        self.key = key
+        self.reason = reason
+
+
+def _env_overrides(environ: Mapping[str, str], section: str) -> dict[str, Any]:
+    """Nest `FLEETPRINT_<SECTION>_<A>__<B>=v` into {"a": {"b": "v"}} for one program's section."""
+    prefix = f"{ENV_PREFIX}{section.upper()}_"
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(prefix):
+            continue
+        path = [part.lower() for part in name[len(prefix):].split("__") if part]
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"environment {name}", ".".join(path), "conflicts with another variable")
+        if path:
+            node[path[-1]] = value
+    return tree
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _key_from_error(message: str) -> str:
+    """`... - at `$.mqtt.port`` -> `mqtt.port`."""
+    match = re.search(r"at `\$(.*?)`", message)
+    if not match:
+        field = re.search(r"field `([^`]+)`", message)
+        return field.group(1) if field else ""
+    return match.group(1).lstrip(".").replace("[", ".").replace("]", "").replace("'", "")
+
+
+def load_config(
+    path: str | os.PathLike[str] | None,
+    config_type: type[C],
+    section: str,
+    environ: Mapping[str, str] | None = None,
+) -> C:
+    """Read `path` (optional), apply `FLEETPRINT_<SECTION>_*` overrides, validate into `config_type`.
+
+    `section` is the program ("agent" or "collector"), so that one environment can hold
+    both programs' overrides: `FLEETPRINT_AGENT_MQTT__HOST` and `FLEETPRINT_COLLECTOR_MQTT__HOST`.
+    """
+    environ = os.environ if environ is None else environ
+    source = str(path) if path is not None else "(defaults)"
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(source, "", "file not found") from None
+        except PermissionError:
+            raise ConfigError(source, "", "permission denied") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(source, "", f"not valid TOML: {exc}") from None
+    overrides = _env_overrides(environ, section)
+    if overrides:
+        source = f"{source} + FLEETPRINT_{section.upper()}_* environment"
+    merged = _merge(data, overrides)
+    try:
+        config = msgspec.convert(merged, config_type, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        raise ConfigError(source, _key_from_error(message), message.split(" - at ")[0]) from None
+    check = getattr(config, "check", None)
+    if callable(check):
+        try:
+            check()
+        except ValueError as exc:
+            key, _, reason = str(exc).partition(": ")
+            raise ConfigError(source, key, reason or str(exc)) from None
+    return config
+
+
+def world_readable(path: str | os.PathLike[str]) -> bool:
+    """True when others may read the file (a file holding a secret should not be)."""
+    return bool(Path(path).stat().st_mode & stat.S_IROTH)
