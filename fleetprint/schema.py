@@ -167,3 +167,11 @@ def decode_inventory(payload: bytes) -> Inventory:
 def utc_now() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(timezone.utc)
+
+
+def inventory_digest(inventory: Inventory) -> str:
+    """A stable hash of what an inventory says, ignoring when it was taken."""
+    import hashlib
+
+    unstamped = msgspec.structs.replace(inventory, taken_at=datetime(1970, 1, 1, tzinfo=timezone.utc))
+    return hashlib.sha256(encode(unstamped)).hexdigest()[:32]

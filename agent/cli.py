@@ -1,0 +1,79 @@
+"""`fleetprint agent ...` commands."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import click
+
+from fleetprint.config import ConfigError
+
+_config_option = click.option(
+    "--config", "-c", "config_path", type=click.Path(dir_okay=False), envvar="FLEETPRINT_AGENT_CONFIG",
+    help="agent.toml (default: built-in defaults; FLEETPRINT_AGENT_* variables override).",
+)
+
+
+def _load(config_path: str | None):
+    from fleetprint.agent.config import load_agent_config
+    from fleetprint.agent.inventory import derive_host_id
+
+    try:
+        config = load_agent_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    return config, config.host.id or derive_host_id()
+
+
+@click.group()
+def agent() -> None:
+    """The agent: reports this machine's inventory and usage to the broker."""
+
+
+@agent.command()
+@_config_option
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def run(config_path: str | None, log_level: str) -> None:
+    """Sample and publish until SIGTERM or Ctrl-C."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from fleetprint.agent.runner import Agent
+
+    from fleetprint.config import world_readable
+
+    config, host_id = _load(config_path)
+    if config_path and config.mqtt.password and world_readable(config_path):
+        logging.getLogger("fleetprint.agent").warning("%s holds a password and is readable by every user: chmod 600 it",
+                                                      config_path)
+    Agent(config, host_id).run()
+
+
+@agent.command()
+@_config_option
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.1, 60),
+              help="Seconds the usage sample covers.")
+def once(config_path: str | None, interval: float) -> None:
+    """Print one inventory and one report as JSON, with no broker: what the agent would send."""
+    from fleetprint.agent.inventory import collect_inventory
+    from fleetprint.agent.sampler import UsageSampler
+
+    from fleetprint.schema import Report, encode
+
+    config, host_id = _load(config_path)
+    click.echo(encode(collect_inventory(config.host, host_id)).decode())
+    sampler = UsageSampler()
+    time.sleep(interval)  # the sample measures usage over this window
+    click.echo(encode(Report(host_id=host_id, seq=0, samples=[sampler.take()])).decode())
+
+
+@agent.command()
+@_config_option
+def inventory(config_path: str | None) -> None:
+    """Print this machine's inventory as JSON."""
+    from fleetprint.agent.inventory import collect_inventory
+
+    from fleetprint.schema import encode
+
+    config, host_id = _load(config_path)
+    click.echo(encode(collect_inventory(config.host, host_id)).decode())

@@ -1,0 +1,62 @@
+"""Usage samples: CPU utilisation, memory, disk and network bytes over one interval (psutil)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import psutil
+
+from fleetprint.schema import Sample, utc_now
+
+_LOOPBACK_PREFIXES = ("lo",)
+
+
+def _disk_bytes() -> tuple[int, int]:
+    counters = psutil.disk_io_counters(perdisk=False)
+    return (counters.read_bytes, counters.write_bytes) if counters else (0, 0)
+
+
+def _net_bytes() -> tuple[int, int]:
+    """Bytes received and sent on every interface but loopback."""
+    rx = tx = 0
+    for name, counters in psutil.net_io_counters(pernic=True).items():
+        if not name.startswith(_LOOPBACK_PREFIXES):
+            rx += counters.bytes_recv
+            tx += counters.bytes_sent
+    return rx, tx
+
+
+def _delta(now: int, before: int) -> int:
+    """Counter growth; a counter that went backwards (reset, device removed) counts from zero."""
+    return now - before if now >= before else now
+
+
+class UsageSampler:
+    """Takes a Sample covering the time since the previous one (or since construction)."""
+
+    def __init__(self) -> None:
+        psutil.cpu_percent(interval=None)  # primes psutil's CPU-time baseline
+        self._started = time.monotonic()
+        self._disk = _disk_bytes()
+        self._net = _net_bytes()
+
+    def take(self, now: datetime | None = None) -> Sample:
+        ts = now or utc_now()
+        started, self._started = self._started, time.monotonic()
+        cpu_pct = psutil.cpu_percent(interval=None)
+        memory = psutil.virtual_memory()
+        disk, net = _disk_bytes(), _net_bytes()
+        sample = Sample(
+            ts=ts,
+            interval_s=max(self._started - started, 1e-3),
+            cpu_util_pct=min(max(cpu_pct, 0.0), 100.0),
+            mem_used_bytes=memory.total - memory.available,
+            mem_total_bytes=memory.total,
+            disk_read_bytes=_delta(disk[0], self._disk[0]),
+            disk_write_bytes=_delta(disk[1], self._disk[1]),
+            net_rx_bytes=_delta(net[0], self._net[0]),
+            net_tx_bytes=_delta(net[1], self._net[1]),
+        )
+        self._disk, self._net = disk, net
+        return sample

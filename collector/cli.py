@@ -1,0 +1,74 @@
+"""`fleetprint collector ...` commands."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import click
+
+from fleetprint.config import ConfigError, world_readable
+
+log = logging.getLogger("fleetprint.collector")
+
+
+def _make_sink(config):
+    settings = config.influxdb
+    if settings.version == 1:
+        from fleetprint.collector.store.influx_v1 import InfluxV1Sink
+
+        sink = InfluxV1Sink(settings.url, settings.database, settings.username, settings.password, settings.timeout_s)
+        if settings.create_database:
+            sink.create_database()
+        return sink
+    from fleetprint.collector.store.influx_v2 import InfluxV2Sink
+
+    return InfluxV2Sink(settings.url, settings.bucket, settings.org, settings.secret_token() or "", settings.timeout_s)
+
+
+@click.group()
+def collector() -> None:
+    """The collector: subscribes to agents' reports, models their footprint, writes to InfluxDB."""
+
+
+@collector.command()
+@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), envvar="FLEETPRINT_COLLECTOR_CONFIG",
+              help="collector.toml (default: built-in defaults; FLEETPRINT_COLLECTOR_* variables override).")
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def run(config_path: str | None, log_level: str) -> None:
+    """Run the collector until SIGTERM or Ctrl-C; pending points are flushed and acknowledged first."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from fleetprint.collector.config import load_collector_config
+
+    try:
+        config = load_collector_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if config_path and world_readable(config_path) and (config.mqtt.password or config.influxdb.token
+                                                        or config.influxdb.password):
+        log.warning("%s holds a secret and is readable by every user: chmod 600 it", config_path)
+
+    from fleetprint.collector.hosts import HostRegistry
+    from fleetprint.collector.ingest import Ingest
+    from fleetprint.collector.service import Collector
+    from fleetprint.collector.stats import Counters
+    from fleetprint.collector.store.sink import RetryableWriteError
+
+    from fleetprint.mqtt import Topics
+
+    try:
+        sink = _make_sink(config)
+    except RetryableWriteError as exc:
+        raise click.ClickException(f"cannot reach InfluxDB: {exc}") from None
+    counters = Counters()
+    ingest = Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters)
+    service = Collector(config, sink, ingest, counters)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    log.info("collector %s starting: broker %s:%d, InfluxDB %s", config.collector.id, config.mqtt.host,
+             config.mqtt.port, config.influxdb.url)
+    service.run(stop)
+    log.info("collector stopped: %s", counters.snapshot())

@@ -1,0 +1,93 @@
+"""The collector's configuration (TOML, `FLEETPRINT_COLLECTOR_*` overrides): see examples/collector.toml."""
+
+from __future__ import annotations
+
+import socket
+from typing import Annotated, Literal
+
+import msgspec
+
+from fleetprint.config import load_config
+from fleetprint.mqtt import MqttSettings
+
+Zone = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+
+
+class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """This collector's identity on the broker and its persistent session."""
+
+    # MQTT client id: must be stable across restarts (the broker keeps the session by it).
+    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = msgspec.field(
+        default_factory=lambda: "fleetprint-collector-" + "".join(
+            c if c.isalnum() or c in "._-" else "-" for c in socket.gethostname())[:40]
+    )
+    share_group: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "fleetprint"
+    session_expiry_s: Annotated[int, msgspec.Meta(ge=0, le=4294967295)] = 7 * 86400
+    receive_maximum: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 10000
+    health_interval_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 10.0
+
+
+class InfluxSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """Where points go: InfluxDB 1.x (`/write`, database) or 2.x/3.x (bucket, org, token)."""
+
+    version: Literal[1, 2] = 1
+    url: str = "http://127.0.0.1:8086"
+    database: str = "fleetprint"
+    create_database: bool = True
+    username: str | None = None
+    password: str | None = None
+    bucket: str = "fleetprint"
+    org: str = ""
+    token: str | None = None
+    token_file: str | None = None
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 5000
+    flush_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
+
+    def secret_token(self) -> str | None:
+        if self.token_file:
+            with open(self.token_file, encoding="utf-8") as handle:
+                return handle.read().strip()
+        return self.token
+
+
+class SiteSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """Facts about a site that agents need not repeat."""
+
+    zone: Zone | None = None
+
+
+class ImpactSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """Defaults of the impact model."""
+
+    default_zone: Zone = "WOR"
+    default_site: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "default"
+
+
+class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
+    """Top level of collector.toml."""
+
+    collector: CollectorSettings = msgspec.field(default_factory=CollectorSettings)
+    mqtt: MqttSettings = msgspec.field(default_factory=MqttSettings)
+    influxdb: InfluxSettings = msgspec.field(default_factory=InfluxSettings)
+    impact: ImpactSettings = msgspec.field(default_factory=ImpactSettings)
+    sites: dict[str, SiteSettings] = {}
+
+    def check(self) -> None:
+        """Cross-field rules that types alone cannot say."""
+        if self.influxdb.version == 2 and not (self.influxdb.token or self.influxdb.token_file):
+            raise ValueError("influxdb.token: InfluxDB 2.x needs a token or token_file")
+        if self.influxdb.version == 2 and not self.influxdb.org:
+            raise ValueError("influxdb.org: InfluxDB 2.x needs an org")
+        from fleetprint.collector.impact import boavizta
+
+        for zone, key in [(self.impact.default_zone, "impact.default_zone")] + [
+            (site.zone, f"sites.{name}.zone") for name, site in self.sites.items() if site.zone
+        ]:
+            if not boavizta.known_zone(zone):
+                raise ValueError(f"{key}: no electricity factors for zone {zone!r}")
+
+
+def load_collector_config(path: str | None) -> CollectorConfig:
+    """Load and validate the collector config, or raise ConfigError."""
+    return load_config(path, CollectorConfig, "collector")

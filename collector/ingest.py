@@ -1,0 +1,83 @@
+"""Validating messages from the broker and turning them into points.
+
+Every message either becomes points or is rejected with a reason: `oversize`,
+`malformed` (not JSON), `wrong_schema`, `invalid` (types, ranges, NaN, unknown fields),
+`bad_topic`, `host_mismatch` (the body names another host than its topic),
+`no_inventory` (a report from a host whose inventory has not arrived). Rejections are
+counted per reason and logged; they never stop the collector.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from fleetprint.collector.hosts import HostRegistry
+from fleetprint.collector.impact.footprint import sample_footprint
+from fleetprint.collector.stats import Counters
+from fleetprint.collector.store.points import host_sample_line, inventory_line
+
+from fleetprint.mqtt import Topics
+from fleetprint.schema import PayloadError, decode_inventory, decode_report
+
+log = logging.getLogger(__name__)
+REJECTION_LOG_INTERVAL_S = 10.0
+
+
+class Ingest:
+    """Decodes, validates and models inventories and reports; returns line-protocol points."""
+
+    def __init__(self, hosts: HostRegistry, topics: Topics, counters: Counters) -> None:
+        self.hosts = hosts
+        self.topics = topics
+        self.counters = counters
+        self._last_logged: dict[str, float] = {}
+
+    def handle(self, topic: str, payload: bytes) -> list[str]:
+        """Points for one message; [] when it was rejected (counted and logged) or carries none."""
+        self.counters.add("messages_total")
+        try:
+            host_id = self.topics.host_of(topic)
+            if host_id is None:
+                raise PayloadError("bad_topic", f"not a per-host topic: {topic[:200]!r}")
+            if topic.endswith("/report"):
+                return self._report(host_id, payload)
+            if topic.endswith("/inventory"):
+                return self._inventory(host_id, payload)
+            raise PayloadError("bad_topic", f"unexpected topic {topic[:200]!r}")
+        except PayloadError as exc:
+            self._reject(topic, exc)
+            return []
+
+    def _inventory(self, host_id: str, payload: bytes) -> list[str]:
+        if not payload:
+            self.counters.add("inventories_cleared")
+            return []
+        inventory = decode_inventory(payload)
+        if inventory.host_id != host_id:
+            raise PayloadError("host_mismatch", f"body names host {inventory.host_id!r}")
+        model = self.hosts.update(inventory)
+        self.counters.add("inventories_ok")
+        return [inventory_line(inventory, model)]
+
+    def _report(self, host_id: str, payload: bytes) -> list[str]:
+        report = decode_report(payload)
+        if report.host_id != host_id:
+            raise PayloadError("host_mismatch", f"body names host {report.host_id!r}")
+        model = self.hosts.get(host_id)
+        if model is None:
+            raise PayloadError("no_inventory", "no inventory received for this host yet")
+        lines = [host_sample_line(model, report.seq, s, sample_footprint(model, s)) for s in report.samples]
+        self.counters.add("reports_ok")
+        self.counters.add("samples_ok", len(lines))
+        return lines
+
+    def _reject(self, topic: str, exc: PayloadError) -> None:
+        self.counters.reject(exc.reason)
+        log.debug("rejected message on %s: %s: %s", topic[:200], exc.reason, exc.detail[:300])
+        now = time.monotonic()
+        if now - self._last_logged.get(exc.reason, -REJECTION_LOG_INTERVAL_S) >= REJECTION_LOG_INTERVAL_S:
+            self._last_logged[exc.reason] = now
+            total = self.counters.get(f"rejected_{exc.reason}")
+            log.warning("rejected message on %s: %s: %s (%d %s so far; logged at most every %.0f s per reason)",
+                        topic[:200], exc.reason, exc.detail[:300], total, exc.reason, REJECTION_LOG_INTERVAL_S)

@@ -1,0 +1,87 @@
+"""`fleetprint live`: the fleet's power and footprint now, read back from InfluxDB (InfluxQL)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import click
+import urllib3
+from fleetprint.collector.store.points import HOST_MEASUREMENT
+
+
+@dataclass(frozen=True)
+class HostNow:
+    """One host's recent figures: hourly rates are extrapolated from the window's sums."""
+
+    host: str
+    power_source: str
+    power_w: float
+    usage_gwp_gco2e_per_h: float
+    embodied_gwp_gco2e_per_h: float
+    samples: int
+
+
+def query(url: str, database: str, influxql: str) -> list[dict]:
+    """Rows (tags merged in) of an InfluxQL query against `/query`."""
+    http = urllib3.PoolManager(timeout=10.0, retries=False)
+    response = http.request("GET", f"{url.rstrip('/')}/query?{urlencode({'db': database, 'q': influxql, 'epoch': 'ms'})}")
+    body = json.loads(response.data or b"{}")
+    rows: list[dict] = []
+    for result in body.get("results", []):
+        if "error" in result:
+            raise click.ClickException(f"InfluxDB: {result['error']}")
+        for series in result.get("series", []):
+            for values in series["values"]:
+                rows.append({**series.get("tags", {}), **dict(zip(series["columns"], values))})
+    return rows
+
+
+def fleet_now(url: str, database: str, window_s: int) -> list[HostNow]:
+    """Per host: mean power over the window and the GWP rates it implies."""
+    rows = query(url, database,
+                 f"SELECT mean(power_w) AS power_w, sum(usage_gwp_gco2e) AS usage, sum(embodied_gwp_gco2e) AS embodied, "
+                 f"sum(interval_s) AS covered_s, count(power_w) AS n FROM {HOST_MEASUREMENT} "
+                 f"WHERE time > now() - {window_s}s GROUP BY host, power_source")
+    return [
+        HostNow(row["host"], row["power_source"], row["power_w"], row["usage"] * 3600 / row["covered_s"],
+                row["embodied"] * 3600 / row["covered_s"], row["n"])
+        for row in rows if row.get("covered_s")
+    ]
+
+
+def render(hosts: list[HostNow]) -> str:
+    header = f"{'host':<28} {'power source':<13} {'power W':>9} {'use gCO2e/h':>12} {'embodied gCO2e/h':>17} {'samples':>8}"
+    lines = [header, "-" * len(header)]
+    for h in sorted(hosts, key=lambda h: h.host):
+        lines.append(f"{h.host:<28} {h.power_source:<13} {h.power_w:>9.1f} {h.usage_gwp_gco2e_per_h:>12.2f} "
+                     f"{h.embodied_gwp_gco2e_per_h:>17.2f} {h.samples:>8}")
+    if not hosts:
+        lines.append("(no samples yet in the window)")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--url", default="http://127.0.0.1:8086", show_default=True, help="InfluxDB URL (InfluxQL /query).")
+@click.option("--database", default="fleetprint", show_default=True)
+@click.option("--window", "window_s", default=120, show_default=True, type=click.IntRange(5, 86400),
+              help="Seconds of samples to average.")
+@click.option("--every", "every_s", default=5.0, show_default=True, type=click.FloatRange(0.5, 3600),
+              help="Refresh period in seconds.")
+@click.option("--once", is_flag=True, help="Print once and exit.")
+def live(url: str, database: str, window_s: int, every_s: float, once: bool) -> None:
+    """Show each host's modelled or measured power and its footprint rate, refreshed until Ctrl-C."""
+    try:
+        while True:
+            table = render(fleet_now(url, database, window_s))
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+            click.echo(f"\n{stamp} (last {window_s} s)\n{table}")
+            if once:
+                return
+            time.sleep(every_s)
+    except KeyboardInterrupt:
+        pass
+    except urllib3.exceptions.HTTPError as exc:
+        raise click.ClickException(f"cannot reach InfluxDB at {url}: {exc}") from None

@@ -1,0 +1,143 @@
+"""The collector process: MQTT in, points out, each message acknowledged only once stored.
+
+Reports arrive on one MQTT v5 shared subscription (`$share/<group>/<prefix>/hosts/+/report`)
+so that N collectors split the load; every collector also reads all inventories. The
+session is persistent (`clean_start=False` plus a session expiry), so a restarted
+collector gets what arrived while it was away. Acknowledgement is manual: a message is
+PUBACKed after its points are written, so while InfluxDB is down the broker keeps holding
+what is not yet stored, and the number of unacknowledged messages (Receive Maximum)
+bounds the collector's memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from fleetprint.collector.config import CollectorConfig
+from fleetprint.collector.ingest import Ingest
+from fleetprint.collector.stats import Counters
+from fleetprint.collector.store.points import collector_health_line
+from fleetprint.collector.store.sink import (
+    RejectedWriteError,
+    RetryableWriteError,
+    Sink,
+)
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from fleetprint.mqtt import Topics, make_client
+from fleetprint.schema import utc_now
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_S = 30.0
+
+
+@dataclass
+class _Batch:
+    lines: list[str] = field(default_factory=list)
+    acks: list[tuple[int, int]] = field(default_factory=list)  # (mid, qos) to PUBACK once written
+
+
+class Collector:
+    """Subscribes, turns messages into points, writes them in batches and then acknowledges."""
+
+    def __init__(self, config: CollectorConfig, sink: Sink, ingest: Ingest, counters: Counters) -> None:
+        self.config = config
+        self.sink = sink
+        self.ingest = ingest
+        self.counters = counters
+        self.topics = Topics(config.mqtt.topic_prefix)
+        self.connected = threading.Event()
+        self._batch = _Batch()
+        self._batch_ready = threading.Condition()
+        self._client = make_client(config.mqtt, config.collector.id, manual_ack=True)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    # -- MQTT side (paho's network thread) ---------------------------------------------
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused the connection: %s", reason_code)
+            return
+        log.info("connected to %s:%d (session present: %s)", self.config.mqtt.host, self.config.mqtt.port,
+                 flags.session_present)
+        group = self.config.collector.share_group
+        client.subscribe([(f"$share/{group}/{self.topics.all_reports}", 1), (self.topics.all_inventories, 1)])
+        self.connected.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        log.warning("disconnected from the broker: %s (paho reconnects)", reason_code)
+
+    def _on_message(self, client, userdata, message) -> None:
+        lines = self.ingest.handle(message.topic, message.payload)
+        with self._batch_ready:
+            self._batch.lines.extend(lines)
+            if message.qos:
+                self._batch.acks.append((message.mid, message.qos))
+            if len(self._batch.lines) >= self.config.influxdb.batch_size:
+                self._batch_ready.notify()
+
+    # -- writer side (the thread that calls run) ---------------------------------------
+
+    def _take_batch(self, timeout_s: float) -> _Batch:
+        with self._batch_ready:
+            if len(self._batch.lines) < self.config.influxdb.batch_size:
+                self._batch_ready.wait(timeout_s)
+            batch, self._batch = self._batch, _Batch()
+            return batch
+
+    def _write(self, batch: _Batch, stop: threading.Event) -> None:
+        """Write a batch, retrying with backoff while the database is unavailable; then acknowledge."""
+        backoff = 0.5
+        while batch.lines:
+            try:
+                self.sink.write(batch.lines)
+                self.counters.add("points_written", len(batch.lines))
+                break
+            except RejectedWriteError as exc:
+                self.counters.add("points_refused", len(batch.lines))
+                log.error("%s; %d points dropped", exc, len(batch.lines))
+                break
+            except RetryableWriteError as exc:
+                self.counters.add("write_retries")
+                log.warning("%s; retrying in %.1f s", exc, backoff)
+                if stop.wait(backoff):
+                    return  # stopping: unacknowledged, the broker delivers them again later
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+        for mid, qos in batch.acks:
+            self._client.ack(mid, qos)
+
+    def _health_line(self) -> str:
+        counters = self.counters.snapshot()
+        counters["hosts_known"] = len(self.ingest.hosts)
+        return collector_health_line(self.config.collector.id, counters, utc_now())
+
+    def run(self, stop: threading.Event) -> None:
+        """Connect and process until `stop` is set; then flush, acknowledge and disconnect."""
+        settings = self.config.collector
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = settings.session_expiry_s
+        props.ReceiveMaximum = settings.receive_maximum
+        self._client.reconnect_delay_set(1, 30)
+        self._client.connect_async(self.config.mqtt.host, self.config.mqtt.port, self.config.mqtt.keepalive_s,
+                                   clean_start=False, properties=props)
+        self._client.loop_start()
+        next_health = time.monotonic()
+        try:
+            while not stop.is_set():
+                batch = self._take_batch(self.config.influxdb.flush_interval_s)
+                if time.monotonic() >= next_health:
+                    batch.lines.append(self._health_line())
+                    next_health = time.monotonic() + settings.health_interval_s
+                self._write(batch, stop)
+            self._write(self._take_batch(0), stop)
+        finally:
+            self._client.disconnect()
+            self._client.loop_stop()
+            self.sink.close()

@@ -1,0 +1,104 @@
+"""The per-sample model against boaviztapi's own computation for the same inputs (within 0.1 %)."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import datetime, timezone
+
+import pytest
+from fleetprint.collector.impact import boavizta
+from fleetprint.collector.impact.footprint import sample_footprint
+from fleetprint.collector.impact.grid import zone_factors
+from fleetprint.collector.impact.host_model import build_host_model
+
+from fleetprint.schema import Cpu, Disk, Inventory, Sample
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+SERVER = Inventory(
+    host_id="rack-1", taken_at=NOW, kind="server",
+    cpu=Cpu(model="Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz", vendor="GenuineIntel", sockets=2, cores=32, threads=64),
+    ram_gb=384, ram_modules=12,
+    disks=[Disk(name=f"sd{c}", kind="ssd", size_gb=1000) for c in "abcd"] + [Disk(name="sde", kind="hdd", size_gb=4000)],
+)
+VM = Inventory(host_id="vm-1", taken_at=NOW, kind="vm", cpu=Cpu(model="AMD EPYC 7B13", sockets=1, cores=4, threads=8),
+               ram_gb=16, disks=[Disk(name="vda", kind="hdd", size_gb=50)])
+
+
+def reference_server(fields: dict, load_pct: float, hours: float = 1.0):
+    """boaviztapi's own assessment of the same request body at `load_pct`, over `hours`, as its API runs it."""
+    from boaviztapi.compute.impacts_computation import compute_impacts
+
+    body = dict(fields, usage=dict(fields["usage"], time_workload=load_pct))
+    device = boavizta.build_server(body)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        compute_impacts(device, selected_criteria=["gwp", "adp", "pe"], duration=hours)
+    return device
+
+
+def sample_at(load_pct: float, interval_s: float = 3600.0) -> Sample:
+    return Sample(ts=NOW, interval_s=interval_s, cpu_util_pct=load_pct)
+
+
+@pytest.mark.parametrize("load_pct", [0.0, 3.0, 10.0, 37.5, 50.0, 90.0, 100.0])
+def test_server_power_matches_boaviztapi(load_pct: float) -> None:
+    model = build_host_model(SERVER, zone_factors("FRA"), "paris")
+    expected_w = reference_server(boavizta.server_dto_fields(SERVER, "FRA"), load_pct).usage.avg_power.value
+    assert model.power.power_w(load_pct) == pytest.approx(expected_w, rel=1e-3)
+
+
+def test_server_impacts_for_one_hour_match_boaviztapi() -> None:
+    """Usage and embodied impacts of one hour at 40 % load, against compute_impacts(duration=1 h)."""
+    model = build_host_model(SERVER, zone_factors("DEU"), "berlin")
+    footprint = sample_footprint(model, sample_at(40.0))
+    impacts = reference_server(boavizta.server_dto_fields(SERVER, "DEU"), 40.0).impacts
+    assert footprint.usage_gwp_gco2e == pytest.approx(impacts["gwp"]["use"].value * 1000, rel=1e-3)
+    assert footprint.usage_adp_kgsbeq == pytest.approx(impacts["adp"]["use"].value, rel=1e-3)
+    assert footprint.usage_pe_mj == pytest.approx(impacts["pe"]["use"].value, rel=1e-3)
+    assert footprint.embodied_gwp_gco2e == pytest.approx(impacts["gwp"]["embedded"].value * 1000, rel=1e-3)
+    assert footprint.embodied_adp_kgsbeq == pytest.approx(impacts["adp"]["embedded"].value, rel=1e-3)
+    assert footprint.embodied_pe_mj == pytest.approx(impacts["pe"]["embedded"].value, rel=1e-3)
+
+
+def test_energy_scales_with_interval() -> None:
+    model = build_host_model(SERVER, zone_factors("FRA"), "paris")
+    hour, half_minute = sample_footprint(model, sample_at(20.0)), sample_footprint(model, sample_at(20.0, 30.0))
+    assert half_minute.energy_wh == pytest.approx(hour.energy_wh * 30 / 3600)
+    assert half_minute.embodied_gwp_gco2e == pytest.approx(hour.embodied_gwp_gco2e * 30 / 3600)
+
+
+def test_vm_takes_its_vcpu_share_of_a_host() -> None:
+    model = build_host_model(VM, zone_factors("FRA"), "cloud")
+    host = reference_server(boavizta.vm_host_dto_fields(VM, "FRA"), 30.0)
+    share = 8 / host.get_total_vcpu()
+    assert 0 < share < 1
+    assert model.power.power_w(30.0) == pytest.approx(host.usage.avg_power.value * share, rel=1e-3)
+    one_hour_kg = host.impacts["gwp"]["embedded"].value  # the host's manufacture share for one hour
+    assert model.embodied.gwp_gco2e_per_h == pytest.approx(one_hour_kg * 1000 * share, rel=1e-3)
+
+
+@pytest.mark.parametrize("kind,archetype_power_w,embodied_kg", [("laptop", 75.0, 181.0), ("desktop", 175.0, 277.0)])
+def test_user_terminals_use_boavizta_archetypes(kind: str, archetype_power_w: float, embodied_kg: float) -> None:
+    """Figures from boaviztapi's user_terminal.csv (laptop-pro, desktop-pro) and notes/boavizta.md."""
+    inventory = Inventory(host_id="t", taken_at=NOW, kind=kind, cpu=Cpu(model="Intel Core i5-8350U"), ram_gb=16)
+    model = build_host_model(inventory, zone_factors("FRA"), "office")
+    assert model.power.power_w(0.0) == model.power.power_w(100.0) == archetype_power_w
+    assert model.embodied.total_gwp_kgco2e == pytest.approx(embodied_kg)
+    assert model.embodied.total_pe_mj is None  # not implemented by Boavizta for user terminals
+
+
+def test_configured_lifetime_overrides_boavizta_default() -> None:
+    default = build_host_model(SERVER, zone_factors("FRA"), "paris")
+    six_years = build_host_model(
+        Inventory(**{f: getattr(SERVER, f) for f in SERVER.__struct_fields__ if f != "lifetime_years"}, lifetime_years=6),
+        zone_factors("FRA"), "paris")
+    assert default.embodied.lifetime_h == 35040
+    assert six_years.embodied.lifetime_h == 6 * 8760
+    assert six_years.embodied.gwp_gco2e_per_h == pytest.approx(default.embodied.gwp_gco2e_per_h * 4 / 6)
+
+
+def test_zone_factors_are_boaviztas() -> None:
+    fra = zone_factors("FRA")
+    assert fra.gwp_gco2e_per_wh == pytest.approx(0.098)
+    with pytest.raises(KeyError):
+        zone_factors("XXX")
