@@ -46,7 +46,8 @@ class Publisher:
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
-        log.warning("disconnected from the broker: %s (reconnecting)", reason_code)
+        if reason_code.is_failure:
+            log.warning("disconnected from the broker: %s (reconnecting)", reason_code)
 
     def start(self) -> None:
         """Connect in the background; paho keeps reconnecting with backoff."""

@@ -3,7 +3,8 @@
 Every message either becomes points or is rejected with a reason: `oversize`,
 `malformed` (not JSON), `wrong_schema`, `invalid` (types, ranges, NaN, unknown fields),
 `bad_topic`, `host_mismatch` (the body names another host than its topic),
-`no_inventory` (a report from a host whose inventory has not arrived). Rejections are
+`no_inventory` (a report from a host whose inventory has not arrived), and
+`internal_error` (the collector failed on it: a bug or a model failure, logged with its traceback). Rejections are
 counted per reason and logged; they never stop the collector.
 """
 
@@ -47,6 +48,10 @@ class Ingest:
             raise PayloadError("bad_topic", f"unexpected topic {topic[:200]!r}")
         except PayloadError as exc:
             self._reject(topic, exc)
+            return []
+        except Exception as exc:  # a bug or a model failure must cost one message, never the collector
+            log.exception("failed to process a message on %s", topic[:200])
+            self._reject(topic, PayloadError("internal_error", f"{type(exc).__name__}: {exc}"))
             return []
 
     def _inventory(self, host_id: str, payload: bytes) -> list[str]:

@@ -32,6 +32,8 @@ def query(url: str, database: str, influxql: str) -> list[dict]:
     rows: list[dict] = []
     for result in body.get("results", []):
         if "error" in result:
+            if result["error"].startswith("database not found"):
+                return []  # the collector creates it when it starts
             raise click.ClickException(f"InfluxDB: {result['error']}")
         for series in result.get("series", []):
             for values in series["values"]:

@@ -57,6 +57,7 @@ class Collector:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
 
     # -- MQTT side (paho's network thread) ---------------------------------------------
 
@@ -70,9 +71,17 @@ class Collector:
         client.subscribe([(f"$share/{group}/{self.topics.all_reports}", 1), (self.topics.all_inventories, 1)])
         self.connected.set()
 
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        failed = [code for code in reason_codes if code.is_failure]
+        if failed:
+            log.error("the broker refused a subscription: %s", failed)
+        else:
+            log.info("subscribed to reports and inventories")
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
-        log.warning("disconnected from the broker: %s (paho reconnects)", reason_code)
+        if reason_code.is_failure:
+            log.warning("disconnected from the broker: %s (paho reconnects)", reason_code)
 
     def _on_message(self, client, userdata, message) -> None:
         lines = self.ingest.handle(message.topic, message.payload)

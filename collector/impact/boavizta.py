@@ -109,12 +109,13 @@ def server_dto_fields(inventory: Inventory, zone: str, load_pct: float = 50.0) -
         1,
         round(inventory.ram_gb / RAMConsumptionProfileModel.typical_dimm_capacity[RAMConsumptionProfileModel.default_memory_type]),
     )
+    # BoaviztAPI takes whole gigabytes.
     configuration: dict[str, Any] = {
         "cpu": cpu,
-        "ram": [{"units": modules, "capacity": inventory.ram_gb / modules}],
+        "ram": [{"units": modules, "capacity": max(1, round(inventory.ram_gb / modules))}],
     }
     disks = [
-        {"units": 1, "type": "hdd" if disk.kind == "hdd" else "ssd", "capacity": max(1.0, disk.size_gb)}
+        {"units": 1, "type": "hdd" if disk.kind == "hdd" else "ssd", "capacity": max(1, round(disk.size_gb))}
         for disk in inventory.disks
     ]
     if disks:

@@ -1,0 +1,5 @@
+"""`python -m fleetprint` is the `fleetprint` command."""
+
+from fleetprint.cli import main
+
+main()

@@ -1,0 +1,103 @@
+"""Running the real `fleetprint` programs as processes in tests, and waiting on conditions."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from services import InfluxDB, Mosquitto
+
+T = TypeVar("T")
+
+
+def wait_until(probe: Callable[[], T], timeout_s: float = 30.0, what: str = "condition", poll_s: float = 0.1) -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {value!r})")
+        time.sleep(poll_s)
+
+
+class Program:
+    """A `python -m fleetprint ...` process with its output in a log file."""
+
+    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "fleetprint", *args], stdout=self._log, stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, timeout_s: float = 15.0) -> int:
+        """SIGTERM and wait; returns the exit code (kills and fails if it does not stop)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise AssertionError(f"{self.log_path.name} did not stop on SIGTERM:\n{self.log_text()[-3000:]}")
+        self._log.close()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+def collector_config(path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, database: str, collector_id: str,
+                     extra: str = "") -> Path:
+    """A collector.toml for the test services, flushing and reporting health quickly."""
+    path.write_text(
+        f"""
+[collector]
+id = "{collector_id}"
+health_interval_s = 1
+[mqtt]
+host = "{mosquitto.host}"
+port = {mosquitto.port}
+[influxdb]
+url = "{influxdb.url}"
+database = "{database}"
+flush_interval_s = 0.2
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def agent_config(path: Path, mosquitto: Mosquitto, host_id: str, state_dir: Path, extra_host: str = "",
+                 interval_s: float = 1.0) -> Path:
+    """An agent.toml for the test broker, sampling every `interval_s`."""
+    path.write_text(
+        f"""
+state_dir = "{state_dir}"
+[host]
+id = "{host_id}"
+{extra_host}
+[mqtt]
+host = "{mosquitto.host}"
+port = {mosquitto.port}
+[sampling]
+interval_s = {interval_s}
+""",
+        encoding="utf-8",
+    )
+    return path
