@@ -2,8 +2,8 @@
 
 A config is a msgspec Struct tree. Environment variables override file values: the
 variable `FLEETPRINT_MQTT__PORT=8883` sets `[mqtt] port`; the part after the prefix is the
-key path, sections separated by a double underscore, case-insensitive. Values from the
-environment are strings, converted to the field's type. Any problem raises ConfigError
+key path, sections separated by a double underscore, case-insensitive. Values are strings,
+converted to the field's type, except arrays and tables written in TOML (`["mail", "web"]`). Any problem raises ConfigError
 naming the file, the key and the reason.
 """
 
@@ -47,8 +47,19 @@ def _env_overrides(environ: Mapping[str, str], section: str) -> dict[str, Any]:
             if not isinstance(node, dict):
                 raise ConfigError(f"environment {name}", ".".join(path), "conflicts with another variable")
         if path:
-            node[path[-1]] = value
+            node[path[-1]] = _env_value(value)
     return tree
+
+
+def _env_value(text: str) -> Any:
+    """A TOML array or inline table for `[...]`/`{...}` (`["mail", "web"]`), else the text itself
+    (converted later to the field's type: "8883" to an int for a port, kept a string for an id)."""
+    if not text.lstrip().startswith(("[", "{")):
+        return text
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

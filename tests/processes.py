@@ -63,11 +63,16 @@ class Program:
 
 def collector_config(path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, database: str, collector_id: str,
                      extra: str = "") -> Path:
-    """A collector.toml for the test services, flushing and reporting health quickly."""
+    """A collector.toml for the test services, flushing and reporting health quickly.
+
+    Each collector id gets its own share group: the broker keeps a stopped collector's
+    persistent session in its group and would go on giving it a share of the reports.
+    """
     path.write_text(
         f"""
 [collector]
 id = "{collector_id}"
+share_group = "{collector_id}"
 health_interval_s = 1
 [mqtt]
 host = "{mosquitto.host}"

@@ -6,15 +6,19 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\\": "\\\\", "\n": r"\ ", "\r": r"\ ", "\t": r"\ "})
+# InfluxDB 1.x takes a backslash in a tag literally unless it precedes one of these.
+_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\ ", "\r": r"\ ", "\t": r"\ "})
 _STRING_ESCAPES = str.maketrans({'"': r"\"", "\\": "\\\\", "\n": r"\n"})
 
 FieldValue = float | int | str | bool
 
 
 def escape_tag(value: str) -> str:
-    """Escape a tag key or value (commas, equals signs, spaces; control characters become spaces)."""
-    return value.translate(_TAG_ESCAPES)
+    """Escape a tag key or value (commas, equals signs, spaces; control characters become spaces).
+
+    A trailing backslash would escape the separator after it, so it is dropped.
+    """
+    return value.rstrip("\\").translate(_TAG_ESCAPES)
 
 
 def format_field(value: FieldValue) -> str:

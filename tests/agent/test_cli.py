@@ -1,0 +1,32 @@
+"""`fleetprint agent once` and `agent inventory`: the first thing a new user runs, with no broker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from fleetprint.schema import decode_inventory, decode_report
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "fleetprint", *args], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "FLEETPRINT_AGENT_HOST__ID": "cli-test"})
+
+
+def test_agent_once_prints_an_inventory_and_a_report() -> None:
+    result = run("agent", "once", "--interval", "0.2")
+    assert result.returncode == 0, result.stderr
+    inventory_line, report_line = result.stdout.strip().splitlines()
+    inventory = decode_inventory(inventory_line.encode())
+    report = decode_report(report_line.encode())
+    assert inventory.host_id == report.host_id == "cli-test"
+    assert 0.15 < report.samples[0].interval_s < 5
+    assert report.samples[0].mem_total_bytes > 0
+
+
+def test_agent_never_imports_the_collector_dependencies() -> None:
+    code = ("import sys; from fleetprint.agent.runner import Agent; from fleetprint.agent.cli import agent; "
+            "heavy = [m for m in ('boaviztapi', 'influxdb_client', 'pandas', 'scipy', 'pydantic') if m in sys.modules]; "
+            "print(heavy)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr

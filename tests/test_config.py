@@ -1,0 +1,84 @@
+"""Config files: validated at start; a bad one stops the program naming the file, the key and the reason."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fleetprint.agent.config import load_agent_config
+from fleetprint.collector.config import load_collector_config
+from fleetprint.config import ConfigError
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "fleetprint.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("text,key,reason", [
+    ("[mqtt]\nport = 'abc'\n", "mqtt.port", "Expected `int`, got `str`"),
+    ("[mqtt]\nport = 70000\n", "mqtt.port", "<= 65535"),
+    ("[sampling]\ninterval_s = 0.1\n", "sampling.interval_s", ">= 1"),
+    ("[host]\nzone = 'france'\n", "host.zone", "matching regex"),
+    ("[host]\nid = 'has space'\n", "host.id", "matching regex"),
+    ("[host]\nkind = 'toaster'\n", "host.kind", "must be one of"),
+    ("[mqtt]\nprot = 1883\n", "mqtt", "unknown field `prot`"),
+    ("[mqtt\nport = 1\n", "", "not valid TOML"),
+])
+def test_bad_agent_config_names_file_key_and_reason(tmp_path: Path, text: str, key: str, reason: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_agent_config(str(path))
+    assert caught.value.source == str(path)
+    assert caught.value.key == key
+    assert reason in caught.value.reason
+
+
+@pytest.mark.parametrize("text,key", [
+    ("[impact]\ndefault_zone = 'XYZ'\n", "impact.default_zone"),
+    ("[sites.paris]\nzone = 'QQQ'\n", "sites.paris.zone"),
+    ("[influxdb]\nversion = 2\norg = 'x'\n", "influxdb.token"),
+    ("[influxdb]\nbatch_size = 0\n", "influxdb.batch_size"),
+])
+def test_bad_collector_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_collector_config(str(write(tmp_path, text)))
+    assert caught.value.key == key
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "[mqtt]\nport = 1883\nhost = 'broker.example'\n")
+    monkeypatch.setenv("FLEETPRINT_AGENT_MQTT__PORT", "8883")
+    monkeypatch.setenv("FLEETPRINT_AGENT_HOST__SERVICES", '["mail"]')
+    monkeypatch.setenv("FLEETPRINT_COLLECTOR_MQTT__PORT", "9999")  # the other program's: ignored here
+    config = load_agent_config(str(path))
+    assert (config.mqtt.host, config.mqtt.port) == ("broker.example", 8883)
+
+
+def test_bad_environment_value_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLEETPRINT_COLLECTOR_INFLUXDB__FLUSH_INTERVAL_S", "soon")
+    with pytest.raises(ConfigError) as caught:
+        load_collector_config(None)
+    assert "FLEETPRINT_COLLECTOR_* environment" in str(caught.value)
+    assert caught.value.key == "influxdb.flush_interval_s"
+
+
+@pytest.mark.parametrize("program", ["agent", "collector"])
+def test_example_configs_are_valid(program: str) -> None:
+    loader = load_agent_config if program == "agent" else load_collector_config
+    loader(str(EXAMPLES / f"{program}.toml"))
+
+
+@pytest.mark.parametrize("program", ["agent", "collector"])
+def test_program_exits_non_zero_on_bad_config(tmp_path: Path, program: str) -> None:
+    path = write(tmp_path, "[mqtt]\nport = -1\n")
+    result = subprocess.run([sys.executable, "-m", "fleetprint", program, "run", "-c", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"invalid config {path}: mqtt.port" in result.stderr

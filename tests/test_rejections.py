@@ -1,0 +1,90 @@
+"""Bad input through the real broker: each message rejected with its reason, valid traffic lands."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from processes import Program, collector_config, wait_until
+
+from fleetprint.mqtt import MqttSettings, Topics, make_client
+from fleetprint.schema import Cpu, Inventory, Report, Sample, encode
+
+GOOD = "good-host"
+topics = Topics()
+START = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+
+
+def report_json(host_id: str, seq: int, **sample_fields) -> dict:
+    sample = {"ts": (START + timedelta(seconds=30 * seq)).isoformat(), "interval_s": 30, "cpu_util_pct": 25.0}
+    sample.update(sample_fields)
+    return {"schema": "fleetprint.report/1", "host_id": host_id, "seq": seq, "samples": [sample]}
+
+
+def valid_report(seq: int) -> bytes:
+    return encode(Report(host_id=GOOD, seq=seq, samples=[
+        Sample(ts=START + timedelta(seconds=30 * seq), interval_s=30, cpu_util_pct=25.0)]))
+
+
+BAD_MESSAGES: list[tuple[str, str, bytes]] = [
+    ("malformed", topics.report(GOOD), b'{"schema": "fleetprint.report/1", "host_id": '),
+    ("malformed", topics.report(GOOD), b"\xff\xfe not json"),
+    ("wrong_schema", topics.report(GOOD), json.dumps({**report_json(GOOD, 900), "schema": "fleetprint.report/2"}).encode()),
+    ("wrong_schema", topics.report(GOOD), json.dumps({k: v for k, v in report_json(GOOD, 901).items() if k != "schema"}).encode()),
+    ("invalid", topics.report(GOOD), json.dumps(report_json(GOOD, 902, cpu_util_pct="high")).encode()),
+    ("invalid", topics.report(GOOD), json.dumps({**report_json(GOOD, 903), "seq": "7"}).encode()),
+    ("host_mismatch", topics.report(GOOD), json.dumps(report_json("other-host", 904)).encode()),
+    ("oversize", topics.report(GOOD), b'{"pad": "' + b"x" * (300 * 1024) + b'"}'),
+    ("malformed", topics.report(GOOD), json.dumps(report_json(GOOD, 905)).replace('25.0', 'NaN').encode()),
+    ("invalid", topics.report(GOOD), json.dumps(report_json(GOOD, 906)).replace("25.0", "1e999").encode()),
+    ("malformed", topics.report(GOOD), json.dumps(report_json(GOOD, 906)).replace("25.0", "Infinity").encode()),
+    ("invalid", topics.report(GOOD), json.dumps(report_json(GOOD, 907, net_rx_bytes=-5)).encode()),
+    ("invalid", topics.report(GOOD), json.dumps(report_json(GOOD, 908, cpu_util_pct=-1.0)).encode()),
+    ("invalid", topics.report(GOOD), json.dumps(report_json(GOOD, 909, ts="2026-11-02T08:00:00")).encode()),
+    ("invalid", topics.report(GOOD), json.dumps({**report_json(GOOD, 910), "extra": 1}).encode()),
+    ("no_inventory", topics.report("stranger"), json.dumps(report_json("stranger", 1)).encode()),
+]
+
+
+def test_bad_messages_are_counted_by_reason_and_valid_ones_land(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    collector = Program(["collector", "run", "-c", str(collector_config(
+        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "reject-collector"))], tmp_path / "collector.log")
+    publisher = make_client(MqttSettings(host=mosquitto.host, port=mosquitto.port), "test-hostile-publisher")
+    publisher.connect(mosquitto.host, mosquitto.port)
+    publisher.loop_start()
+    try:
+        wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription")
+        inventory = Inventory(host_id=GOOD, taken_at=START, kind="server", ram_gb=64,
+                              cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32))
+        publisher.publish(topics.inventory(GOOD), encode(inventory), qos=1, retain=True).wait_for_publish(5)
+        sent_valid = 0
+        for reason, topic, payload in BAD_MESSAGES:  # each bad message followed by a valid one
+            publisher.publish(topic, payload, qos=1).wait_for_publish(5)
+            sent_valid += 1
+            publisher.publish(topics.report(GOOD), valid_report(sent_valid), qos=1).wait_for_publish(5)
+
+        expected: dict[str, int] = {}
+        for reason, _, _ in BAD_MESSAGES:
+            expected[f"rejected_{reason}"] = expected.get(f"rejected_{reason}", 0) + 1
+        fields = ", ".join(f"last({name}) AS {name}" for name in [*expected, "rejected_total", "reports_ok"])
+
+        def health() -> dict | None:
+            rows = influxdb.query(f"SELECT {fields} FROM fp_collector", influx_db)
+            return rows[0] if rows and rows[0].get("reports_ok") == sent_valid else None
+
+        counts = wait_until(health, timeout_s=20, what="the collector's health point to count every message")
+        stored = influxdb.query(f"SELECT seq, power_w FROM fp_host WHERE host = '{GOOD}'", influx_db)
+    finally:
+        publisher.disconnect()
+        publisher.loop_stop()
+        exit_code = collector.stop()
+
+    assert exit_code == 0
+    assert {name: counts[name] for name in expected} == expected
+    assert counts["rejected_total"] == len(BAD_MESSAGES)
+    assert sorted(row["seq"] for row in stored) == list(range(1, sent_valid + 1))
+    assert all(row["power_w"] > 0 for row in stored)
+    log = collector.log_text()
+    for reason in {reason for reason, _, _ in BAD_MESSAGES}:
+        assert f": {reason}: " in log, f"no log line names the reason {reason}"
