@@ -145,7 +145,9 @@ class Collector:
                     batch.lines.append(self._health_line())
                     next_health = time.monotonic() + settings.health_interval_s
                 self._write(batch, stop)
-            self._write(self._take_batch(0), stop)
+            final = self._take_batch(0)
+            final.lines.append(self._health_line())
+            self._write(final, stop)
         finally:
             self._client.disconnect()
             self._client.loop_stop()
