@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from services import InfluxDB, Mosquitto, quote_ident, which
+from services import InfluxDB, Mosquitto, VictoriaMetrics, quote_ident, which
 
 
 def _require(program: str, package: str) -> None:
@@ -31,6 +31,16 @@ def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxDB]:
     _require("influxd", "influxdb")
     server = InfluxDB()
     server.start(tmp_path_factory.mktemp("influxdb"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def victoria_metrics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetrics]:
+    """One VictoriaMetrics server: the receiver for the InfluxDB 2.x write path."""
+    _require("victoria-metrics", "victoria-metrics")
+    server = VictoriaMetrics()
+    server.start(tmp_path_factory.mktemp("victoria-metrics"))
     yield server
     server.stop()
 

@@ -275,3 +275,39 @@ bind-address = "{self.host}:{self.rpc_port}"
 def quote_ident(name: str) -> str:
     """An InfluxQL double-quoted identifier."""
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class VictoriaMetrics(_Daemon):
+    """Debian's VictoriaMetrics: a real receiver of InfluxDB 2.x's `/api/v2/write`."""
+
+    program = "victoria-metrics"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def _configure(self, tmp_dir: Path) -> None:
+        self.port = free_port()
+        (tmp_dir / "data").mkdir(exist_ok=True)
+
+    def _args(self) -> list[str]:
+        return [f"-storageDataPath={self.dir / 'data'}", f"-httpListenAddr={self.host}:{self.port}",
+                "-loggerLevel=ERROR"]
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=0.5) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def export(self, metric_regex: str) -> list[dict[str, Any]]:
+        """Every stored series whose name matches, after flushing recent writes to be searchable."""
+        urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=5).close()
+        query = urllib.parse.urlencode({"match[]": f'{{__name__=~"{metric_regex}"}}'})
+        with urllib.request.urlopen(f"{self.url}/api/v1/export?{query}", timeout=5) as response:
+            return [json.loads(line) for line in response.read().decode("utf-8").splitlines() if line]

@@ -9,7 +9,15 @@ import msgspec
 import pytest
 
 from fleetprint.schema import (
-    MAX_PAYLOAD_BYTES, Cpu, Inventory, PayloadError, Report, Sample, decode_inventory, decode_report, encode,
+    MAX_PAYLOAD_BYTES,
+    Cpu,
+    Inventory,
+    PayloadError,
+    Report,
+    Sample,
+    decode_inventory,
+    decode_report,
+    encode,
     inventory_digest,
 )
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
-from fleetprint.collector.store.lineprotocol import epoch_ms, escape_tag, format_field, line
+from fleetprint.collector.store.lineprotocol import (
+    epoch_ms,
+    escape_tag,
+    format_field,
+    line,
+)
 
 
 def test_fields_by_type() -> None:
