@@ -40,7 +40,6 @@ def run(config_path: str | None, log_level: str) -> None:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
     from fleetprint.agent.runner import Agent
-
     from fleetprint.config import world_readable
 
     config, host_id = _load(config_path)
@@ -58,7 +57,6 @@ def once(config_path: str | None, interval: float) -> None:
     """Print one inventory and one report as JSON, with no broker: what the agent would send."""
     from fleetprint.agent.inventory import collect_inventory
     from fleetprint.agent.sampler import UsageSampler
-
     from fleetprint.schema import Report, encode
 
     config, host_id = _load(config_path)
@@ -73,7 +71,6 @@ def once(config_path: str | None, interval: float) -> None:
 def inventory(config_path: str | None) -> None:
     """Print this machine's inventory as JSON."""
     from fleetprint.agent.inventory import collect_inventory
-
     from fleetprint.schema import encode
 
     config, host_id = _load(config_path)

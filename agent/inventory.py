@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import cast
 
 import psutil
+
+from fleetprint import __version__
 from fleetprint.agent.config import HostFacts
 from fleetprint.agent.sources import read_attr
 from fleetprint.agent.sources.battery import has_battery
@@ -26,8 +28,6 @@ from fleetprint.agent.sources.cpuinfo import read_cpu
 from fleetprint.agent.sources.dmi import Dmi, read_dmi
 from fleetprint.agent.sources.gpu import read_gpus
 from fleetprint.agent.sources.virt import Virtualisation, detect_virtualisation
-
-from fleetprint import __version__
 from fleetprint.schema import Inventory, MachineKind, utc_now
 
 LIVE_ROOT = Path("/")

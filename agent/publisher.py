@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from paho.mqtt.enums import MQTTErrorCode
 
@@ -28,11 +29,14 @@ class Publisher:
         self.settings = settings
         self.connected = threading.Event()
         self._inventory_payload: bytes | None = None
+        self._refused: dict[int, str] = {}
+        self.on_event: Callable[[], None] = lambda: None  # called on connection and on each acknowledgement
         self._client = make_client(settings, client_id=f"fleetprint-agent-{host_id}")
         self._client.max_queued_messages_set(MAX_QUEUED_MESSAGES)
         self._client.will_set(self.topics.status(host_id), b"offline", qos=1, retain=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -43,11 +47,24 @@ class Publisher:
         if self._inventory_payload is not None:
             client.publish(self.topics.inventory(self.host_id), self._inventory_payload, qos=1, retain=True)
         self.connected.set()
+        self.on_event()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
         if reason_code.is_failure:
             log.warning("disconnected from the broker: %s (reconnecting)", reason_code)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self._refused[mid] = str(reason_code)
+        self.on_event()
+
+    def was_refused(self, mid: int) -> bool:
+        """Whether the broker answered the acknowledged message `mid` with a failure (e.g. not authorised)."""
+        reason = self._refused.pop(mid, None)
+        if reason is not None:
+            log.error("the broker refused message %d: %s", mid, reason)
+        return reason is not None
 
     def start(self) -> None:
         """Connect in the background; paho keeps reconnecting with backoff."""

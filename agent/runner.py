@@ -12,26 +12,33 @@ from pathlib import Path
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+
+from fleetprint.agent.buffer import SampleBuffer
 from fleetprint.agent.config import AgentConfig
+from fleetprint.agent.forwarder import Forwarder
 from fleetprint.agent.inventory import collect_inventory
 from fleetprint.agent.publisher import Publisher
 from fleetprint.agent.sampler import UsageSampler
 from fleetprint.agent.state import SequenceFile
-
-from fleetprint.schema import Report, inventory_digest
+from fleetprint.schema import inventory_digest
 
 log = logging.getLogger(__name__)
 
 
 class Agent:
-    """Samples usage and publishes reports for one host."""
+    """Samples usage into the on-disk queue; the forwarder publishes it."""
 
     def __init__(self, config: AgentConfig, host_id: str) -> None:
         self.config = config
         self.host_id = host_id
+        state_dir = Path(config.state_dir)
         self.publisher = Publisher(config.mqtt, host_id)
         self.sampler = UsageSampler()
-        self.sequence = SequenceFile(Path(config.state_dir) / "seq")
+        self.buffer = SampleBuffer(state_dir / "buffer.sqlite3", config.buffer.max_samples)
+        self.forwarder = Forwarder(
+            self.buffer, self.publisher, SequenceFile(state_dir / "seq"), host_id,
+            config.buffer.max_samples_per_report, config.buffer.max_in_flight, config.buffer.max_reports_per_s,
+        )
         self._inventory_digest = ""
 
     def refresh_inventory(self) -> None:
@@ -44,9 +51,9 @@ class Agent:
             log.info("inventory published (%s)", digest[:12])
 
     def sample(self) -> None:
-        """Take one sample and publish it as a report."""
-        report = Report(host_id=self.host_id, seq=self.sequence.next(), samples=[self.sampler.take()])
-        self.publisher.publish_report(report)
+        """Take one sample and queue it on disk for the forwarder."""
+        self.buffer.put(self.sampler.take())
+        self.forwarder.wake()
 
     def run(self) -> None:
         """Run until SIGTERM or Ctrl-C."""
@@ -60,9 +67,13 @@ class Agent:
             signal.signal(signum, lambda *_: scheduler.shutdown(wait=False))
         self.refresh_inventory()
         self.publisher.start()
-        log.info("agent %s sampling every %.0f s", self.host_id, sampling.interval_s)
+        self.forwarder.start()
+        log.info("agent %s sampling every %.0f s; %d samples waiting on disk", self.host_id,
+                 sampling.interval_s, len(self.buffer))
         try:
             scheduler.start()
         finally:
+            self.forwarder.stop()
             self.publisher.stop()
-            log.info("agent stopped")
+            self.buffer.close()
+            log.info("agent stopped; %d samples waiting on disk", len(self.buffer))

@@ -55,7 +55,6 @@ def run(config_path: str | None, log_level: str) -> None:
     from fleetprint.collector.service import Collector
     from fleetprint.collector.stats import Counters
     from fleetprint.collector.store.sink import RetryableWriteError
-
     from fleetprint.mqtt import Topics
 
     try:

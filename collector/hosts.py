@@ -8,10 +8,10 @@ import threading
 from datetime import datetime, timezone
 
 import msgspec
+
 from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.impact.grid import ZoneFactors, zone_factors
 from fleetprint.collector.impact.host_model import HostModel, build_host_model
-
 from fleetprint.schema import Inventory
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.footprint import sample_footprint
 from fleetprint.collector.stats import Counters
 from fleetprint.collector.store.points import host_sample_line, inventory_line
-
 from fleetprint.mqtt import Topics
 from fleetprint.schema import PayloadError, decode_inventory, decode_report
 

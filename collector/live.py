@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import click
 import urllib3
+
 from fleetprint.collector.store.points import HOST_MEASUREMENT
 
 

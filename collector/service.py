@@ -16,6 +16,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
 from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.ingest import Ingest
 from fleetprint.collector.stats import Counters
@@ -25,9 +28,6 @@ from fleetprint.collector.store.sink import (
     RetryableWriteError,
     Sink,
 )
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
 from fleetprint.mqtt import Topics, make_client
 from fleetprint.schema import utc_now
 

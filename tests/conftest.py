@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
 from services import InfluxDB, Mosquitto, VictoriaMetrics, quote_ident, which
 
 

@@ -8,17 +8,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 from services import InfluxDB, Mosquitto
 
 T = TypeVar("T")
 
 
-def wait_until(probe: Callable[[], T], timeout_s: float = 30.0, what: str = "condition", poll_s: float = 0.1) -> T:
-    """Poll `probe` until it returns something truthy; fail with `what` after `timeout_s`."""
+def wait_until(probe: Callable[[], T], timeout_s: float = 30.0, what: str = "condition", poll_s: float = 0.1,
+               watch: Sequence[Program] = ()) -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout_s`, or as soon
+    as one of the `watch`ed programs exits."""
     deadline = time.monotonic() + timeout_s
     while True:
+        for program in watch:
+            program.assert_running()
         value = probe()
         if value:
             return value
@@ -40,6 +44,11 @@ class Program:
 
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def assert_running(self) -> None:
+        """Fail at once, with the program's output, if it has exited."""
+        if self.process.poll() is not None:
+            raise AssertionError(f"{self.log_path.name} exited with {self.process.returncode}:\n{self.log_text()[-3000:]}")
 
     def stop(self, timeout_s: float = 15.0) -> int:
         """SIGTERM and wait; returns the exit code (kills and fails if it does not stop)."""

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from fleetprint.agent.config import load_agent_config
 from fleetprint.collector.config import load_collector_config
-
 from fleetprint.config import ConfigError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -11,10 +11,11 @@ import warnings
 from pathlib import Path
 
 import pytest
-from processes import Program, agent_config, collector_config, wait_until
 
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 from fleetprint.schema import Inventory, decode_inventory
+
+from processes import Program, agent_config, collector_config, wait_until
 
 HOST_ID = "e2e-host"
 ZONE = "FRA"
@@ -72,7 +73,7 @@ def boavizta_reference(inventory: Inventory, load_pct: float, hours: float):
 def test_agent_to_influxdb_matches_boaviztapi(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
     collector = Program(["collector", "run", "-c", str(collector_config(
         tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "e2e-collector"))], tmp_path / "collector.log")
-    wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription")
+    wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription", watch=[collector])
     # kind = "server" so that the check does not depend on whether this machine is a VM.
     agent = Program(["agent", "run", "-c", str(agent_config(
         tmp_path / "agent.toml", mosquitto, HOST_ID, tmp_path / "state",
@@ -80,7 +81,7 @@ def test_agent_to_influxdb_matches_boaviztapi(mosquitto, influxdb, influx_db, tm
     try:
         rows = wait_until(
             lambda: len(r := influxdb.query(f"SELECT * FROM fp_host WHERE host = '{HOST_ID}'", influx_db)) >= 4 and r,
-            timeout_s=40, what="4 samples in InfluxDB")
+            timeout_s=40, what="4 samples in InfluxDB", watch=[agent, collector])
     finally:
         assert agent.stop() == 0, agent.log_text()
         assert collector.stop() == 0, collector.log_text()

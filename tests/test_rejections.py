@@ -6,10 +6,10 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from processes import Program, collector_config, wait_until
-
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 from fleetprint.schema import Cpu, Inventory, Report, Sample, encode
+
+from processes import Program, collector_config, wait_until
 
 GOOD = "good-host"
 topics = Topics()
@@ -54,7 +54,7 @@ def test_bad_messages_are_counted_by_reason_and_valid_ones_land(mosquitto, influ
     publisher.connect(mosquitto.host, mosquitto.port)
     publisher.loop_start()
     try:
-        wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription")
+        wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription", watch=[collector])
         inventory = Inventory(host_id=GOOD, taken_at=START, kind="server", ram_gb=64,
                               cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32))
         publisher.publish(topics.inventory(GOOD), encode(inventory), qos=1, retain=True).wait_for_publish(5)

@@ -11,9 +11,10 @@ from contextlib import contextmanager
 
 import paho.mqtt.client as paho
 from paho.mqtt.reasoncodes import ReasonCode
-from services import InfluxDB, Mosquitto
 
 from fleetprint.mqtt import MqttSettings, make_client
+
+from services import InfluxDB, Mosquitto
 
 TIMEOUT_S = 5.0
 

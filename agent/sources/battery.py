@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import psutil
+
 from fleetprint.agent.sources import read_attr
 
 

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 from fleetprint.agent.sources import read_attr
-
 from fleetprint.schema import Disk, DiskKind
 
 # Devices that are not hardware of their own: loop files, RAM disks, device-mapper and

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import psutil
-from fleetprint.agent.sources import read_attr
 
+from fleetprint.agent.sources import read_attr
 from fleetprint.schema import Cpu
 
 _X86_VENDORS = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}

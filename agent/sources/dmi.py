@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleetprint.agent.sources import read_attr
-
 from fleetprint.schema import MachineKind
 
 # SMBIOS 3.x, System Enclosure or Chassis Types (DSP0134 §7.4.1).

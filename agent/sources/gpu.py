@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from fleetprint.agent.sources import read_attr
-
 from fleetprint.schema import Gpu
 
 # PCI class 03 subclass 00 (VGA-compatible controller) and 02 (3D controller).

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fleetprint.collector.impact.host_model import HostModel
-
 from fleetprint.schema import Sample
 
 POWER_SOURCE_MODELLED = "modelled"

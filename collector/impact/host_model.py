@@ -22,7 +22,6 @@ from fleetprint.collector.impact.embodied import (
 )
 from fleetprint.collector.impact.grid import ZoneFactors
 from fleetprint.collector.impact.power import ConstantPower, PowerModel, ServerCurve
-
 from fleetprint.schema import Inventory
 
 POWER_MODELS = {

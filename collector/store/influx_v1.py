@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import urllib3
+
 from fleetprint.collector.store.sink import RejectedWriteError, RetryableWriteError
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fleetprint.collector.store.sink import RejectedWriteError, RetryableWriteError
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
+
+from fleetprint.collector.store.sink import RejectedWriteError, RetryableWriteError
 
 
 class InfluxV2Sink:

@@ -7,7 +7,6 @@ from datetime import datetime
 from fleetprint.collector.impact.footprint import SampleFootprint
 from fleetprint.collector.impact.host_model import HostModel
 from fleetprint.collector.store.lineprotocol import epoch_ms, line
-
 from fleetprint.schema import Inventory, Sample
 
 HOST_MEASUREMENT = "fp_host"

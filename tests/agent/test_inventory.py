@@ -8,6 +8,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+
 from fleetprint.agent.config import HostFacts
 from fleetprint.agent.inventory import collect_inventory, derive_host_id
 from fleetprint.agent.sources import battery, virt
@@ -17,7 +18,6 @@ from fleetprint.agent.sources.cpuinfo import read_cpu
 from fleetprint.agent.sources.dmi import Dmi, read_dmi
 from fleetprint.agent.sources.gpu import read_gpus
 from fleetprint.agent.sources.virt import Virtualisation, detect_virtualisation
-
 from fleetprint.schema import (
     Cpu,
     Disk,

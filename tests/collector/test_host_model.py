@@ -6,11 +6,11 @@ import warnings
 from datetime import datetime, timezone
 
 import pytest
+
 from fleetprint.collector.impact import boavizta
 from fleetprint.collector.impact.footprint import sample_footprint
 from fleetprint.collector.impact.grid import zone_factors
 from fleetprint.collector.impact.host_model import build_host_model
-
 from fleetprint.schema import Cpu, Disk, Inventory, Sample
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from fleetprint.collector.store.influx_v2 import InfluxV2Sink
 from fleetprint.collector.store.lineprotocol import line
 from fleetprint.collector.store.sink import RetryableWriteError
+
 from services import free_port
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
 from fleetprint.collector.store.lineprotocol import (
     epoch_ms,
