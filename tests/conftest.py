@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -53,3 +54,23 @@ def influx_db(influxdb: InfluxDB) -> Iterator[str]:
     influxdb.create_database(name)
     yield name
     influxdb.query(f"DROP DATABASE {quote_ident(name)}")
+
+
+@pytest.fixture
+def own_mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A broker for one test alone, free to be stopped and restarted."""
+    _require("mosquitto", "mosquitto")
+    broker = Mosquitto()
+    broker.start(tmp_path / "own-mosquitto")
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def own_influxdb(tmp_path: Path) -> Iterator[InfluxDB]:
+    """An InfluxDB for one test alone, free to be stopped and restarted."""
+    _require("influxd", "influxdb")
+    server = InfluxDB()
+    server.start(tmp_path / "own-influxdb")
+    yield server
+    server.stop()
