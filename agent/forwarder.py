@@ -4,7 +4,10 @@ Oldest samples first; one sample per report when up to date, up to `max_samples_
 when catching up after an outage, at most `max_reports_per_s` reports a second and at most
 `max_in_flight` reports awaiting the broker's acknowledgement (paho numbers messages in
 flight with a 16-bit id, and an unbounded burst would also flood the broker). A sample
-leaves the disk only when the broker has acknowledged (PUBACK) the report that carried it;
+leaves the disk only when the broker has acknowledged (PUBACK) the report that carried it
+and said that a subscriber took it: "no matching subscribers" (reason 16: no collector
+subscribed, as happens after a broker restart until the collectors subscribe again) and
+refusals keep the samples for a later try;
 after a restart, whatever was not acknowledged is sent again, in new reports with new
 sequence numbers, and the collector stores the same points again (idempotent writes).
 """
@@ -15,23 +18,24 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from fleetprint.agent.buffer import SampleBuffer
-from fleetprint.agent.publisher import Publisher
+from fleetprint.agent.publisher import Delivery, Publisher
 from fleetprint.agent.state import SequenceFile
 from fleetprint.schema import Report
 
 log = logging.getLogger(__name__)
-REFUSED_BACKOFF_S = 30.0
+# Backoff after a report was not taken: first and longest pause, doubling in between.
+BACKOFF_S = {Delivery.NO_SUBSCRIBER: (2.0, 60.0), Delivery.REFUSED: (30.0, 600.0)}
 
 
-@dataclass(frozen=True)
+@dataclass
 class _InFlight:
-    info: Any  # paho's MQTTMessageInfo: is_published() once the broker has acknowledged
+    mid: int
     first_id: int
     last_id: int
     evicted_reported: int
+    outcome: Delivery | None = None  # None until the broker answers
 
 
 class Forwarder:
@@ -51,6 +55,7 @@ class Forwarder:
         self._in_flight: list[_InFlight] = []
         self._last_taken_id = 0
         self._paused_until = 0.0
+        self._backoff_s = 0.0
         self._thread = threading.Thread(target=self._run, name="forwarder", daemon=True)
         publisher.on_event = self.wake
 
@@ -71,13 +76,23 @@ class Forwarder:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
+    @property
+    def backing_off(self) -> bool:
+        """Whether the last report was not taken and sending pauses."""
+        return self._backoff_s > 0
+
     def _can_send(self) -> bool:
         return (self.publisher.connected.is_set() and len(self._in_flight) < self.max_in_flight
                 and time.monotonic() >= self._paused_until
                 and bool(self.buffer.oldest_after(self._last_taken_id, 1)))
 
     def _has_work(self) -> bool:
-        return self._stop.is_set() or self._can_send() or any(e.info.is_published() for e in self._in_flight)
+        return self._stop.is_set() or self._can_send() or any(self._answered(e) for e in self._in_flight)
+
+    def _answered(self, entry: _InFlight) -> bool:
+        if entry.outcome is None:
+            entry.outcome = self.publisher.report_outcome(entry.mid)
+        return entry.outcome is not None
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -93,22 +108,25 @@ class Forwarder:
         evicted = max(0, self.buffer.evicted() - sum(e.evicted_reported for e in self._in_flight))
         report = Report(host_id=self.host_id, seq=self.sequence.next(), samples=[s for _, s in batch],
                         dropped_samples=evicted)
-        info = self.publisher.publish_report(report)
+        mid = self.publisher.publish_report(report)
         self._last_taken_id = batch[-1][0]
-        self._in_flight.append(_InFlight(info, batch[0][0], batch[-1][0], evicted))
+        self._in_flight.append(_InFlight(mid, batch[0][0], batch[-1][0], evicted))
 
     def _settle_acknowledged(self) -> None:
         """Delete the samples of acknowledged reports; take refused ones back for a later try."""
         still: list[_InFlight] = []
         for entry in self._in_flight:
-            if not entry.info.is_published():
+            if not self._answered(entry):
                 still.append(entry)
-            elif self.publisher.was_refused(entry.info.mid):
-                log.error("the broker refused the report of samples %d-%d; keeping them, retrying in %.0f s",
-                          entry.first_id, entry.last_id, REFUSED_BACKOFF_S)
+            elif entry.outcome is not Delivery.ACCEPTED:
+                first_s, longest_s = BACKOFF_S[entry.outcome]
+                self._backoff_s = min(max(first_s, self._backoff_s * 2), longest_s)
+                log.warning("report of samples %d-%d not taken (%s); keeping them, retrying in %.0f s",
+                            entry.first_id, entry.last_id, entry.outcome.value, self._backoff_s)
                 self._last_taken_id = min(self._last_taken_id, entry.first_id - 1)
-                self._paused_until = time.monotonic() + REFUSED_BACKOFF_S
+                self._paused_until = time.monotonic() + self._backoff_s
             else:
+                self._backoff_s = 0.0
                 self.buffer.remove(entry.first_id, entry.last_id)
                 if entry.evicted_reported:
                     self.buffer.forget_evicted(entry.evicted_reported)

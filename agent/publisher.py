@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 from collections.abc import Callable
@@ -14,25 +15,86 @@ from fleetprint.schema import Inventory, Report, encode
 log = logging.getLogger(__name__)
 # paho numbers messages in flight with a 16-bit id: stay well below 65,535 queued publishes.
 MAX_QUEUED_MESSAGES = 10_000
+# Room above the reports in flight for the status and inventory messages.
+_CONTROL_MESSAGES_HEADROOM = 16
 
 
 class PublishError(Exception):
     """paho refused to queue a message (its queue is full)."""
 
 
+class Delivery(enum.Enum):
+    """What the broker said of a report."""
+
+    ACCEPTED = "accepted"
+    NO_SUBSCRIBER = "no_subscriber"  # PUBACK reason 16: nobody took it (no collector subscribed yet)
+    REFUSED = "refused"  # a failure reason, e.g. not authorised
+
+
+_NO_MATCHING_SUBSCRIBERS = 16
+
+
+def delivery_of(reason_code) -> Delivery:
+    if reason_code.is_failure:
+        return Delivery.REFUSED
+    if reason_code.value == _NO_MATCHING_SUBSCRIBERS:
+        return Delivery.NO_SUBSCRIBER
+    return Delivery.ACCEPTED
+
+
+class _Acknowledgements:
+    """Matches the broker's PUBACKs to reports, whichever comes first: paho may call
+    on_publish before publish() has returned the message id."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reports: set[int] = set()  # sent, not yet acknowledged
+        self._control: set[int] = set()  # status and inventory messages: acknowledgements ignored
+        self._early: dict[int, Delivery] = {}  # acknowledged before publish() returned
+        self._outcomes: dict[int, Delivery] = {}  # report id -> what the broker said
+
+    def sent(self, mid: int, is_report: bool) -> None:
+        with self._lock:
+            if mid in self._early:
+                delivery = self._early.pop(mid)
+                if is_report:
+                    self._outcomes[mid] = delivery
+            else:
+                (self._reports if is_report else self._control).add(mid)
+
+    def acknowledged(self, mid: int, delivery: Delivery) -> None:
+        with self._lock:
+            if mid in self._reports:
+                self._reports.discard(mid)
+                self._outcomes[mid] = delivery
+            elif mid in self._control:
+                self._control.discard(mid)
+            else:
+                self._early[mid] = delivery
+
+    def outcome(self, mid: int) -> Delivery | None:
+        """None while unacknowledged; then, once, what the broker said."""
+        with self._lock:
+            return self._outcomes.pop(mid, None)
+
+
 class Publisher:
     """One MQTT v5 connection for one host; reconnects by itself and re-announces on connect."""
 
-    def __init__(self, settings: MqttSettings, host_id: str) -> None:
+    def __init__(self, settings: MqttSettings, host_id: str, max_reports_in_flight: int = 20) -> None:
         self.host_id = host_id
         self.topics = Topics(settings.topic_prefix)
         self.settings = settings
         self.connected = threading.Event()
         self._inventory_payload: bytes | None = None
-        self._refused: dict[int, str] = {}
+        self._acks = _Acknowledgements()
         self.on_event: Callable[[], None] = lambda: None  # called on connection and on each acknowledgement
         self._client = make_client(settings, client_id=f"fleetprint-agent-{host_id}")
         self._client.max_queued_messages_set(MAX_QUEUED_MESSAGES)
+        # paho must never hold a message back as "queued" (over its in-flight limit): on
+        # reconnection, paho 2.x stops resending in-flight messages at the first queued one,
+        # which left reports unacknowledged for ever. The forwarder bounds reports in flight.
+        self._client.max_inflight_messages_set(max_reports_in_flight + _CONTROL_MESSAGES_HEADROOM)
         self._client.will_set(self.topics.status(host_id), b"offline", qos=1, retain=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -43,9 +105,9 @@ class Publisher:
             log.error("broker refused the connection: %s", reason_code)
             return
         log.info("connected to %s:%d", self.settings.host, self.settings.port)
-        client.publish(self.topics.status(self.host_id), b"online", qos=1, retain=True)
+        self._publish(self.topics.status(self.host_id), b"online", retain=True)
         if self._inventory_payload is not None:
-            client.publish(self.topics.inventory(self.host_id), self._inventory_payload, qos=1, retain=True)
+            self._publish(self.topics.inventory(self.host_id), self._inventory_payload, retain=True)
         self.connected.set()
         self.on_event()
 
@@ -56,15 +118,13 @@ class Publisher:
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         if reason_code.is_failure:
-            self._refused[mid] = str(reason_code)
+            log.error("the broker refused message %d: %s", mid, reason_code)
+        self._acks.acknowledged(mid, delivery_of(reason_code))
         self.on_event()
 
-    def was_refused(self, mid: int) -> bool:
-        """Whether the broker answered the acknowledged message `mid` with a failure (e.g. not authorised)."""
-        reason = self._refused.pop(mid, None)
-        if reason is not None:
-            log.error("the broker refused message %d: %s", mid, reason)
-        return reason is not None
+    def report_outcome(self, mid: int) -> Delivery | None:
+        """For a report sent: None until the broker answers, then what it said."""
+        return self._acks.outcome(mid)
 
     def start(self) -> None:
         """Connect in the background; paho keeps reconnecting with backoff."""
@@ -77,21 +137,23 @@ class Publisher:
         self._inventory_payload = encode(inventory)
         self._publish(self.topics.inventory(self.host_id), self._inventory_payload, retain=True)
 
-    def publish_report(self, report: Report):
-        """Queue a report at QoS 1; returns paho's MQTTMessageInfo."""
-        return self._publish(self.topics.report(self.host_id), encode(report), retain=False)
+    def publish_report(self, report: Report) -> int:
+        """Queue a report at QoS 1; returns its message id (see report_outcome)."""
+        return self._publish(self.topics.report(self.host_id), encode(report), retain=False, is_report=True)
 
-    def _publish(self, topic: str, payload: bytes, retain: bool):
+    def _publish(self, topic: str, payload: bytes, retain: bool, is_report: bool = False) -> int:
         info = self._client.publish(topic, payload, qos=1, retain=retain)
-        # NO_CONN: not connected yet; paho keeps the message and sends it on connection.
+        # NO_CONN: not connected at this instant; paho keeps the message and sends it on connection.
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             raise PublishError(f"paho could not queue a message for {topic}: rc={info.rc}")
-        return info
+        self._acks.sent(info.mid, is_report)
+        return info.mid
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Say `offline`, then disconnect cleanly (a clean disconnect does not fire the Last Will)."""
         if self.connected.is_set():
             info = self._client.publish(self.topics.status(self.host_id), b"offline", qos=1, retain=True)
-            info.wait_for_publish(timeout_s)
+            if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                info.wait_for_publish(timeout_s)
         self._client.disconnect()
         self._client.loop_stop()

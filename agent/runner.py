@@ -32,7 +32,7 @@ class Agent:
         self.config = config
         self.host_id = host_id
         state_dir = Path(config.state_dir)
-        self.publisher = Publisher(config.mqtt, host_id)
+        self.publisher = Publisher(config.mqtt, host_id, config.buffer.max_in_flight)
         self.sampler = UsageSampler()
         self.buffer = SampleBuffer(state_dir / "buffer.sqlite3", config.buffer.max_samples)
         self.forwarder = Forwarder(

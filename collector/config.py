@@ -25,6 +25,8 @@ class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True):
     session_expiry_s: Annotated[int, msgspec.Meta(ge=0, le=4294967295)] = 7 * 86400
     receive_maximum: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 10000
     health_interval_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 10.0
+    # How long a report from a host with no inventory yet is held before it is rejected.
+    inventory_wait_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 60.0
 
 
 class InfluxSettings(msgspec.Struct, forbid_unknown_fields=True):

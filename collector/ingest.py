@@ -3,7 +3,7 @@
 Every message either becomes points or is rejected with a reason: `oversize`,
 `malformed` (not JSON), `wrong_schema`, `invalid` (types, ranges, NaN, unknown fields),
 `bad_topic`, `host_mismatch` (the body names another host than its topic),
-`no_inventory` (a report from a host whose inventory has not arrived), and
+`no_inventory` (a report whose host's inventory did not arrive in time: see held.py), and
 `internal_error` (the collector failed on it: a bug or a model failure, logged with its traceback). Rejections are
 counted per reason and logged; they never stop the collector.
 """
@@ -24,6 +24,14 @@ log = logging.getLogger(__name__)
 REJECTION_LOG_INTERVAL_S = 10.0
 
 
+class AwaitingInventory(Exception):
+    """A valid-looking report from a host whose inventory has not arrived yet: hold it."""
+
+    def __init__(self, host_id: str) -> None:
+        super().__init__(host_id)
+        self.host_id = host_id
+
+
 class Ingest:
     """Decodes, validates and models inventories and reports; returns line-protocol points."""
 
@@ -33,9 +41,14 @@ class Ingest:
         self.counters = counters
         self._last_logged: dict[str, float] = {}
 
-    def handle(self, topic: str, payload: bytes) -> list[str]:
-        """Points for one message; [] when it was rejected (counted and logged) or carries none."""
-        self.counters.add("messages_total")
+    def handle(self, topic: str, payload: bytes, first_time: bool = True) -> list[str]:
+        """Points for one message; [] when it was rejected (counted and logged) or carries none.
+
+        Raises AwaitingInventory for a report from a host not known yet; `first_time` is
+        False when a held report is handled again.
+        """
+        if first_time:
+            self.counters.add("messages_total")
         try:
             host_id = self.topics.host_of(topic)
             if host_id is None:
@@ -48,6 +61,8 @@ class Ingest:
         except PayloadError as exc:
             self._reject(topic, exc)
             return []
+        except AwaitingInventory:
+            raise
         except Exception as exc:  # a bug or a model failure must cost one message, never the collector
             log.exception("failed to process a message on %s", topic[:200])
             self._reject(topic, PayloadError("internal_error", f"{type(exc).__name__}: {exc}"))
@@ -70,11 +85,15 @@ class Ingest:
             raise PayloadError("host_mismatch", f"body names host {report.host_id!r}")
         model = self.hosts.get(host_id)
         if model is None:
-            raise PayloadError("no_inventory", "no inventory received for this host yet")
+            raise AwaitingInventory(host_id)
         lines = [host_sample_line(model, report.seq, s, sample_footprint(model, s)) for s in report.samples]
         self.counters.add("reports_ok")
         self.counters.add("samples_ok", len(lines))
         return lines
+
+    def reject_unknown_host(self, topic: str) -> None:
+        """A held report whose host's inventory never came."""
+        self._reject(topic, PayloadError("no_inventory", "no inventory received for this host in time"))
 
     def _reject(self, topic: str, exc: PayloadError) -> None:
         self.counters.reject(exc.reason)

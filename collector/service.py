@@ -20,7 +20,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from fleetprint.collector.config import CollectorConfig
-from fleetprint.collector.ingest import Ingest
+from fleetprint.collector.held import HeldMessage, HeldReports
+from fleetprint.collector.ingest import AwaitingInventory, Ingest
 from fleetprint.collector.stats import Counters
 from fleetprint.collector.store.points import collector_health_line
 from fleetprint.collector.store.sink import (
@@ -53,6 +54,7 @@ class Collector:
         self.connected = threading.Event()
         self._batch = _Batch()
         self._batch_ready = threading.Condition()
+        self._held = HeldReports(config.collector.receive_maximum, config.collector.inventory_wait_s)
         self._client = make_client(config.mqtt, config.collector.id, manual_ack=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -84,7 +86,28 @@ class Collector:
             log.warning("disconnected from the broker: %s (paho reconnects)", reason_code)
 
     def _on_message(self, client, userdata, message) -> None:
-        lines = self.ingest.handle(message.topic, message.payload)
+        self._process(HeldMessage(message.topic, message.payload, message.mid, message.qos), first_time=True)
+
+    def _process(self, message: HeldMessage, first_time: bool) -> None:
+        try:
+            lines = self.ingest.handle(message.topic, message.payload, first_time)
+        except AwaitingInventory as waiting:
+            self.counters.add("reports_held")
+            for pushed_out in self._held.hold(waiting.host_id, message):
+                self._drop_unknown(pushed_out)
+            return
+        self._add(lines, message)
+        if message.topic.endswith("/inventory") and lines:
+            host_id = self.topics.host_of(message.topic)
+            for held in self._held.release(host_id) if host_id else ():
+                self._process(held, first_time=False)
+
+    def _drop_unknown(self, message: HeldMessage) -> None:
+        self.ingest.reject_unknown_host(message.topic)
+        self._add([], message)
+
+    def _add(self, lines: list[str], message: HeldMessage) -> None:
+        """Queue a message's points for writing, and its acknowledgement for after the write."""
         with self._batch_ready:
             self._batch.lines.extend(lines)
             if message.qos:
@@ -140,6 +163,8 @@ class Collector:
         next_health = time.monotonic()
         try:
             while not stop.is_set():
+                for expired in self._held.expired():
+                    self._drop_unknown(expired)
                 batch = self._take_batch(self.config.influxdb.flush_interval_s)
                 if time.monotonic() >= next_health:
                     batch.lines.append(self._health_line())

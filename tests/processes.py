@@ -71,18 +71,19 @@ class Program:
 
 
 def collector_config(path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, database: str, collector_id: str,
-                     extra: str = "") -> Path:
+                     share_group: str = "", collector_extra: str = "") -> Path:
     """A collector.toml for the test services, flushing and reporting health quickly.
 
-    Each collector id gets its own share group: the broker keeps a stopped collector's
-    persistent session in its group and would go on giving it a share of the reports.
+    Each collector id gets its own share group unless one is given: the broker keeps a
+    stopped collector's persistent session in its group and goes on giving it a share.
     """
     path.write_text(
         f"""
 [collector]
 id = "{collector_id}"
-share_group = "{collector_id}"
+share_group = "{share_group or collector_id}"
 health_interval_s = 1
+{collector_extra}
 [mqtt]
 host = "{mosquitto.host}"
 port = {mosquitto.port}
@@ -90,7 +91,6 @@ port = {mosquitto.port}
 url = "{influxdb.url}"
 database = "{database}"
 flush_interval_s = 0.2
-{extra}
 """,
         encoding="utf-8",
     )

@@ -49,7 +49,8 @@ BAD_MESSAGES: list[tuple[str, str, bytes]] = [
 
 def test_bad_messages_are_counted_by_reason_and_valid_ones_land(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
     collector = Program(["collector", "run", "-c", str(collector_config(
-        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "reject-collector"))], tmp_path / "collector.log")
+        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "reject-collector",
+        collector_extra="inventory_wait_s = 0.5"))], tmp_path / "collector.log")
     publisher = make_client(MqttSettings(host=mosquitto.host, port=mosquitto.port), "test-hostile-publisher")
     publisher.connect(mosquitto.host, mosquitto.port)
     publisher.loop_start()
@@ -71,7 +72,8 @@ def test_bad_messages_are_counted_by_reason_and_valid_ones_land(mosquitto, influ
 
         def health() -> dict | None:
             rows = influxdb.query(f"SELECT {fields} FROM fp_collector", influx_db)
-            return rows[0] if rows and rows[0].get("reports_ok") == sent_valid else None
+            done = rows and rows[0].get("reports_ok") == sent_valid and rows[0].get("rejected_total") == len(BAD_MESSAGES)
+            return rows[0] if done else None
 
         counts = wait_until(health, timeout_s=20, what="the collector's health point to count every message")
         stored = influxdb.query(f"SELECT seq, power_w FROM fp_host WHERE host = '{GOOD}'", influx_db)
@@ -88,3 +90,32 @@ def test_bad_messages_are_counted_by_reason_and_valid_ones_land(mosquitto, influ
     log = collector.log_text()
     for reason in {reason for reason, _, _ in BAD_MESSAGES}:
         assert f": {reason}: " in log, f"no log line names the reason {reason}"
+
+
+def test_report_before_its_inventory_is_held_then_stored(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    """As after a collector restart: queued reports arrive before the retained inventories."""
+    collector = Program(["collector", "run", "-c", str(collector_config(
+        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "held-collector"))], tmp_path / "collector.log")
+    publisher = make_client(MqttSettings(host=mosquitto.host, port=mosquitto.port), "test-early-publisher")
+    publisher.connect(mosquitto.host, mosquitto.port)
+    publisher.loop_start()
+    host = "late-inventory-host"
+    try:
+        wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription",
+                   watch=[collector])
+        for seq in (1, 2, 3):
+            publisher.publish(topics.report(host), json.dumps(report_json(host, seq)).encode(), qos=1).wait_for_publish(5)
+        wait_until(lambda: influxdb.query("SELECT last(reports_held) AS n FROM fp_collector", influx_db),
+                   what="the reports to be held", watch=[collector])
+        inventory = Inventory(host_id=host, taken_at=START, kind="server", ram_gb=32,
+                              cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32))
+        publisher.publish(topics.inventory(host), encode(inventory), qos=1, retain=True).wait_for_publish(5)
+        rows = wait_until(lambda: len(r := influxdb.query(f"SELECT seq FROM fp_host WHERE host = '{host}'",
+                                                          influx_db)) == 3 and r, what="the held reports stored")
+    finally:
+        publisher.publish(topics.inventory(host), b"", qos=1, retain=True).wait_for_publish(5)
+        publisher.disconnect()
+        publisher.loop_stop()
+        assert collector.stop() == 0
+    assert sorted(row["seq"] for row in rows) == [1, 2, 3]
+    assert "no_inventory" not in collector.log_text()

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from feeder import Feeder
 from netcut import CuttableRelay
-from processes import wait_until
 
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 from fleetprint.schema import Report, decode_report
+
+from processes import wait_until
 
 
 class ReportSink:
@@ -106,3 +107,21 @@ def test_unacknowledged_samples_are_sent_again_after_a_restart(own_mosquitto, tm
         second.stop()
         sink.close()
         relay.close()
+
+
+def test_reports_nobody_subscribed_to_stay_on_disk(own_mosquitto, tmp_path: Path) -> None:
+    """PUBACK reason 16 (no matching subscribers, e.g. right after a broker restart) is not delivery."""
+    feeder = Feeder("lonely-host", own_mosquitto.port, tmp_path / "agent")
+    try:
+        feeder.start()
+        feeder.take(30)
+        wait_until(lambda: feeder.forwarder.backing_off, what="a report that no subscriber took")
+        assert len(feeder.buffer) == 30
+        sink = ReportSink(own_mosquitto.port, "lonely-host")
+        try:
+            wait_until(lambda: len(set(sink.sample_times())) == 30, timeout_s=20, what="delivery once subscribed")
+            wait_until(lambda: len(feeder.buffer) == 0, what="the disk to empty")
+        finally:
+            sink.close()
+    finally:
+        feeder.stop()

@@ -1,0 +1,151 @@
+"""Faults with the real services: whatever restarts, every sample taken is stored exactly once.
+
+Each test streams samples through the agent's real store-and-forward path (tests/feeder.py)
+and the real collector process, breaks something mid-stream, repairs it, and checks that
+InfluxDB holds every sample once. Recovery times are printed (pytest -s shows them).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from feeder import Feeder
+from netcut import CuttableRelay
+
+from processes import Program, collector_config, wait_until
+
+TOTAL = 1200
+CHUNK = 100
+
+
+def stored(influxdb, database: str, host: str) -> int:
+    rows = influxdb.query(f"SELECT count(power_w) AS n FROM fp_host WHERE host = '{host}'", database)
+    return rows[0]["n"] if rows else 0
+
+
+def series_count(influxdb, database: str, host: str) -> int:
+    return len(influxdb.query(f"SELECT count(power_w) FROM fp_host WHERE host = '{host}' GROUP BY *", database))
+
+
+def start_collector(tmp_path: Path, name: str, mosquitto, influxdb, database: str, group: str = "") -> Program:
+    config = collector_config(tmp_path / f"{name}.toml", mosquitto, influxdb, database, name, group)
+    program = Program(["collector", "run", "-c", str(config)], tmp_path / f"{name}.log")
+    wait_until(lambda: "subscribed to reports" in program.log_text(), what=f"{name}'s subscription",
+               watch=[program])
+    return program
+
+
+def stream(feeder: Feeder, count: int) -> None:
+    for _ in range(count // CHUNK):
+        feeder.take(CHUNK)
+
+
+def expect_all_stored(influxdb, database: str, host: str, watch=(), timeout_s: float = 60) -> float:
+    """Wait until every sample is stored; return how long it took."""
+    started = time.monotonic()
+    wait_until(lambda: stored(influxdb, database, host) >= TOTAL, timeout_s=timeout_s, poll_s=0.2,
+               what=f"{TOTAL} samples stored", watch=watch)
+    took = time.monotonic() - started
+    assert stored(influxdb, database, host) == TOTAL
+    assert series_count(influxdb, database, host) == 1, "one series: no duplicate under other tags"
+    return took
+
+
+def test_collector_killed_mid_stream(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    collector = start_collector(tmp_path, "kill9-collector", mosquitto, influxdb, influx_db)
+    feeder = Feeder("kill9-host", mosquitto.port, tmp_path / "agent")
+    feeder.start()
+    try:
+        stream(feeder, TOTAL // 3)
+        wait_until(lambda: stored(influxdb, influx_db, "kill9-host") > 0, what="the first points", watch=[collector])
+        collector.kill()
+        stream(feeder, TOTAL - TOTAL // 3)
+        wait_until(lambda: len(feeder.buffer) == 0, what="the broker to hold every sample")
+        collector = start_collector(tmp_path, "kill9-collector", mosquitto, influxdb, influx_db)
+        took = expect_all_stored(influxdb, influx_db, "kill9-host", watch=[collector])
+        print(f"\nfault kill -9 collector: published {TOTAL}, stored {TOTAL}, recovered in {took:.1f} s after restart")
+    finally:
+        feeder.stop()
+        assert collector.stop() == 0
+
+
+def test_broker_restarted_mid_stream(own_mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    collector = start_collector(tmp_path, "brokerfault-collector", own_mosquitto, influxdb, influx_db)
+    feeder = Feeder("brokerfault-host", own_mosquitto.port, tmp_path / "agent")
+    feeder.start()
+    try:
+        stream(feeder, TOTAL // 2)
+        own_mosquitto.restart()
+        restarted = time.monotonic()
+        stream(feeder, TOTAL - TOTAL // 2)
+        expect_all_stored(influxdb, influx_db, "brokerfault-host", watch=[collector])
+        print(f"\nfault broker restart: published {TOTAL}, stored {TOTAL}, "
+              f"recovered in {time.monotonic() - restarted:.1f} s after restart")
+    finally:
+        feeder.stop()
+        assert collector.stop() == 0
+
+
+def test_influxdb_down_for_a_while(mosquitto, own_influxdb, tmp_path: Path) -> None:
+    database = "faults"
+    collector = start_collector(tmp_path, "dbfault-collector", mosquitto, own_influxdb, database)
+    feeder = Feeder("dbfault-host", mosquitto.port, tmp_path / "agent")
+    feeder.start()
+    try:
+        stream(feeder, TOTAL // 2)
+        wait_until(lambda: stored(own_influxdb, database, "dbfault-host") > 0, what="the first points",
+                   watch=[collector])
+        own_influxdb.stop()
+        stream(feeder, TOTAL - TOTAL // 2)
+        wait_until(lambda: "InfluxDB unreachable" in collector.log_text(), what="the collector to retry",
+                   watch=[collector])
+        wait_until(lambda: len(feeder.buffer) == 0, what="the broker to hold every sample")
+        own_influxdb.restart()
+        took = expect_all_stored(own_influxdb, database, "dbfault-host", watch=[collector])
+        print(f"\nfault InfluxDB down: published {TOTAL}, stored {TOTAL}, recovered in {took:.1f} s after restart")
+    finally:
+        feeder.stop()
+        assert collector.stop() == 0
+
+
+def test_agent_offline_for_a_while(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    collector = start_collector(tmp_path, "offline-collector", mosquitto, influxdb, influx_db)
+    relay = CuttableRelay(mosquitto.port)
+    feeder = Feeder("offline-host", relay.port, tmp_path / "agent")
+    feeder.start()
+    try:
+        stream(feeder, TOTAL // 4)
+        relay.cut()
+        stream(feeder, TOTAL - TOTAL // 4)
+        relay.restore()
+        took = expect_all_stored(influxdb, influx_db, "offline-host", watch=[collector])
+        print(f"\nfault agent offline: published {TOTAL}, stored {TOTAL}, recovered in {took:.1f} s after reconnection")
+    finally:
+        feeder.stop()
+        relay.close()
+        assert collector.stop() == 0
+
+
+def test_two_collectors_one_killed(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    group = "pair"
+    first = start_collector(tmp_path, "pair-a", mosquitto, influxdb, influx_db, group)
+    second = start_collector(tmp_path, "pair-b", mosquitto, influxdb, influx_db, group)
+    feeder = Feeder("pair-host", mosquitto.port, tmp_path / "agent", max_samples_per_report=5)
+    feeder.start()
+    try:
+        stream(feeder, TOTAL // 3)
+        wait_until(lambda: stored(influxdb, influx_db, "pair-host") > 0, what="the first points",
+                   watch=[first, second])
+        second.kill()
+        stream(feeder, TOTAL - TOTAL // 3)
+        wait_until(lambda: len(feeder.buffer) == 0, what="the broker to hold every sample")
+        second = start_collector(tmp_path, "pair-b", mosquitto, influxdb, influx_db, group)
+        took = expect_all_stored(influxdb, influx_db, "pair-host", watch=[first, second])
+        shares = influxdb.query("SELECT last(samples_ok) AS n FROM fp_collector GROUP BY collector", influx_db)
+        assert {row["collector"] for row in shares if row["n"]} == {"pair-a", "pair-b"}, "both took a share"
+        print(f"\nfault one of two collectors killed: published {TOTAL}, stored {TOTAL}, recovered in {took:.1f} s")
+    finally:
+        feeder.stop()
+        assert first.stop() == 0
+        assert second.stop() == 0
