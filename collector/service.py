@@ -34,6 +34,8 @@ from fleetprint.schema import utc_now
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 30.0
+# Mosquitto's count of messages it dropped (queues full): a loss that agents cannot see.
+BROKER_DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"
 
 
 @dataclass
@@ -70,15 +72,19 @@ class Collector:
         log.info("connected to %s:%d (session present: %s)", self.config.mqtt.host, self.config.mqtt.port,
                  flags.session_present)
         group = self.config.collector.share_group
-        client.subscribe([(f"$share/{group}/{self.topics.all_reports}", 1), (self.topics.all_inventories, 1)])
+        client.subscribe([(f"$share/{group}/{self.topics.all_reports}", 1), (self.topics.all_inventories, 1),
+                          (BROKER_DROPPED_TOPIC, 0)])
         self.connected.set()
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
-        failed = [code for code in reason_codes if code.is_failure]
-        if failed:
-            log.error("the broker refused a subscription: %s", failed)
-        else:
-            log.info("subscribed to reports and inventories")
+        reports, inventories, broker_stats = reason_codes
+        if reports.is_failure or inventories.is_failure:
+            log.error("the broker refused a subscription: reports %s, inventories %s", reports, inventories)
+            return
+        if broker_stats.is_failure:
+            log.warning("cannot read %s (%s): broker drops will go unseen; allow it in the ACL",
+                        BROKER_DROPPED_TOPIC, broker_stats)
+        log.info("subscribed to reports and inventories")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
@@ -86,6 +92,9 @@ class Collector:
             log.warning("disconnected from the broker: %s (paho reconnects)", reason_code)
 
     def _on_message(self, client, userdata, message) -> None:
+        if message.topic == BROKER_DROPPED_TOPIC:
+            self._broker_dropped(message.payload)
+            return
         self._process(HeldMessage(message.topic, message.payload, message.mid, message.qos), first_time=True)
 
     def _process(self, message: HeldMessage, first_time: bool) -> None:
@@ -101,6 +110,17 @@ class Collector:
             host_id = self.topics.host_of(message.topic)
             for held in self._held.release(host_id) if host_id else ():
                 self._process(held, first_time=False)
+
+    def _broker_dropped(self, payload: bytes) -> None:
+        try:
+            dropped = int(payload)
+        except ValueError:
+            return
+        before = self.counters.get("broker_dropped_messages")
+        self.counters.set("broker_dropped_messages", dropped)
+        if dropped > before:
+            log.error("the broker dropped %d messages (%d since it started): its queues are full; "
+                      "raise max_queued_messages or add collectors", dropped - before, dropped)
 
     def _drop_unknown(self, message: HeldMessage) -> None:
         self.ingest.reject_unknown_host(message.topic)

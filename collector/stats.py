@@ -17,6 +17,11 @@ class Counters:
         with self._lock:
             self._counts[name] += amount
 
+    def set(self, name: str, value: int) -> None:
+        """A gauge: the latest value of something counted elsewhere (the broker's drops)."""
+        with self._lock:
+            self._counts[name] = value
+
     def reject(self, reason: str) -> None:
         with self._lock:
             self._counts["rejected_total"] += 1

@@ -1,4 +1,4 @@
-"""The `fleetprint` command: `agent ...`, `collector ...`, `live`."""
+"""The `fleetprint` command: `agent ...`, `collector ...`, `broker ...`, `live`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ class _LazyGroup(click.Group):
 
     _commands = {
         "agent": ("fleetprint.agent.cli", "agent"),
+        "broker": ("fleetprint.broker", "broker"),
         "collector": ("fleetprint.collector.cli", "collector"),
         "live": ("fleetprint.collector.live", "live"),
     }

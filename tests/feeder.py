@@ -19,9 +19,10 @@ class Feeder:
     """One synthetic host using the agent's store-and-forward path; sample i is at START + 30 s·i."""
 
     def __init__(self, host_id: str, port: int, state_dir: Path, max_samples: int = 200_000,
-                 max_samples_per_report: int = 50, max_in_flight: int = 20, max_reports_per_s: float = 1000) -> None:
+                 max_samples_per_report: int = 50, max_in_flight: int = 20, max_reports_per_s: float = 1000,
+                 mqtt: MqttSettings | None = None) -> None:
         self.host_id = host_id
-        self.publisher = Publisher(MqttSettings(port=port), host_id, max_in_flight)
+        self.publisher = Publisher(mqtt or MqttSettings(port=port), host_id, max_in_flight)
         self.buffer = SampleBuffer(state_dir / "buffer.sqlite3", max_samples)
         self.forwarder = Forwarder(self.buffer, self.publisher, SequenceFile(state_dir / "seq"), host_id,
                                    max_samples_per_report, max_in_flight, max_reports_per_s)

@@ -182,6 +182,12 @@ class Mosquitto(_Daemon):
         except OSError:
             return False
 
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto reads its password and ACL files again."""
+        if self._proc is None:
+            raise ServiceError("mosquitto is not running")
+        self._proc.send_signal(signal.SIGHUP)
+
 
 class InfluxDB(_Daemon):
     """An InfluxDB 1.x server with an HTTP API on a free port and no background jobs."""

@@ -1,0 +1,128 @@
+"""`fleetprint broker ...`: a host's broker credentials, added and revoked.
+
+Wraps Mosquitto's own `mosquitto_passwd` on the password file named in
+deploy/mosquitto/mosquitto.conf. The user name is the host id, which the ACL's patterns
+tie to the host's own topics. Mosquitto reads the file again on SIGHUP (`--reload`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import click
+
+from fleetprint.schema import HOST_ID_PATTERN
+
+COLLECTOR_USER = "fleetprint-collector"
+DEFAULT_PASSWORD_FILE = "/etc/mosquitto/fleetprint/passwd"
+
+
+def _mosquitto_passwd() -> str:
+    binary = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+    if not os.path.exists(binary):
+        raise click.ClickException("mosquitto_passwd not found: install the mosquitto package")
+    return binary
+
+
+def set_password(password_file: Path, user: str, password: str) -> None:
+    """Add or replace `user` in a Mosquitto password file (created when missing, mode 600)."""
+    password_file.parent.mkdir(parents=True, exist_ok=True)
+    if not password_file.exists():
+        password_file.touch(mode=0o600)
+    result = subprocess.run([_mosquitto_passwd(), "-b", str(password_file), user, password],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise click.ClickException(f"mosquitto_passwd failed: {result.stderr.strip() or result.stdout.strip()}")
+
+
+def remove_user(password_file: Path, user: str) -> bool:
+    """Delete `user`; False when it was not there."""
+    if not password_file.exists() or not any(
+        line.split(":", 1)[0] == user for line in password_file.read_text(encoding="utf-8").splitlines()
+    ):
+        return False
+    result = subprocess.run([_mosquitto_passwd(), "-D", str(password_file), user], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise click.ClickException(f"mosquitto_passwd failed: {result.stderr.strip() or result.stdout.strip()}")
+    return True
+
+
+def _reload(pid_file: Path | None) -> None:
+    if pid_file is None:
+        click.echo("Reload the broker to apply: systemctl reload mosquitto (or send it SIGHUP).")
+        return
+    os.kill(int(pid_file.read_text().strip()), signal.SIGHUP)
+    click.echo("Broker reloaded.")
+
+
+def _write_secret(secret_file: Path, password: str) -> None:
+    secret_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(password + "\n")
+
+
+_password_file_option = click.option(
+    "--password-file", "-p", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_PASSWORD_FILE,
+    show_default=True, help="Mosquitto's password file.")
+_reload_option = click.option(
+    "--reload", "pid_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help="Mosquitto's pid file: send it SIGHUP so the change applies now.")
+_secret_option = click.option(
+    "--secret-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write the new password to this file (mode 600) instead of printing it: the agent's `mqtt.password_file`.")
+
+
+@click.group()
+def broker() -> None:
+    """Broker credentials: one user per host (its host id), one for the collectors."""
+
+
+def _issue(password_file: Path, user: str, secret_out: Path | None, pid_file: Path | None) -> None:
+    password = secrets.token_urlsafe(24)
+    set_password(password_file, user, password)
+    if secret_out:
+        _write_secret(secret_out, password)
+        click.echo(f"{user}: password written to {secret_out}")
+    else:
+        click.echo(f"{user}: {password}")
+    _reload(pid_file)
+
+
+@broker.command("add-host")
+@click.argument("host_id")
+@_password_file_option
+@_secret_option
+@_reload_option
+def add_host(host_id: str, password_file: Path, secret_out: Path | None, pid_file: Path | None) -> None:
+    """Create (or renew) HOST_ID's credentials; the ACL limits it to its own topics."""
+    if not re.fullmatch(HOST_ID_PATTERN.strip("^$"), host_id) or host_id == COLLECTOR_USER:
+        raise click.BadParameter(f"{host_id!r} is not a host id ([A-Za-z0-9._-]{{1,64}})", param_hint="HOST_ID")
+    _issue(password_file, host_id, secret_out, pid_file)
+
+
+@broker.command("add-collector")
+@_password_file_option
+@_secret_option
+@_reload_option
+def add_collector(password_file: Path, secret_out: Path | None, pid_file: Path | None) -> None:
+    """Create (or renew) the collectors' credentials (user fleetprint-collector)."""
+    _issue(password_file, COLLECTOR_USER, secret_out, pid_file)
+
+
+@broker.command("revoke-host")
+@click.argument("host_id")
+@_password_file_option
+@_reload_option
+def revoke_host(host_id: str, password_file: Path, pid_file: Path | None) -> None:
+    """Remove HOST_ID's credentials: it can no longer connect once the broker has reloaded."""
+    if not remove_user(password_file, host_id):
+        raise click.ClickException(f"{host_id} has no credentials in {password_file}")
+    click.echo(f"{host_id}: revoked")
+    _reload(pid_file)

@@ -1,0 +1,231 @@
+"""No one in: the shipped broker configuration (TLS, one password per host, the ACL) run for
+real, with credentials issued by `fleetprint broker`."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import trustme
+from feeder import Feeder
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from fleetprint.broker import COLLECTOR_USER
+from fleetprint.mqtt import MqttSettings, Topics, make_client
+
+from processes import Program, collector_config, wait_until
+from services import Mosquitto, free_port
+
+SHIPPED = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto"
+topics = Topics()
+
+
+class ShippedMosquitto(Mosquitto):
+    """deploy/mosquitto/mosquitto.conf and acl as shipped, with this test's ports, files and certificates."""
+
+    def __init__(self, files: dict[str, Path], extra_config: tuple[str, ...] = ()) -> None:
+        super().__init__(extra_config=extra_config)
+        self.files = files
+        self.tls_port = 0
+
+    def _configure(self, tmp_dir: Path) -> None:
+        self.port, self.tls_port = free_port(), free_port()
+        (tmp_dir / "data").mkdir(exist_ok=True)
+        replacements = {
+            "password_file": str(self.files["passwd"]), "acl_file": str(SHIPPED / "acl"),
+            "cafile": str(self.files["ca"]), "certfile": str(self.files["cert"]), "keyfile": str(self.files["key"]),
+            "persistence_location": f"{tmp_dir / 'data'}/",
+        }
+        lines = ["user root", f"log_dest file {self.log_path}"]
+        for line in (SHIPPED / "mosquitto.conf").read_text().splitlines():
+            key = line.split(" ", 1)[0]
+            if line == "listener 8883":
+                line = f"listener {self.tls_port} {self.host}"
+            elif line == "listener 1883 127.0.0.1":
+                line = f"listener {self.port} {self.host}"
+            elif key in replacements:
+                line = f"{key} {replacements[key]}"
+            lines.append(line)
+        (tmp_dir / "mosquitto.conf").write_text("\n".join([*lines, *self.extra_config]) + "\n")
+
+
+def fleetprint_broker(*args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "fleetprint", "broker", *args], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def secured(tmp_path: Path):
+    """The shipped broker with a CA, a server certificate for 127.0.0.1 and credentials for two hosts."""
+    ca = trustme.CA()
+    files = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
+    ca.cert_pem.write_to_path(str(files["ca"]))
+    server = ca.issue_cert("127.0.0.1")
+    server.cert_chain_pems[0].write_to_path(str(files["cert"]))
+    server.private_key_pem.write_to_path(str(files["key"]))
+    files["passwd"] = tmp_path / "passwd"
+    secrets = tmp_path / "secrets"
+    for host in ("host-a", "host-b"):
+        fleetprint_broker("add-host", host, "-p", str(files["passwd"]), "--secret-out", str(secrets / host))
+    fleetprint_broker("add-collector", "-p", str(files["passwd"]), "--secret-out", str(secrets / "collector"))
+    broker = ShippedMosquitto(files)
+    broker.start(tmp_path / "broker")
+    yield broker, files, secrets
+    broker.stop()
+
+
+def agent_settings(broker: ShippedMosquitto, files: dict[str, Path], secrets: Path, host: str,
+                   ca_file: Path | None = None) -> MqttSettings:
+    return MqttSettings(host="127.0.0.1", port=broker.tls_port, tls=True, ca_file=str(ca_file or files["ca"]),
+                        username=host, password_file=str(secrets / host))
+
+
+def connect(settings: MqttSettings, client_id: str):
+    """A connected client and its CONNACK reason code (raises on a TLS failure)."""
+    client = make_client(settings, client_id)
+    answered = threading.Event()
+    result = {}
+
+    def on_connect(client, userdata, flags, reason_code, properties) -> None:
+        result["reason"] = reason_code
+        answered.set()
+
+    client.on_connect = on_connect
+    client.connect(settings.host, settings.port)
+    client.loop_start()
+    assert answered.wait(5), "no CONNACK"
+    return client, result["reason"]
+
+
+def test_agents_reach_the_collector_over_tls_with_their_credentials(secured, influxdb, influx_db, tmp_path) -> None:
+    broker, files, secrets = secured
+    config = collector_config(tmp_path / "collector.toml", broker, influxdb, influx_db, "secure-collector")
+    password = (secrets / "collector").read_text().strip()
+    config.write_text(config.read_text().replace("[mqtt]", f'[mqtt]\nusername = "{COLLECTOR_USER}"\n'
+                                                           f'password = "{password}"'))
+    collector = Program(["collector", "run", "-c", str(config)], tmp_path / "collector.log")
+    feeder = Feeder("host-a", broker.tls_port, tmp_path / "agent",
+                    mqtt=agent_settings(broker, files, secrets, "host-a"))
+    try:
+        wait_until(lambda: "subscribed to reports" in collector.log_text(), watch=[collector],
+                   what="the collector's subscription")
+        feeder.start()
+        feeder.take(10)
+        wait_until(lambda: influxdb.query("SELECT count(power_w) AS n FROM fp_host WHERE host = 'host-a'",
+                                          influx_db) == [{"time": 0, "n": 10}], what="10 samples over TLS")
+        assert "cannot read $SYS" not in collector.log_text(), "the ACL lets the collector watch broker drops"
+    finally:
+        feeder.stop()
+        assert collector.stop() == 0
+    assert password not in collector.log_text(), "no secret in the logs"
+
+
+def test_a_broker_certificate_from_another_ca_is_refused(secured, tmp_path) -> None:
+    broker, files, secrets = secured
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        connect(agent_settings(broker, files, secrets, "host-a", ca_file=other_ca), "fleetprint-agent-host-a")
+
+
+def test_no_anonymous_and_no_wrong_password(secured) -> None:
+    broker, files, secrets = secured
+    anonymous = MqttSettings(host="127.0.0.1", port=broker.port)
+    client, reason = connect(anonymous, "anonymous")
+    client.loop_stop()
+    assert reason.is_failure and reason.value == 135  # Not authorized
+    wrong = MqttSettings(host="127.0.0.1", port=broker.port, username="host-a", password="guess")
+    client, reason = connect(wrong, "guesser")
+    client.loop_stop()
+    assert reason.is_failure
+
+
+def test_host_a_cannot_publish_as_host_b(secured) -> None:
+    broker, files, secrets = secured
+    watcher, reason = connect(MqttSettings(host="127.0.0.1", port=broker.port, username=COLLECTOR_USER,
+                                           password_file=str(secrets / "collector")), "watcher")
+    received: list[str] = []
+    subscribed = threading.Event()
+    watcher.on_message = lambda c, u, m: received.append(m.topic)
+    watcher.on_subscribe = lambda *_: subscribed.set()
+    watcher.subscribe(topics.all_reports, qos=1)
+    assert subscribed.wait(5)
+    host_a, reason = connect(agent_settings(broker, files, secrets, "host-a"), "fleetprint-agent-host-a")
+    assert not reason.is_failure
+    answers: dict[int, object] = {}
+    acknowledged = threading.Event()
+
+    def on_publish(client, userdata, mid, reason_code, properties) -> None:
+        answers[mid] = reason_code
+        if len(answers) == 2:
+            acknowledged.set()
+
+    host_a.on_publish = on_publish
+    as_b = host_a.publish(topics.report("host-b"), b"{}", qos=1)
+    as_a = host_a.publish(topics.report("host-a"), b"{}", qos=1)
+    assert acknowledged.wait(5)
+    assert answers[as_b.mid].is_failure and answers[as_b.mid].value == 135  # Not authorized
+    assert not answers[as_a.mid].is_failure
+    wait_until(lambda: topics.report("host-a") in received, what="host-a's own message")
+    assert topics.report("host-b") not in received
+    for client in (host_a, watcher):
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_a_revoked_host_cannot_connect(secured) -> None:
+    broker, files, secrets = secured
+    settings = agent_settings(broker, files, secrets, "host-b")
+    client, reason = connect(settings, "fleetprint-agent-host-b")
+    assert not reason.is_failure
+    client.disconnect()
+    client.loop_stop()
+    fleetprint_broker("revoke-host", "host-b", "-p", str(files["passwd"]))
+    broker.reload()
+    wait_until(lambda: "Reloading config" in broker.log_text() or "reload" in broker.log_text().lower(),
+               what="the broker to reload")
+    client, reason = connect(settings, "fleetprint-agent-host-b")
+    client.loop_stop()
+    assert reason.is_failure
+
+
+def test_the_collector_reports_messages_the_broker_dropped(influxdb, influx_db, tmp_path) -> None:
+    """A broker queue too small for a subscriber that is away: Mosquitto drops, and says so in $SYS."""
+    broker = Mosquitto(extra_config=["max_queued_messages 5"])
+    broker.start(tmp_path / "small-queues")
+    collector = Program(["collector", "run", "-c", str(collector_config(
+        tmp_path / "collector.toml", broker, influxdb, influx_db, "drops-collector"))], tmp_path / "collector.log")
+    try:
+        wait_until(lambda: "subscribed to reports" in collector.log_text(), watch=[collector],
+                   what="the collector's subscription")
+        away = make_client(MqttSettings(port=broker.port), "away-subscriber")
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600
+        subscribed = threading.Event()
+        away.on_subscribe = lambda *_: subscribed.set()
+        away.connect("127.0.0.1", broker.port, clean_start=False, properties=props)
+        away.loop_start()
+        away.subscribe("slow/topic", qos=1)
+        assert subscribed.wait(5)
+        away.disconnect()
+        away.loop_stop()
+        publisher, _ = connect(MqttSettings(port=broker.port), "busy-publisher")
+        for _ in range(30):
+            publisher.publish("slow/topic", b"x", qos=1).wait_for_publish(5)
+        publisher.disconnect()
+        publisher.loop_stop()
+        rows = wait_until(lambda: influxdb.query(
+            "SELECT last(broker_dropped_messages) AS n FROM fp_collector WHERE broker_dropped_messages > 0",
+            influx_db), what="the drops in fp_collector", watch=[collector])
+        assert rows[0]["n"] == 25
+        assert "the broker dropped 25 messages" in collector.log_text()
+    finally:
+        assert collector.stop() == 0
+        broker.stop()
