@@ -149,6 +149,8 @@ def _decode(payload: bytes, expected: type[Report] | type[Inventory]):
         raise PayloadError("invalid", text) from None
     except msgspec.DecodeError as exc:
         raise PayloadError("malformed", str(exc)) from None
+    except RecursionError:
+        raise PayloadError("malformed", "nested too deeply") from None
     if not isinstance(message, expected):
         raise PayloadError("wrong_schema", f"expected {expected_schema}, got {message.__struct_config__.tag}")
     return message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -119,3 +120,65 @@ def test_report_before_its_inventory_is_held_then_stored(mosquitto, influxdb, in
         assert collector.stop() == 0
     assert sorted(row["seq"] for row in rows) == [1, 2, 3]
     assert "no_inventory" not in collector.log_text()
+
+
+def hostile_payloads(count: int, seed: int = 20261128) -> list[tuple[str, bytes]]:
+    """(kind, payload) of many sorts of bad reports for GOOD's topic, reproducibly random."""
+    rng = random.Random(seed)
+    valid = report_json(GOOD, 1)
+    # Each is wrong for every field of a report or a sample (an empty object would be a valid `services`).
+    garbage = [None, True, -1, 2**70, -1e308, "", "x" * 300, [], [1, 2], {"a": {"b": []}}, "∞", "2026-13-45T99:99"]
+    makers = {
+        "bytes": lambda: rng.randbytes(rng.randint(0, 2000)),
+        "truncated": lambda: json.dumps(valid).encode()[: rng.randint(0, len(json.dumps(valid)) - 1)],
+        "field": lambda: json.dumps({**valid, rng.choice(list(valid) + ["x"]): rng.choice(garbage)}).encode(),
+        "sample_field": lambda: json.dumps({**valid, "samples": [{**valid["samples"][0], rng.choice(
+            ["ts", "interval_s", "cpu_util_pct", "net_rx_bytes", "power_w", "services", "zz"]): rng.choice(garbage)}]}).encode(),
+        "non_finite": lambda: json.dumps(valid).replace("25.0", rng.choice(["NaN", "Infinity", "-Infinity", "1e999"])).encode(),
+        "nested": lambda: b"[" * rng.randint(1000, 50_000),
+        "host_mismatch": lambda: json.dumps(report_json(f"intruder-{rng.randint(0, 9)}", 1)).encode(),
+        "oversize": lambda: b'{"samples": "' + b"z" * (300 * 1024) + b'"}',
+    }
+    kinds = [k for k in makers if k != "oversize"]
+    out = [("oversize", makers["oversize"]()) for _ in range(5)]
+    out += [(kind, makers[kind]()) for kind in (rng.choice(kinds) for _ in range(count - len(out)))]
+    rng.shuffle(out)
+    return out
+
+
+def test_thousands_of_hostile_messages_never_stop_valid_traffic(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    hostile = hostile_payloads(3000)
+    collector = Program(["collector", "run", "-c", str(collector_config(
+        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "hostile-collector"))], tmp_path / "collector.log")
+    publisher = make_client(MqttSettings(host=mosquitto.host, port=mosquitto.port), "test-hostile-flood")
+    publisher.connect(mosquitto.host, mosquitto.port)
+    publisher.loop_start()
+    try:
+        wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription",
+                   watch=[collector])
+        inventory = Inventory(host_id=GOOD, taken_at=START, kind="server", ram_gb=64,
+                              cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32))
+        publisher.publish(topics.inventory(GOOD), encode(inventory), qos=1, retain=True).wait_for_publish(5)
+        valid = 0
+        for index, (_, payload) in enumerate(hostile):
+            publisher.publish(topics.report(GOOD), payload, qos=1).wait_for_publish(5)
+            if index % 10 == 0:
+                valid += 1
+                publisher.publish(topics.report(GOOD), valid_report(valid), qos=1).wait_for_publish(5)
+
+        def health() -> dict | None:
+            rows = influxdb.query("SELECT last(rejected_total) AS rejected, last(reports_ok) AS ok, "
+                                  "last(rejected_oversize) AS oversize, last(rejected_host_mismatch) AS mismatch, "
+                                  "last(rejected_internal_error) AS internal FROM fp_collector", influx_db)
+            return rows[0] if rows and rows[0]["rejected"] == len(hostile) and rows[0]["ok"] == valid else None
+
+        counts = wait_until(health, timeout_s=60, what="every hostile message counted", watch=[collector])
+        stored = influxdb.query(f"SELECT seq FROM fp_host WHERE host = '{GOOD}'", influx_db)
+    finally:
+        publisher.disconnect()
+        publisher.loop_stop()
+        assert collector.stop() == 0
+    assert counts["oversize"] == sum(kind == "oversize" for kind, _ in hostile)
+    assert counts["mismatch"] == sum(kind == "host_mismatch" for kind, _ in hostile)
+    assert counts["internal"] is None, "no hostile message reached a code path that failed"
+    assert sorted(row["seq"] for row in stored) == list(range(1, valid + 1)), "valid traffic landed whole"
