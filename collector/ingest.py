@@ -86,7 +86,9 @@ class Ingest:
         model = self.hosts.get(host_id)
         if model is None:
             raise AwaitingInventory(host_id)
-        lines = [host_sample_line(model, report.seq, s, sample_footprint(model, s)) for s in report.samples]
+        dropped = report.dropped_samples or None
+        lines = [host_sample_line(model, report.seq, s, sample_footprint(model, s), dropped if i == 0 else None)
+                 for i, s in enumerate(report.samples)]
         self.counters.add("reports_ok")
         self.counters.add("samples_ok", len(lines))
         return lines

@@ -82,3 +82,12 @@ def test_program_exits_non_zero_on_bad_config(tmp_path: Path, program: str) -> N
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert f"invalid config {path}: mqtt.port" in result.stderr
+
+
+def test_world_readable_config_with_a_secret_is_warned_about(tmp_path: Path) -> None:
+    path = write(tmp_path, "[mqtt]\nport = 1\npassword = 'hunter2-secret'\n[influxdb]\nurl = 'http://127.0.0.1:1'\n")
+    path.chmod(0o644)
+    result = subprocess.run([sys.executable, "-m", "fleetprint", "collector", "run", "-c", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert "readable by every user: chmod 600" in result.stderr
+    assert "hunter2-secret" not in result.stderr + result.stdout

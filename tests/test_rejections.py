@@ -182,3 +182,30 @@ def test_thousands_of_hostile_messages_never_stop_valid_traffic(mosquitto, influ
     assert counts["mismatch"] == sum(kind == "host_mismatch" for kind, _ in hostile)
     assert counts["internal"] is None, "no hostile message reached a code path that failed"
     assert sorted(row["seq"] for row in stored) == list(range(1, valid + 1)), "valid traffic landed whole"
+
+
+def test_a_report_delivered_twice_is_stored_once(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    collector = Program(["collector", "run", "-c", str(collector_config(
+        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "dup-collector"))], tmp_path / "collector.log")
+    publisher = make_client(MqttSettings(host=mosquitto.host, port=mosquitto.port), "test-dup-publisher")
+    publisher.connect(mosquitto.host, mosquitto.port)
+    publisher.loop_start()
+    host = "dup-host"
+    try:
+        wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription",
+                   watch=[collector])
+        inventory = Inventory(host_id=host, taken_at=START, kind="server", ram_gb=32,
+                              cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32))
+        publisher.publish(topics.inventory(host), encode(inventory), qos=1, retain=True).wait_for_publish(5)
+        report = json.dumps(report_json(host, 1)).encode()
+        for _ in range(3):
+            publisher.publish(topics.report(host), report, qos=1).wait_for_publish(5)
+        wait_until(lambda: (r := influxdb.query("SELECT last(reports_ok) AS n FROM fp_collector", influx_db))
+                   and r[0]["n"] == 3, what="three deliveries processed", watch=[collector])
+        rows = influxdb.query(f"SELECT * FROM fp_host WHERE host = '{host}'", influx_db)
+    finally:
+        publisher.publish(topics.inventory(host), b"", qos=1, retain=True).wait_for_publish(5)
+        publisher.disconnect()
+        publisher.loop_stop()
+        assert collector.stop() == 0
+    assert len(rows) == 1 and rows[0]["seq"] == 1

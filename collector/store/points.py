@@ -18,8 +18,10 @@ def host_tags(model: HostModel) -> dict[str, str]:
     return {"host": model.host_id, "kind": model.kind, "site": model.site, "zone": model.zone.zone}
 
 
-def host_sample_line(model: HostModel, seq: int, sample: Sample, fp: SampleFootprint) -> str:
-    """One `fp_host` point per sample, at the end of its interval."""
+def host_sample_line(model: HostModel, seq: int, sample: Sample, fp: SampleFootprint,
+                     agent_dropped_samples: int | None = None) -> str:
+    """One `fp_host` point per sample, at the end of its interval; a report's count of samples
+    its agent had to drop goes on its first sample's point."""
     tags = host_tags(model)
     tags["power_source"] = fp.power_source
     return line(
@@ -44,6 +46,7 @@ def host_sample_line(model: HostModel, seq: int, sample: Sample, fp: SampleFootp
             "embodied_pe_mj": fp.embodied_pe_mj,
             "power_model": model.power_model,
             "seq": seq,
+            "agent_dropped_samples": agent_dropped_samples,
         },
         epoch_ms(sample.ts),
     )
