@@ -56,12 +56,12 @@ def run(config_path: str | None, log_level: str) -> None:
 def once(config_path: str | None, interval: float) -> None:
     """Print one inventory and one report as JSON, with no broker: what the agent would send."""
     from fleetprint.agent.inventory import collect_inventory
-    from fleetprint.agent.sampler import UsageSampler
+    from fleetprint.agent.sampler import sampler_for
     from fleetprint.schema import Report, encode
 
     config, host_id = _load(config_path)
     click.echo(encode(collect_inventory(config.host, host_id)).decode())
-    sampler = UsageSampler()
+    sampler = sampler_for(config.services)
     time.sleep(interval)  # the sample measures usage over this window
     click.echo(encode(Report(host_id=host_id, seq=0, samples=[sampler.take()])).decode())
 
@@ -75,3 +75,37 @@ def inventory(config_path: str | None) -> None:
 
     config, host_id = _load(config_path)
     click.echo(encode(collect_inventory(config.host, host_id)).decode())
+
+
+@agent.command()
+@_config_option
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(0.1, 60),
+              help="Seconds over which each service's CPU share is measured.")
+def services(config_path: str | None, interval: float) -> None:
+    """Show which running processes map to which service now, and each service's CPU share."""
+    import psutil
+
+    from fleetprint.agent.services import Classifier
+    from fleetprint.agent.sources.processes import ServiceCpu, process_facts
+
+    config, _ = _load(config_path)
+    classifier = Classifier(config.services)
+    rows = []
+    for process in psutil.process_iter(["pid", "name"]):
+        facts = process_facts(process)
+        rows.append((classifier.service_of(facts), process.pid, facts.name, facts.systemd_unit or facts.container_id[:12],
+                     facts.cmdline))
+    rows.sort(key=lambda row: (row[0] == classifier.catch_all, row[0], row[1]))
+    click.echo(f"{'service':<20} {'pid':>7}  {'name':<16} {'unit/container':<28} command line")
+    for service, pid, name, where, cmdline in rows:
+        click.echo(f"{service:<20} {pid:>7}  {name[:16]:<16} {where[:28]:<28} {cmdline[:80]}")
+    if not classifier.has_rules:
+        click.echo(f"\nNo [[services.rule]] in the config: every process counts as {classifier.catch_all!r}, "
+                   "and the agent does not scan processes.")
+        return
+    service_cpu = ServiceCpu(classifier)
+    time.sleep(interval)  # the shares are measured over this window
+    shares = service_cpu.shares(interval)
+    click.echo(f"\nCPU share of the host over {interval:g} s:")
+    for service, share in sorted(shares.items(), key=lambda item: -item[1]):
+        click.echo(f"  {service:<20} {share * 100:6.2f} %")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from fleetprint.agent.services import ServiceSettings
 from fleetprint.config import load_config
 from fleetprint.mqtt import MqttSettings
 from fleetprint.schema import HOST_ID_PATTERN
@@ -23,7 +24,8 @@ class HostFacts(msgspec.Struct, forbid_unknown_fields=True):
     kind: str | None = None
     purchase_date: date | None = None
     lifetime_years: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
-    services: list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]] = []
+    # Services the whole host serves, with weights: {mail = 2, web = 1}.
+    services: dict[Annotated[str, msgspec.Meta(min_length=1, max_length=64)], Annotated[float, msgspec.Meta(gt=0)]] = {}
 
 
 class SamplingSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -51,6 +53,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
     mqtt: MqttSettings = msgspec.field(default_factory=MqttSettings)
     sampling: SamplingSettings = msgspec.field(default_factory=SamplingSettings)
     buffer: BufferSettings = msgspec.field(default_factory=BufferSettings)
+    services: ServiceSettings = msgspec.field(default_factory=ServiceSettings)
     state_dir: str = DEFAULT_STATE_DIR
 
     def check(self) -> None:
@@ -59,6 +62,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
             raise ValueError("host.kind: must be one of server, desktop, laptop, vm")
         if self.mqtt.password and self.mqtt.password_file:
             raise ValueError("mqtt.password: give password or password_file, not both")
+        self.services.check()
 
 
 def load_agent_config(path: str | None) -> AgentConfig:

@@ -65,7 +65,7 @@ def collect_inventory(
         zone=facts.zone,
         purchase_date=facts.purchase_date,
         lifetime_years=facts.lifetime_years,
-        services=list(facts.services),
+        services=dict(facts.services),
     )
 
 

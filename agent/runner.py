@@ -18,7 +18,7 @@ from fleetprint.agent.config import AgentConfig
 from fleetprint.agent.forwarder import Forwarder
 from fleetprint.agent.inventory import collect_inventory
 from fleetprint.agent.publisher import Publisher
-from fleetprint.agent.sampler import UsageSampler
+from fleetprint.agent.sampler import sampler_for
 from fleetprint.agent.state import SequenceFile
 from fleetprint.schema import inventory_digest
 
@@ -33,7 +33,7 @@ class Agent:
         self.host_id = host_id
         state_dir = Path(config.state_dir)
         self.publisher = Publisher(config.mqtt, host_id, config.buffer.max_in_flight)
-        self.sampler = UsageSampler()
+        self.sampler = sampler_for(config.services)
         self.buffer = SampleBuffer(state_dir / "buffer.sqlite3", config.buffer.max_samples)
         self.forwarder = Forwarder(
             self.buffer, self.publisher, SequenceFile(state_dir / "seq"), host_id,

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import psutil
 
+from fleetprint.agent.services import Classifier, ServiceSettings
+from fleetprint.agent.sources.processes import ServiceCpu
 from fleetprint.schema import Sample, utc_now
 
 _LOOPBACK_PREFIXES = ("lo",)
@@ -33,9 +35,11 @@ def _delta(now: int, before: int) -> int:
 
 
 class UsageSampler:
-    """Takes a Sample covering the time since the previous one (or since construction)."""
+    """Takes a Sample covering the time since the previous one (or since construction), with
+    each service's CPU share when process rules are configured (`service_cpu`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, service_cpu: ServiceCpu | None = None) -> None:
+        self.service_cpu = service_cpu
         psutil.cpu_percent(interval=None)  # primes psutil's CPU-time baseline
         self._started = time.monotonic()
         self._disk = _disk_bytes()
@@ -44,12 +48,14 @@ class UsageSampler:
     def take(self, now: datetime | None = None) -> Sample:
         ts = now or utc_now()
         started, self._started = self._started, time.monotonic()
+        interval_s = max(self._started - started, 1e-3)
         cpu_pct = psutil.cpu_percent(interval=None)
+        services = self.service_cpu.shares(interval_s) if self.service_cpu else {}
         memory = psutil.virtual_memory()
         disk, net = _disk_bytes(), _net_bytes()
         sample = Sample(
             ts=ts,
-            interval_s=max(self._started - started, 1e-3),
+            interval_s=interval_s,
             cpu_util_pct=min(max(cpu_pct, 0.0), 100.0),
             mem_used_bytes=memory.total - memory.available,
             mem_total_bytes=memory.total,
@@ -57,6 +63,13 @@ class UsageSampler:
             disk_write_bytes=_delta(disk[1], self._disk[1]),
             net_rx_bytes=_delta(net[0], self._net[0]),
             net_tx_bytes=_delta(net[1], self._net[1]),
+            services=services,
         )
         self._disk, self._net = disk, net
         return sample
+
+
+def sampler_for(services: ServiceSettings) -> UsageSampler:
+    """A sampler that scans processes only when there are rules to map them to services."""
+    classifier = Classifier(services)
+    return UsageSampler(ServiceCpu(classifier) if classifier.has_rules else None)

@@ -62,7 +62,7 @@ def run(config_path: str | None, log_level: str) -> None:
     except RetryableWriteError as exc:
         raise click.ClickException(f"cannot reach InfluxDB: {exc}") from None
     counters = Counters()
-    ingest = Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters)
+    ingest = Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters, config.attribution)
     service = Collector(config, sink, ingest, counters)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -53,10 +53,22 @@ class InfluxSettings(msgspec.Struct, forbid_unknown_fields=True):
         return self.token
 
 
+ServiceName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
+
+
 class SiteSettings(msgspec.Struct, forbid_unknown_fields=True):
     """Facts about a site that agents need not repeat."""
 
     zone: Zone | None = None
+    # Services of the site's hosts that declare none themselves, with weights.
+    services: dict[ServiceName, Annotated[float, msgspec.Meta(gt=0)]] = {}
+
+
+class AttributionSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """How a host's footprint is split across its services (collector/impact/attribution.py)."""
+
+    idle_rule: Literal["cpu_share", "weights", "unallocated"] = "cpu_share"
+    unallocated: ServiceName = "unallocated"
 
 
 class ImpactSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -73,6 +85,7 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
     mqtt: MqttSettings = msgspec.field(default_factory=MqttSettings)
     influxdb: InfluxSettings = msgspec.field(default_factory=InfluxSettings)
     impact: ImpactSettings = msgspec.field(default_factory=ImpactSettings)
+    attribution: AttributionSettings = msgspec.field(default_factory=AttributionSettings)
     sites: dict[str, SiteSettings] = {}
 
     def check(self) -> None:

@@ -45,6 +45,13 @@ class HostRegistry:
         zone = inventory.zone or (site_settings.zone if site_settings else None) or self._config.impact.default_zone
         return site, zone
 
+    def service_weights(self, inventory: Inventory, site: str) -> dict[str, float]:
+        """The services the whole host serves: the inventory's, else its site's defaults."""
+        if inventory.services:
+            return dict(inventory.services)
+        site_settings = self._config.sites.get(site)
+        return dict(site_settings.services) if site_settings else {}
+
     def _zone(self, zone: str) -> ZoneFactors:
         if zone not in self._zones:
             try:
@@ -60,7 +67,7 @@ class HostRegistry:
         site, zone = self.site_and_zone(inventory)
         hardware = msgspec.structs.replace(
             inventory, host_id="-", taken_at=_EPOCH,
-            site=site, zone=zone, services=[], agent_version="", os="",
+            site=site, zone=zone, services={}, agent_version="", os="",
         )
         key = msgspec.json.encode(hardware)
         with self._lock:
@@ -68,6 +75,7 @@ class HostRegistry:
             if shared is None:
                 shared = build_host_model(inventory, self._zone(zone), site)
                 self._by_config[key] = shared
-            model = dataclasses.replace(shared, host_id=inventory.host_id)
+            model = dataclasses.replace(shared, host_id=inventory.host_id,
+                                        service_weights=self.service_weights(inventory, site))
             self._models[inventory.host_id] = model
             return model

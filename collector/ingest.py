@@ -13,12 +13,15 @@ from __future__ import annotations
 import logging
 import time
 
+from fleetprint.collector.config import AttributionSettings
 from fleetprint.collector.hosts import HostRegistry
+from fleetprint.collector.impact.attribution import service_footprints, split
 from fleetprint.collector.impact.footprint import sample_footprint
+from fleetprint.collector.impact.host_model import HostModel
 from fleetprint.collector.stats import Counters
-from fleetprint.collector.store.points import host_sample_line, inventory_line
+from fleetprint.collector.store.points import host_sample_line, inventory_line, service_sample_line
 from fleetprint.mqtt import Topics
-from fleetprint.schema import PayloadError, decode_inventory, decode_report
+from fleetprint.schema import PayloadError, Sample, decode_inventory, decode_report
 
 log = logging.getLogger(__name__)
 REJECTION_LOG_INTERVAL_S = 10.0
@@ -35,8 +38,10 @@ class AwaitingInventory(Exception):
 class Ingest:
     """Decodes, validates and models inventories and reports; returns line-protocol points."""
 
-    def __init__(self, hosts: HostRegistry, topics: Topics, counters: Counters) -> None:
+    def __init__(self, hosts: HostRegistry, topics: Topics, counters: Counters,
+                 attribution: AttributionSettings | None = None) -> None:
         self.hosts = hosts
+        self.attribution = attribution or AttributionSettings()
         self.topics = topics
         self.counters = counters
         self._last_logged: dict[str, float] = {}
@@ -87,10 +92,21 @@ class Ingest:
         if model is None:
             raise AwaitingInventory(host_id)
         dropped = report.dropped_samples or None
-        lines = [host_sample_line(model, report.seq, s, sample_footprint(model, s), dropped if i == 0 else None)
-                 for i, s in enumerate(report.samples)]
+        lines: list[str] = []
+        for index, sample in enumerate(report.samples):
+            lines.extend(self._sample_lines(model, report.seq, sample, dropped if index == 0 else None))
         self.counters.add("reports_ok")
-        self.counters.add("samples_ok", len(lines))
+        self.counters.add("samples_ok", len(report.samples))
+        return lines
+
+    def _sample_lines(self, model: HostModel, seq: int, sample: Sample, dropped: int | None) -> list[str]:
+        """The host's point and one point per service it is split across."""
+        fp = sample_footprint(model, sample)
+        fractions = split(sample.services, model.service_weights, self.attribution.idle_rule,
+                          self.attribution.unallocated)
+        lines = [host_sample_line(model, seq, sample, fp, dropped)]
+        for service, part in service_footprints(fp, model.idle_w, fractions, sample.services).items():
+            lines.append(service_sample_line(model, service, sample, fp.power_source, part))
         return lines
 
     def reject_unknown_host(self, topic: str) -> None:

@@ -73,12 +73,12 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 def _key_from_error(message: str) -> str:
-    """`... - at `$.mqtt.port`` -> `mqtt.port`."""
+    """`... - at `$.mqtt.port`` -> `mqtt.port`; `$.services.rule[0].cmdline` keeps its index."""
     match = re.search(r"at `\$(.*?)`", message)
     if not match:
         field = re.search(r"field `([^`]+)`", message)
         return field.group(1) if field else ""
-    return match.group(1).lstrip(".").replace("[", ".").replace("]", "").replace("'", "")
+    return match.group(1).lstrip(".")
 
 
 def load_config(

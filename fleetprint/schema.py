@@ -29,6 +29,7 @@ Share = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 Watts = Annotated[float, msgspec.Meta(ge=0.0, le=100_000.0)]
 Gigabytes = Annotated[float, msgspec.Meta(ge=0.0, le=1e7)]
 IntervalSeconds = Annotated[float, msgspec.Meta(gt=0.0, le=86_400.0)]
+Weight = Annotated[float, msgspec.Meta(gt=0.0, le=1e6)]
 
 MachineKind = Literal["server", "desktop", "laptop", "vm"]
 DiskKind = Literal["ssd", "hdd", "nvme", "unknown"]
@@ -87,7 +88,8 @@ class Inventory(_Strict, tag_field="schema", tag=INVENTORY_SCHEMA):
     zone: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] | None = None
     purchase_date: date | None = None
     lifetime_years: Annotated[float, msgspec.Meta(gt=0.0, le=50.0)] | None = None
-    services: Annotated[list[Label], msgspec.Meta(max_length=64)] = []
+    # Services the whole host serves, with relative weights (e.g. {"mail": 2, "web": 1}).
+    services: Annotated[dict[Label, Weight], msgspec.Meta(max_length=64)] = {}
 
 
 class Sample(_Strict):
@@ -104,7 +106,8 @@ class Sample(_Strict):
     net_tx_bytes: NonNegInt = 0
     # Measured power per source ("rapl_package", "wall", ...), mean over the interval.
     power_w: Annotated[dict[Label, Watts], msgspec.Meta(max_length=64)] = {}
-    # Share of the host's CPU time per service during the interval.
+    # CPU time of each service's processes during the interval, as a share of the host's CPU
+    # capacity (all cores): comparable with cpu_util_pct / 100; absent without process rules.
     services: Annotated[dict[Label, Share], msgspec.Meta(max_length=256)] = {}
 
 

@@ -30,6 +30,9 @@ def write(tmp_path: Path, text: str) -> Path:
     ("[host]\nkind = 'toaster'\n", "host.kind", "must be one of"),
     ("[mqtt]\nprot = 1883\n", "mqtt", "unknown field `prot`"),
     ("[mqtt\nport = 1\n", "", "not valid TOML"),
+    ("[[services.rule]]\nservice = 'web'\n", "services.rule[0]", "needs at least one of"),
+    ("[[services.rule]]\nservice = 'web'\ncmdline = '(unclosed'\n", "services.rule[0].cmdline", "regular expression"),
+    ("[[services.rule]]\nservice = 'web'\ncontainer_id = 'XYZ'\n", "services.rule[0].container_id", "matching regex"),
 ])
 def test_bad_agent_config_names_file_key_and_reason(tmp_path: Path, text: str, key: str, reason: str) -> None:
     path = write(tmp_path, text)
@@ -55,10 +58,11 @@ def test_bad_collector_config_names_the_key(tmp_path: Path, text: str, key: str)
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "[mqtt]\nport = 1883\nhost = 'broker.example'\n")
     monkeypatch.setenv("FLEETPRINT_AGENT_MQTT__PORT", "8883")
-    monkeypatch.setenv("FLEETPRINT_AGENT_HOST__SERVICES", '["mail"]')
+    monkeypatch.setenv("FLEETPRINT_AGENT_HOST__SERVICES", '{ mail = 2, web = 1 }')
     monkeypatch.setenv("FLEETPRINT_COLLECTOR_MQTT__PORT", "9999")  # the other program's: ignored here
     config = load_agent_config(str(path))
     assert (config.mqtt.host, config.mqtt.port) == ("broker.example", 8883)
+    assert config.host.services == {"mail": 2.0, "web": 1.0}
 
 
 def test_bad_environment_value_is_named(monkeypatch: pytest.MonkeyPatch) -> None:

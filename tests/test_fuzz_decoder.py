@@ -80,4 +80,4 @@ def test_ingest_never_raises(topic: str, payload: bytes) -> None:
         assert "/other/" in topic
         return
     for point in lines:
-        assert "\n" not in point and point.startswith(("fp_host,", "fp_inventory,"))
+        assert "\n" not in point and point.startswith(("fp_host,", "fp_service,", "fp_inventory,"))

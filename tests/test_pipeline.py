@@ -83,8 +83,8 @@ def test_agent_to_influxdb_matches_boaviztapi(mosquitto, influxdb, influx_db, tm
             lambda: len(r := influxdb.query(f"SELECT * FROM fp_host WHERE host = '{HOST_ID}'", influx_db)) >= 4 and r,
             timeout_s=40, what="4 samples in InfluxDB", watch=[agent, collector])
     finally:
-        assert agent.stop() == 0, agent.log_text()
-        assert collector.stop() == 0, collector.log_text()
+        exit_codes = (agent.stop(), collector.stop())
+    assert exit_codes == (0, 0), agent.log_text() + collector.log_text()
 
     inventory = retained_inventory(mosquitto, HOST_ID)
     assert inventory.kind == "server" and inventory.zone == ZONE

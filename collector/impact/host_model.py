@@ -44,9 +44,12 @@ class HostModel:
     power_model: str
     embodied: EmbodiedRate
     cpu_matched: str
+    idle_w: float
+    service_weights: dict[str, float]
 
 
-def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str) -> HostModel:
+def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str,
+                     service_weights: dict[str, float] | None = None) -> HostModel:
     """Ask boaviztapi once for the power coefficients and manufacture impacts of a host."""
     kind = inventory.kind
     share, cpu_matched = 1.0, ""
@@ -73,4 +76,6 @@ def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str) -> Host
         power_model=POWER_MODELS[kind],
         embodied=embodied_rate(totals, lifetime_h, share),
         cpu_matched=cpu_matched,
+        idle_w=power.power_w(0.0),
+        service_weights=dict(service_weights or {}),
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from fleetprint.collector.impact.attribution import ServiceFootprint
 from fleetprint.collector.impact.footprint import SampleFootprint
 from fleetprint.collector.impact.host_model import HostModel
 from fleetprint.collector.store.lineprotocol import epoch_ms, line
 from fleetprint.schema import Inventory, Sample
 
 HOST_MEASUREMENT = "fp_host"
+SERVICE_MEASUREMENT = "fp_service"
 INVENTORY_MEASUREMENT = "fp_inventory"
 COLLECTOR_MEASUREMENT = "fp_collector"
 
@@ -47,6 +49,31 @@ def host_sample_line(model: HostModel, seq: int, sample: Sample, fp: SampleFootp
             "power_model": model.power_model,
             "seq": seq,
             "agent_dropped_samples": agent_dropped_samples,
+        },
+        epoch_ms(sample.ts),
+    )
+
+
+def service_sample_line(model: HostModel, service: str, sample: Sample, power_source: str,
+                        sf: ServiceFootprint) -> str:
+    """One `fp_service` point per service per host sample, at the end of its interval."""
+    tags = host_tags(model)
+    tags["service"] = service
+    tags["power_source"] = power_source
+    return line(
+        SERVICE_MEASUREMENT,
+        tags,
+        {
+            "interval_s": float(sample.interval_s),
+            "cpu_share": sf.cpu_share,
+            "power_w": sf.power_w,
+            "energy_wh": sf.energy_wh,
+            "usage_gwp_gco2e": sf.usage_gwp_gco2e,
+            "usage_adp_kgsbeq": sf.usage_adp_kgsbeq,
+            "usage_pe_mj": sf.usage_pe_mj,
+            "embodied_gwp_gco2e": sf.embodied_gwp_gco2e,
+            "embodied_adp_kgsbeq": sf.embodied_adp_kgsbeq,
+            "embodied_pe_mj": sf.embodied_pe_mj,
         },
         epoch_ms(sample.ts),
     )

@@ -154,12 +154,12 @@ def test_operator_facts_are_sent_and_kind_overrides() -> None:
         kind="desktop",
         purchase_date=date(2021, 6, 1),
         lifetime_years=6.0,
-        services=["postgres", "backup"],
+        services={"postgres": 3.0, "backup": 1.0},
     )
     inventory = inventory_of(HOSTS / "xeon-rack-server", facts)
     assert (inventory.kind, inventory.site, inventory.zone) == ("desktop", "lyon-dc1", "FRA")
     assert (inventory.purchase_date, inventory.lifetime_years) == (date(2021, 6, 1), 6.0)
-    assert inventory.services == ["postgres", "backup"]
+    assert inventory.services == {"postgres": 3.0, "backup": 1.0}
     assert decode_inventory(encode(inventory)) == inventory
 
 

@@ -22,7 +22,10 @@ def test_report_points_and_dropped_count() -> None:
     ingest = Ingest(hosts, Topics(), counters)
     samples = [Sample(ts=T0 + timedelta(seconds=30 * i), interval_s=30, cpu_util_pct=10.0) for i in range(3)]
     lines = ingest.handle(Topics().report("h1"), encode(Report(host_id="h1", seq=4, samples=samples, dropped_samples=7)))
-    assert len(lines) == 3
-    assert "agent_dropped_samples=7i" in lines[0]
-    assert all("agent_dropped_samples" not in line for line in lines[1:])
+    host_lines = [line for line in lines if line.startswith("fp_host,")]
+    service_lines = [line for line in lines if line.startswith("fp_service,")]
+    assert len(host_lines) == 3 and len(service_lines) == 3  # no process data, no weights: all unallocated
+    assert all(",service=unallocated," in line for line in service_lines)
+    assert "agent_dropped_samples=7i" in host_lines[0]
+    assert all("agent_dropped_samples" not in line for line in host_lines[1:])
     assert counters.get("samples_ok") == 3 and counters.get("reports_ok") == 1

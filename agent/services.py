@@ -1,0 +1,111 @@
+"""Which service a process belongs to: rules from the agent config, checked at start.
+
+A rule names a service and one or more criteria, all of which must hold: the executable
+name (`exe`, a glob on the process name or the executable's file name), the command line
+(`cmdline`, a regular expression searched in the arguments joined by spaces), the user
+(`user`), the systemd unit (`systemd_unit`, a glob on the unit found in /proc/PID/cgroup),
+the cgroup path (`cgroup`, a regular expression: containers and Kubernetes pods show there)
+and the container id (`container_id`, a prefix of the 64-hex id in the cgroup path). The
+first matching rule wins; a process no rule matches belongs to `catch_all`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from typing import Annotated
+
+import msgspec
+
+ServiceName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
+_UNIT = re.compile(r"/([^/]+\.(?:service|scope))(?:/|$)")
+_CONTAINER_ID = re.compile(r"(?:docker-|crio-|cri-containerd-|libpod-|/)([0-9a-f]{64})(?:\.scope)?(?:/|$)")
+
+
+class ServiceRule(msgspec.Struct, forbid_unknown_fields=True):
+    """One `[[services.rule]]` table."""
+
+    service: ServiceName
+    exe: str | None = None
+    cmdline: str | None = None
+    user: str | None = None
+    systemd_unit: str | None = None
+    cgroup: str | None = None
+    container_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{1,64}$")] | None = None
+
+
+class ServiceSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """The `[services]` section: process rules, and the name for what matches none."""
+
+    rule: list[ServiceRule] = []
+    catch_all: ServiceName = "other"
+
+    def check(self) -> None:
+        """Each rule has a criterion and valid regular expressions (ValueError names the rule)."""
+        for index, rule in enumerate(self.rule):
+            key = f"services.rule[{index}]"
+            if not any((rule.exe, rule.cmdline, rule.user, rule.systemd_unit, rule.cgroup, rule.container_id)):
+                raise ValueError(f"{key}: a rule needs at least one of exe, cmdline, user, systemd_unit, "
+                                 "cgroup, container_id")
+            for name in ("cmdline", "cgroup"):
+                pattern = getattr(rule, name)
+                if pattern is not None:
+                    try:
+                        re.compile(pattern)
+                    except re.error as exc:
+                        raise ValueError(f"{key}.{name}: not a valid regular expression: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessFacts:
+    """What the rules look at, read once per process."""
+
+    name: str
+    exe: str
+    cmdline: str
+    user: str
+    cgroup: str
+
+    @property
+    def systemd_unit(self) -> str:
+        units = _UNIT.findall(self.cgroup)
+        return units[-1] if units else ""
+
+    @property
+    def container_id(self) -> str:
+        found = _CONTAINER_ID.findall(self.cgroup)
+        return found[-1] if found else ""
+
+
+class Classifier:
+    """Maps a process to its service with the configured rules (compiled once)."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.catch_all = settings.catch_all
+        self._rules = [
+            (rule, re.compile(rule.cmdline) if rule.cmdline else None, re.compile(rule.cgroup) if rule.cgroup else None)
+            for rule in settings.rule
+        ]
+
+    @property
+    def has_rules(self) -> bool:
+        return bool(self._rules)
+
+    def service_of(self, process: ProcessFacts) -> str:
+        for rule, cmdline, cgroup in self._rules:
+            if rule.exe and not (fnmatch.fnmatchcase(process.name, rule.exe)
+                                 or fnmatch.fnmatchcase(process.exe.rsplit("/", 1)[-1], rule.exe)):
+                continue
+            if cmdline and not cmdline.search(process.cmdline):
+                continue
+            if rule.user and process.user != rule.user:
+                continue
+            if rule.systemd_unit and not fnmatch.fnmatchcase(process.systemd_unit, rule.systemd_unit):
+                continue
+            if cgroup and not cgroup.search(process.cgroup):
+                continue
+            if rule.container_id and not process.container_id.startswith(rule.container_id):
+                continue
+            return rule.service
+        return self.catch_all
