@@ -13,6 +13,15 @@ from fleetprint.config import ConfigError, world_readable
 log = logging.getLogger("fleetprint.collector")
 
 
+def _make_influxql(config):
+    from fleetprint.collector.store.influxql import InfluxQL
+
+    settings = config.influxdb
+    if settings.version == 1:
+        return InfluxQL(settings.url, settings.database, settings.username, settings.password)
+    return InfluxQL(settings.url, settings.bucket, token=settings.secret_token())
+
+
 def _make_sink(config):
     settings = config.influxdb
     if settings.version == 1:
@@ -52,6 +61,7 @@ def run(config_path: str | None, log_level: str) -> None:
 
     from fleetprint.collector.hosts import HostRegistry
     from fleetprint.collector.ingest import Ingest
+    from fleetprint.collector.rollups import Rollups
     from fleetprint.collector.service import Collector
     from fleetprint.collector.stats import Counters
     from fleetprint.collector.store.sink import RetryableWriteError
@@ -62,8 +72,10 @@ def run(config_path: str | None, log_level: str) -> None:
     except RetryableWriteError as exc:
         raise click.ClickException(f"cannot reach InfluxDB: {exc}") from None
     counters = Counters()
-    ingest = Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters, config.attribution)
-    service = Collector(config, sink, ingest, counters)
+    rollups = Rollups(_make_influxql(config), sink, config.rollups.lag_s) if config.rollups.enabled else None
+    ingest = Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters, config.attribution,
+                    on_sample=rollups.mark if rollups else None)
+    service = Collector(config, sink, ingest, counters, rollups)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -78,6 +78,15 @@ class ImpactSettings(msgspec.Struct, forbid_unknown_fields=True):
     default_site: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "default"
 
 
+class RollupSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """Per-service hourly and daily rollups (collector/rollups.py)."""
+
+    enabled: bool = True
+    interval_s: Annotated[float, msgspec.Meta(ge=1, le=86400)] = 300.0
+    # A period is rolled up once it ended this long ago (samples arrive a little late).
+    lag_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 120.0
+
+
 class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
     """Top level of collector.toml."""
 
@@ -86,6 +95,7 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
     influxdb: InfluxSettings = msgspec.field(default_factory=InfluxSettings)
     impact: ImpactSettings = msgspec.field(default_factory=ImpactSettings)
     attribution: AttributionSettings = msgspec.field(default_factory=AttributionSettings)
+    rollups: RollupSettings = msgspec.field(default_factory=RollupSettings)
     sites: dict[str, SiteSettings] = {}
 
     def check(self) -> None:

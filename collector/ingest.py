@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from fleetprint.collector.config import AttributionSettings
 from fleetprint.collector.hosts import HostRegistry
@@ -19,6 +20,7 @@ from fleetprint.collector.impact.attribution import service_footprints, split
 from fleetprint.collector.impact.footprint import sample_footprint
 from fleetprint.collector.impact.host_model import HostModel
 from fleetprint.collector.stats import Counters
+from fleetprint.collector.store.lineprotocol import epoch_ms
 from fleetprint.collector.store.points import host_sample_line, inventory_line, service_sample_line
 from fleetprint.mqtt import Topics
 from fleetprint.schema import PayloadError, Sample, decode_inventory, decode_report
@@ -39,9 +41,11 @@ class Ingest:
     """Decodes, validates and models inventories and reports; returns line-protocol points."""
 
     def __init__(self, hosts: HostRegistry, topics: Topics, counters: Counters,
-                 attribution: AttributionSettings | None = None) -> None:
+                 attribution: AttributionSettings | None = None,
+                 on_sample: Callable[[int], None] | None = None) -> None:
         self.hosts = hosts
         self.attribution = attribution or AttributionSettings()
+        self.on_sample = on_sample  # told each sample's time (ms), e.g. to roll its period up again
         self.topics = topics
         self.counters = counters
         self._last_logged: dict[str, float] = {}
@@ -105,6 +109,8 @@ class Ingest:
         fractions = split(sample.services, model.service_weights, self.attribution.idle_rule,
                           self.attribution.unallocated)
         lines = [host_sample_line(model, seq, sample, fp, dropped)]
+        if self.on_sample is not None:
+            self.on_sample(epoch_ms(sample.ts))
         for service, part in service_footprints(fp, model.idle_w, fractions, sample.services).items():
             lines.append(service_sample_line(model, service, sample, fp.power_source, part))
         return lines

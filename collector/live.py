@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 import click
-import urllib3
 
+from fleetprint.collector.store.influxql import InfluxQL, QueryError
 from fleetprint.collector.store.points import HOST_MEASUREMENT
 
 
@@ -25,26 +23,9 @@ class HostNow:
     samples: int
 
 
-def query(url: str, database: str, influxql: str) -> list[dict]:
-    """Rows (tags merged in) of an InfluxQL query against `/query`."""
-    http = urllib3.PoolManager(timeout=10.0, retries=False)
-    response = http.request("GET", f"{url.rstrip('/')}/query?{urlencode({'db': database, 'q': influxql, 'epoch': 'ms'})}")
-    body = json.loads(response.data or b"{}")
-    rows: list[dict] = []
-    for result in body.get("results", []):
-        if "error" in result:
-            if result["error"].startswith("database not found"):
-                return []  # the collector creates it when it starts
-            raise click.ClickException(f"InfluxDB: {result['error']}")
-        for series in result.get("series", []):
-            for values in series["values"]:
-                rows.append({**series.get("tags", {}), **dict(zip(series["columns"], values))})
-    return rows
-
-
-def fleet_now(url: str, database: str, window_s: int) -> list[HostNow]:
+def fleet_now(influxql: InfluxQL, window_s: int) -> list[HostNow]:
     """Per host: mean power over the window and the GWP rates it implies."""
-    rows = query(url, database,
+    rows = influxql.query(
                  f"SELECT mean(power_w) AS power_w, sum(usage_gwp_gco2e) AS usage, sum(embodied_gwp_gco2e) AS embodied, "
                  f"sum(interval_s) AS covered_s, count(power_w) AS n FROM {HOST_MEASUREMENT} "
                  f"WHERE time > now() - {window_s}s GROUP BY host, power_source")
@@ -76,9 +57,10 @@ def render(hosts: list[HostNow]) -> str:
 @click.option("--once", is_flag=True, help="Print once and exit.")
 def live(url: str, database: str, window_s: int, every_s: float, once: bool) -> None:
     """Show each host's modelled or measured power and its footprint rate, refreshed until Ctrl-C."""
+    influxql = InfluxQL(url, database)
     try:
         while True:
-            table = render(fleet_now(url, database, window_s))
+            table = render(fleet_now(influxql, window_s))
             stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
             click.echo(f"\n{stamp} (last {window_s} s)\n{table}")
             if once:
@@ -86,5 +68,5 @@ def live(url: str, database: str, window_s: int, every_s: float, once: bool) -> 
             time.sleep(every_s)
     except KeyboardInterrupt:
         pass
-    except urllib3.exceptions.HTTPError as exc:
-        raise click.ClickException(f"cannot reach InfluxDB at {url}: {exc}") from None
+    except QueryError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -16,12 +16,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.held import HeldMessage, HeldReports
 from fleetprint.collector.ingest import AwaitingInventory, Ingest
+from fleetprint.collector.rollups import Rollups
 from fleetprint.collector.stats import Counters
 from fleetprint.collector.store.points import collector_health_line
 from fleetprint.collector.store.sink import (
@@ -47,8 +50,10 @@ class _Batch:
 class Collector:
     """Subscribes, turns messages into points, writes them in batches and then acknowledges."""
 
-    def __init__(self, config: CollectorConfig, sink: Sink, ingest: Ingest, counters: Counters) -> None:
+    def __init__(self, config: CollectorConfig, sink: Sink, ingest: Ingest, counters: Counters,
+                 rollups: Rollups | None = None) -> None:
         self.config = config
+        self.rollups = rollups
         self.sink = sink
         self.ingest = ingest
         self.counters = counters
@@ -170,6 +175,22 @@ class Collector:
         counters["hosts_known"] = len(self.ingest.hosts)
         return collector_health_line(self.config.collector.id, counters, utc_now())
 
+    def _roll_up(self) -> None:
+        """The scheduled rollup job (APScheduler's thread)."""
+        try:
+            self.counters.add("rollup_points_written", self.rollups.run())
+        except Exception as exc:  # the database may be down: the next run catches up
+            self.counters.add("rollup_failures")
+            log.warning("rollup failed, retried at the next run: %s", exc)
+
+    def _start_jobs(self) -> BackgroundScheduler:
+        scheduler = BackgroundScheduler(timezone="UTC")
+        if self.rollups is not None:
+            scheduler.add_job(self._roll_up, IntervalTrigger(seconds=self.config.rollups.interval_s),
+                              id="rollups", coalesce=True, max_instances=1)
+        scheduler.start()
+        return scheduler
+
     def run(self, stop: threading.Event) -> None:
         """Connect and process until `stop` is set; then flush, acknowledge and disconnect."""
         settings = self.config.collector
@@ -180,6 +201,7 @@ class Collector:
         self._client.connect_async(self.config.mqtt.host, self.config.mqtt.port, self.config.mqtt.keepalive_s,
                                    clean_start=False, properties=props)
         self._client.loop_start()
+        scheduler = self._start_jobs()
         next_health = time.monotonic()
         try:
             while not stop.is_set():
@@ -194,6 +216,7 @@ class Collector:
             final.lines.append(self._health_line())
             self._write(final, stop)
         finally:
+            scheduler.shutdown(wait=False)
             self._client.disconnect()
             self._client.loop_stop()
             self.sink.close()

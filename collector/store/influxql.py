@@ -1,0 +1,50 @@
+"""InfluxQL queries over HTTP `/query`: InfluxDB 1.x, and 2.x/3.x through their v1 API (DBRP)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import urllib3
+
+
+class QueryError(Exception):
+    """The database answered a query with an error, or could not be reached."""
+
+
+class InfluxQL:
+    """Runs InfluxQL statements against one database; rows come back as dicts with their tags."""
+
+    def __init__(self, url: str, database: str, username: str | None = None, password: str | None = None,
+                 token: str | None = None, timeout_s: float = 30.0) -> None:
+        self._url = url.rstrip("/")
+        self._params = {"db": database, "epoch": "ms"}
+        if username:
+            self._params.update(u=username, p=password or "")
+        self._headers = {"Authorization": f"Token {token}"} if token else {}
+        self._http = urllib3.PoolManager(timeout=urllib3.Timeout(total=timeout_s), retries=False)
+
+    def query(self, statement: str) -> list[dict[str, Any]]:
+        """Rows of every series of the statement's result; [] when the database does not exist yet."""
+        try:
+            response = self._http.request("POST", f"{self._url}/query?{urlencode({**self._params, 'q': statement})}",
+                                          headers=self._headers)
+        except urllib3.exceptions.HTTPError as exc:
+            raise QueryError(f"InfluxDB unreachable at {self._url}: {exc}") from None
+        try:
+            body = json.loads(response.data or b"{}")
+        except ValueError:
+            raise QueryError(f"InfluxDB answered {response.status} with no JSON") from None
+        if "error" in body:
+            raise QueryError(body["error"])
+        rows: list[dict[str, Any]] = []
+        for result in body.get("results", []):
+            if "error" in result:
+                if result["error"].startswith("database not found"):
+                    return []
+                raise QueryError(result["error"])
+            for series in result.get("series", []):
+                tags = series.get("tags", {})
+                rows.extend({**tags, **dict(zip(series["columns"], values))} for values in series["values"])
+        return rows
