@@ -32,6 +32,17 @@ IntervalSeconds = Annotated[float, msgspec.Meta(gt=0.0, le=86_400.0)]
 Weight = Annotated[float, msgspec.Meta(gt=0.0, le=1e6)]
 
 MachineKind = Literal["server", "desktop", "laptop", "vm"]
+
+# Measured power channels a sample may carry, each the mean over the sample's interval, in W:
+POWER_CHANNELS = {
+    "wall": "the whole machine at the wall: BMC (IPMI DCMI or Redfish)",
+    "battery": "the whole machine on battery: discharge power, only while discharging",
+    "rapl_package": "CPU packages (RAPL), all sockets; includes core and uncore",
+    "rapl_core": "CPU cores (RAPL pp0), all sockets; part of rapl_package",
+    "rapl_uncore": "integrated GPU and uncore (RAPL pp1), all sockets; part of rapl_package",
+    "rapl_dram": "memory (RAPL dram), all sockets",
+    "gpu": "discrete GPUs (NVML), all boards",
+}
 DiskKind = Literal["ssd", "hdd", "nvme", "unknown"]
 
 
@@ -90,6 +101,9 @@ class Inventory(_Strict, tag_field="schema", tag=INVENTORY_SCHEMA):
     lifetime_years: Annotated[float, msgspec.Meta(gt=0.0, le=50.0)] | None = None
     # Services the whole host serves, with relative weights (e.g. {"mail": 2, "web": 1}).
     services: Annotated[dict[Label, Weight], msgspec.Meta(max_length=64)] = {}
+    # Each power source the agent knows, and whether it reads it: "ok", or why not
+    # ("absent: no /sys/class/powercap", "denied: energy_uj is readable by root only", ...).
+    power_sources: Annotated[dict[Label, ShortText], msgspec.Meta(max_length=32)] = {}
 
 
 class Sample(_Strict):
@@ -104,7 +118,7 @@ class Sample(_Strict):
     disk_write_bytes: NonNegInt = 0
     net_rx_bytes: NonNegInt = 0
     net_tx_bytes: NonNegInt = 0
-    # Measured power per source ("rapl_package", "wall", ...), mean over the interval.
+    # Measured mean power over the interval per channel (POWER_CHANNELS), only those read.
     power_w: Annotated[dict[Label, Watts], msgspec.Meta(max_length=64)] = {}
     # CPU time of each service's processes during the interval, as a share of the host's CPU
     # capacity (all cores): comparable with cpu_util_pct / 100; absent without process rules.
