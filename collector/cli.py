@@ -60,6 +60,8 @@ def run(config_path: str | None, log_level: str) -> None:
         log.warning("%s holds a secret and is readable by every user: chmod 600 it", config_path)
 
     from fleetprint.collector.hosts import HostRegistry
+    from fleetprint.collector.impact.assess import Assessor
+    from fleetprint.collector.impact.grid import GridFactors
     from fleetprint.collector.ingest import Ingest
     from fleetprint.collector.rollups import Rollups
     from fleetprint.collector.service import Collector
@@ -73,9 +75,10 @@ def run(config_path: str | None, log_level: str) -> None:
         raise click.ClickException(f"cannot reach InfluxDB: {exc}") from None
     counters = Counters()
     rollups = Rollups(_make_influxql(config), sink, config.rollups.lag_s) if config.rollups.enabled else None
-    ingest = Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters, config.attribution,
+    grid = GridFactors.from_config(config)
+    ingest = Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters, Assessor(config, grid),
                     on_sample=rollups.mark if rollups else None)
-    service = Collector(config, sink, ingest, counters, rollups)
+    service = Collector(config, sink, ingest, counters, rollups, grid.live)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
@@ -62,6 +63,33 @@ class SiteSettings(msgspec.Struct, forbid_unknown_fields=True):
     zone: Zone | None = None
     # Services of the site's hosts that declare none themselves, with weights.
     services: dict[ServiceName, Annotated[float, msgspec.Meta(gt=0)]] = {}
+    # Power usage effectiveness of the site's datacentre: facility energy / IT energy.
+    pue: Annotated[float, msgspec.Meta(ge=1.0, le=4.0)] = 1.0
+    # The site's own electricity carbon intensity (a supplier contract), instead of the zone's.
+    gwp_gco2e_per_kwh: Annotated[float, msgspec.Meta(ge=0, le=2000)] | None = None
+
+
+class GridSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """Time-varying electricity carbon intensity (collector/impact/grid_*.py)."""
+
+    # Hourly profile files per zone: Electricity Maps or RTE éCO2mix exports, or datetime,gco2e_per_kwh.
+    profiles: dict[Zone, str] = {}
+    # A live provider: URL template with {zone}; polled every live_refresh_s for the zones in use.
+    live_url: str | None = None
+    live_zones: dict[Zone, str] = {}
+    live_token_file: str | None = None
+    live_token_header: str = "auth-token"
+    live_refresh_s: Annotated[float, msgspec.Meta(ge=60, le=86400)] = 900.0
+
+
+class LifetimeSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """Default lifetimes per kind of machine, in years, for hosts whose agent gives none
+    (else Boavizta's: 4 years for servers and laptops, 6 for desktops)."""
+
+    server: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
+    vm: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
+    desktop: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
+    laptop: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
 
 
 class AttributionSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -76,6 +104,9 @@ class ImpactSettings(msgspec.Struct, forbid_unknown_fields=True):
 
     default_zone: Zone = "WOR"
     default_site: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "default"
+    # Hardware threads of the physical hosts VMs run on (their share is vCPUs / this);
+    # default: the VM's CPU model in Boavizta's platform_compute_medium archetype.
+    vm_host_threads: Annotated[int, msgspec.Meta(ge=1, le=65536)] | None = None
 
 
 class RollupSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -96,6 +127,8 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
     impact: ImpactSettings = msgspec.field(default_factory=ImpactSettings)
     attribution: AttributionSettings = msgspec.field(default_factory=AttributionSettings)
     rollups: RollupSettings = msgspec.field(default_factory=RollupSettings)
+    grid: GridSettings = msgspec.field(default_factory=GridSettings)
+    lifetimes: LifetimeSettings = msgspec.field(default_factory=LifetimeSettings)
     sites: dict[str, SiteSettings] = {}
 
     def check(self) -> None:
@@ -111,6 +144,15 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
         ]:
             if not boavizta.known_zone(zone):
                 raise ValueError(f"{key}: no electricity factors for zone {zone!r}")
+        from fleetprint.collector.impact.grid_profile import ProfileError, load_profile
+
+        for zone, path in self.grid.profiles.items():
+            try:
+                load_profile(Path(path))
+            except ProfileError as exc:
+                raise ValueError(f"grid.profiles.{zone}: {exc}") from None
+        if self.grid.live_url and "{zone}" not in self.grid.live_url:
+            raise ValueError("grid.live_url: the URL needs a {zone} placeholder")
 
 
 def load_collector_config(path: str | None) -> CollectorConfig:

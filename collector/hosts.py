@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import msgspec
 
 from fleetprint.collector.config import CollectorConfig
+from fleetprint.collector.impact.embodied import amortised_at_ms
 from fleetprint.collector.impact.grid import ZoneFactors, zone_factors
 from fleetprint.collector.impact.host_model import HostModel, build_host_model
 from fleetprint.schema import Inventory
@@ -37,6 +38,10 @@ class HostRegistry:
 
     def get(self, host_id: str) -> HostModel | None:
         return self._models.get(host_id)
+
+    def zones_in_use(self) -> set[str]:
+        with self._lock:
+            return {model.zone.zone for model in self._models.values()}
 
     def site_and_zone(self, inventory: Inventory) -> tuple[str, str]:
         """The host's site, and its zone: the inventory's, else its site's, else the default."""
@@ -67,15 +72,19 @@ class HostRegistry:
         site, zone = self.site_and_zone(inventory)
         hardware = msgspec.structs.replace(
             inventory, host_id="-", taken_at=_EPOCH,
-            site=site, zone=zone, services={}, agent_version="", os="",
+            site=site, zone=zone, services={}, agent_version="", os="", purchase_date=None,
         )
         key = msgspec.json.encode(hardware)
         with self._lock:
             shared = self._by_config.get(key)
             if shared is None:
-                shared = build_host_model(inventory, self._zone(zone), site)
+                shared = build_host_model(inventory, self._zone(zone), site,
+                                          default_lifetime_years=getattr(self._config.lifetimes, inventory.kind),
+                                          vm_host_threads=self._config.impact.vm_host_threads)
                 self._by_config[key] = shared
             model = dataclasses.replace(shared, host_id=inventory.host_id,
-                                        service_weights=self.service_weights(inventory, site))
+                                        service_weights=self.service_weights(inventory, site),
+                                        amortised_at_ms=amortised_at_ms(inventory.purchase_date,
+                                                                        shared.embodied.lifetime_h))
             self._models[inventory.host_id] = model
             return model

@@ -14,10 +14,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from fleetprint.collector.config import AttributionSettings
 from fleetprint.collector.hosts import HostRegistry
-from fleetprint.collector.impact.attribution import service_footprints, split
-from fleetprint.collector.impact.footprint import sample_footprint
+from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.host_model import HostModel
 from fleetprint.collector.stats import Counters
 from fleetprint.collector.store.lineprotocol import epoch_ms
@@ -40,11 +38,10 @@ class AwaitingInventory(Exception):
 class Ingest:
     """Decodes, validates and models inventories and reports; returns line-protocol points."""
 
-    def __init__(self, hosts: HostRegistry, topics: Topics, counters: Counters,
-                 attribution: AttributionSettings | None = None,
+    def __init__(self, hosts: HostRegistry, topics: Topics, counters: Counters, assessor: Assessor,
                  on_sample: Callable[[int], None] | None = None) -> None:
         self.hosts = hosts
-        self.attribution = attribution or AttributionSettings()
+        self.assessor = assessor
         self.on_sample = on_sample  # told each sample's time (ms), e.g. to roll its period up again
         self.topics = topics
         self.counters = counters
@@ -105,13 +102,14 @@ class Ingest:
 
     def _sample_lines(self, model: HostModel, seq: int, sample: Sample, dropped: int | None) -> list[str]:
         """The host's point and one point per service it is split across."""
-        fp = sample_footprint(model, sample)
-        fractions = split(sample.services, model.service_weights, self.attribution.idle_rule,
-                          self.attribution.unallocated)
+        assessment = self.assessor.assess(model, sample)
+        if assessment.power.rejected:
+            self.counters.add("power_readings_rejected", len(assessment.power.rejected))
+        fp = assessment.footprint
         lines = [host_sample_line(model, seq, sample, fp, dropped)]
         if self.on_sample is not None:
             self.on_sample(epoch_ms(sample.ts))
-        for service, part in service_footprints(fp, model.idle_w, fractions, sample.services).items():
+        for service, part in assessment.services.items():
             lines.append(service_sample_line(model, service, sample, fp.power_source, part))
         return lines
 

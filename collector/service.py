@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -23,6 +24,7 @@ from paho.mqtt.properties import Properties
 
 from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.held import HeldMessage, HeldReports
+from fleetprint.collector.impact.grid_live import LiveIntensity
 from fleetprint.collector.ingest import AwaitingInventory, Ingest
 from fleetprint.collector.rollups import Rollups
 from fleetprint.collector.stats import Counters
@@ -51,9 +53,10 @@ class Collector:
     """Subscribes, turns messages into points, writes them in batches and then acknowledges."""
 
     def __init__(self, config: CollectorConfig, sink: Sink, ingest: Ingest, counters: Counters,
-                 rollups: Rollups | None = None) -> None:
+                 rollups: Rollups | None = None, live_intensity: LiveIntensity | None = None) -> None:
         self.config = config
         self.rollups = rollups
+        self.live_intensity = live_intensity
         self.sink = sink
         self.ingest = ingest
         self.counters = counters
@@ -188,6 +191,11 @@ class Collector:
         if self.rollups is not None:
             scheduler.add_job(self._roll_up, IntervalTrigger(seconds=self.config.rollups.interval_s),
                               id="rollups", coalesce=True, max_instances=1)
+        if self.live_intensity is not None:
+            scheduler.add_job(lambda: self.live_intensity.refresh(self.ingest.hosts.zones_in_use()),
+                              IntervalTrigger(seconds=self.config.grid.live_refresh_s), id="carbon-intensity",
+                              coalesce=True, max_instances=1,
+                              next_run_time=datetime.now(timezone.utc) + timedelta(seconds=10))
         scheduler.start()
         return scheduler
 

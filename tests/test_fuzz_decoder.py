@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.hosts import HostRegistry
+from fleetprint.collector.impact.assess import Assessor
+from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.ingest import AwaitingInventory, Ingest
 from fleetprint.collector.stats import Counters
 from fleetprint.mqtt import Topics
@@ -64,7 +66,7 @@ def test_deep_nesting_is_refused_not_a_crash() -> None:
 _hosts = HostRegistry(CollectorConfig())
 _hosts.update(Inventory(host_id="fuzz", taken_at=TS, kind="server", ram_gb=32,
                         cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32)))
-_ingest = Ingest(_hosts, Topics(), Counters())
+_ingest = Ingest(_hosts, Topics(), Counters(), Assessor(CollectorConfig(), GridFactors({}, {}, None)))
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])

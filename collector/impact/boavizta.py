@@ -21,8 +21,9 @@ from fleetprint.schema import Inventory
 CRITERIA = ("gwp", "adp", "pe")
 # Electricity factors are named differently for abiotic depletion (elements only).
 ELECTRICITY_CRITERION = {"gwp": "gwp", "adp": "adpe", "pe": "pe"}
-# User terminals implement `adpe` but not `adp` for manufacture.
-TERMINAL_EMBODIED_CRITERION = {"gwp": "gwp", "adp": "adpe", "pe": "pe"}
+# User terminals implement neither `adp` nor `pe` for manufacture: `adpe` (elements) stands
+# for ADP, and `adpf` (fossil resources, MJ) for primary energy, a lower bound of it.
+TERMINAL_EMBODIED_CRITERION = {"gwp": "gwp", "adp": "adpe", "pe": "adpf"}
 SERVER_ARCHETYPE = "platform_compute_medium"
 LAPTOP_ARCHETYPE = "laptop-pro"
 DESKTOP_ARCHETYPE = "desktop-pro"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timezone
 
 HOURS_PER_YEAR = 8760.0
 
@@ -45,3 +46,11 @@ def embodied_rate(totals: dict[str, float], lifetime_h: float, share: float = 1.
 def lifetime_hours(lifetime_years: float | None, default_h: float) -> float:
     """The configured lifetime in hours, else Boavizta's default for the device."""
     return lifetime_years * HOURS_PER_YEAR if lifetime_years else default_h
+
+
+def amortised_at_ms(purchase_date: date | None, lifetime_h: float) -> int | None:
+    """When hardware bought on `purchase_date` has carried all its manufacture impacts (UTC ms)."""
+    if purchase_date is None:
+        return None
+    bought = datetime(purchase_date.year, purchase_date.month, purchase_date.day, tzinfo=timezone.utc)
+    return int(bought.timestamp() * 1000 + lifetime_h * 3_600_000)

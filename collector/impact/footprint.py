@@ -1,18 +1,22 @@
-"""One sample's footprint: power, energy, usage and embodied impacts (pure arithmetic, per sample)."""
+"""One sample's footprint: energy, usage and embodied impacts (pure arithmetic, per sample)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from fleetprint.collector.impact.host_model import HostModel
+from fleetprint.collector.impact.ladder import PowerEstimate
+from fleetprint.collector.store.lineprotocol import epoch_ms
 from fleetprint.schema import Sample
-
-POWER_SOURCE_MODELLED = "modelled"
 
 
 @dataclass(frozen=True, slots=True)
 class SampleFootprint:
-    """What one sample of one host cost, in the units its field names say."""
+    """What one sample of one host cost, in the units its field names say.
+
+    `energy_wh` is the machine's own energy; usage impacts count the site's PUE on top of it
+    (the datacentre's cooling and losses), with the carbon intensity from `grid_source`.
+    """
 
     power_w: float
     power_source: str
@@ -23,23 +27,36 @@ class SampleFootprint:
     embodied_gwp_gco2e: float
     embodied_adp_kgsbeq: float | None
     embodied_pe_mj: float | None
+    pue: float = 1.0
+    gwp_gco2e_per_kwh: float = 0.0
+    grid_source: str = "boavizta"
+    past_lifetime: bool = False
+    calibration_ratio: float | None = None
 
 
-def sample_footprint(model: HostModel, sample: Sample) -> SampleFootprint:
-    """Modelled power at the sample's CPU load, its energy over the interval, and the impacts."""
+def sample_footprint(model: HostModel, sample: Sample, power: PowerEstimate, gwp_gco2e_per_wh: float,
+                     grid_source: str, pue: float = 1.0) -> SampleFootprint:
+    """The sample's energy at `power`, its usage impacts in its zone, its share of manufacture."""
     hours = sample.interval_s / 3600.0
-    power_w = model.power.power_w(sample.cpu_util_pct)
-    energy_wh = power_w * hours
+    energy_wh = power.power_w * hours
+    facility_wh = energy_wh * pue
     zone, embodied = model.zone, model.embodied
+    past_lifetime = model.amortised_at_ms is not None and epoch_ms(sample.ts) >= model.amortised_at_ms
+    share = 0.0 if past_lifetime else hours
     adp_h, pe_h = embodied.adp_kgsbeq_per_h, embodied.pe_mj_per_h
     return SampleFootprint(
-        power_w=power_w,
-        power_source=POWER_SOURCE_MODELLED,
+        power_w=power.power_w,
+        power_source=power.source,
         energy_wh=energy_wh,
-        usage_gwp_gco2e=energy_wh * zone.gwp_gco2e_per_wh,
-        usage_adp_kgsbeq=energy_wh * zone.adp_kgsbeq_per_wh,
-        usage_pe_mj=energy_wh * zone.pe_mj_per_wh,
-        embodied_gwp_gco2e=embodied.gwp_gco2e_per_h * hours,
-        embodied_adp_kgsbeq=None if adp_h is None else adp_h * hours,
-        embodied_pe_mj=None if pe_h is None else pe_h * hours,
+        usage_gwp_gco2e=facility_wh * gwp_gco2e_per_wh,
+        usage_adp_kgsbeq=facility_wh * zone.adp_kgsbeq_per_wh,
+        usage_pe_mj=facility_wh * zone.pe_mj_per_wh,
+        embodied_gwp_gco2e=embodied.gwp_gco2e_per_h * share,
+        embodied_adp_kgsbeq=None if adp_h is None else adp_h * share,
+        embodied_pe_mj=None if pe_h is None else pe_h * share,
+        pue=pue,
+        gwp_gco2e_per_kwh=gwp_gco2e_per_wh * 1000.0,
+        grid_source=grid_source,
+        past_lifetime=past_lifetime,
+        calibration_ratio=power.calibration_ratio,
     )

@@ -21,11 +21,23 @@ class ServerCurve:
     figures: ServerCurveFigures
     share: float = 1.0
 
-    def power_w(self, load_pct: float) -> float:
+    def cpu_w(self, load_pct: float) -> float:
+        """All sockets' modelled CPU power."""
         f = self.figures
-        cpu_w = max(f.cpu_a * math.log(f.cpu_b * (load_pct + f.cpu_c)) + f.cpu_d, MIN_CPU_POWER_W)
-        ram_w = f.ram_full_w * (f.ram_idle_ratio + (1.0 - f.ram_idle_ratio) * load_pct / 100.0)
-        return ((f.cpu_units * cpu_w + ram_w) * (1.0 + f.overhead_ratio) + f.disk_w) * self.share
+        return f.cpu_units * max(f.cpu_a * math.log(f.cpu_b * (load_pct + f.cpu_c)) + f.cpu_d, MIN_CPU_POWER_W)
+
+    def ram_w(self, load_pct: float) -> float:
+        """All DIMMs' modelled power."""
+        f = self.figures
+        return f.ram_full_w * (f.ram_idle_ratio + (1.0 - f.ram_idle_ratio) * load_pct / 100.0)
+
+    def with_components(self, cpu_w: float, ram_w: float) -> float:
+        """The whole machine from its CPU and RAM power (measured or modelled): overhead and disks added."""
+        f = self.figures
+        return ((cpu_w + ram_w) * (1.0 + f.overhead_ratio) + f.disk_w) * self.share
+
+    def power_w(self, load_pct: float) -> float:
+        return self.with_components(self.cpu_w(load_pct), self.ram_w(load_pct))
 
 
 @dataclass(frozen=True, slots=True)

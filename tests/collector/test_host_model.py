@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 import pytest
 
 from fleetprint.collector.impact import boavizta
-from fleetprint.collector.impact.footprint import sample_footprint
+from fleetprint.collector.impact.footprint import SampleFootprint, sample_footprint
 from fleetprint.collector.impact.grid import zone_factors
-from fleetprint.collector.impact.host_model import build_host_model
+from fleetprint.collector.impact.host_model import HostModel, build_host_model
+from fleetprint.collector.impact.ladder import PowerEstimate
 from fleetprint.schema import Cpu, Disk, Inventory, Sample
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -40,6 +41,12 @@ def sample_at(load_pct: float, interval_s: float = 3600.0) -> Sample:
     return Sample(ts=NOW, interval_s=interval_s, cpu_util_pct=load_pct)
 
 
+def modelled_footprint(model: HostModel, sample: Sample) -> SampleFootprint:
+    """The footprint at the modelled power, with the zone's static factor and no PUE."""
+    power = PowerEstimate(model.power.power_w(sample.cpu_util_pct), "modelled")
+    return sample_footprint(model, sample, power, model.zone.gwp_gco2e_per_wh, "boavizta")
+
+
 @pytest.mark.parametrize("load_pct", [0.0, 3.0, 10.0, 37.5, 50.0, 90.0, 100.0])
 def test_server_power_matches_boaviztapi(load_pct: float) -> None:
     model = build_host_model(SERVER, zone_factors("FRA"), "paris")
@@ -50,7 +57,7 @@ def test_server_power_matches_boaviztapi(load_pct: float) -> None:
 def test_server_impacts_for_one_hour_match_boaviztapi() -> None:
     """Usage and embodied impacts of one hour at 40 % load, against compute_impacts(duration=1 h)."""
     model = build_host_model(SERVER, zone_factors("DEU"), "berlin")
-    footprint = sample_footprint(model, sample_at(40.0))
+    footprint = modelled_footprint(model, sample_at(40.0))
     impacts = reference_server(boavizta.server_dto_fields(SERVER, "DEU"), 40.0).impacts
     assert footprint.usage_gwp_gco2e == pytest.approx(impacts["gwp"]["use"].value * 1000, rel=1e-3)
     assert footprint.usage_adp_kgsbeq == pytest.approx(impacts["adp"]["use"].value, rel=1e-3)
@@ -62,7 +69,7 @@ def test_server_impacts_for_one_hour_match_boaviztapi() -> None:
 
 def test_energy_scales_with_interval() -> None:
     model = build_host_model(SERVER, zone_factors("FRA"), "paris")
-    hour, half_minute = sample_footprint(model, sample_at(20.0)), sample_footprint(model, sample_at(20.0, 30.0))
+    hour, half_minute = modelled_footprint(model, sample_at(20.0)), modelled_footprint(model, sample_at(20.0, 30.0))
     assert half_minute.energy_wh == pytest.approx(hour.energy_wh * 30 / 3600)
     assert half_minute.embodied_gwp_gco2e == pytest.approx(hour.embodied_gwp_gco2e * 30 / 3600)
 
@@ -77,14 +84,17 @@ def test_vm_takes_its_vcpu_share_of_a_host() -> None:
     assert model.embodied.gwp_gco2e_per_h == pytest.approx(one_hour_kg * 1000 * share, rel=1e-3)
 
 
-@pytest.mark.parametrize("kind,archetype_power_w,embodied_kg", [("laptop", 75.0, 181.0), ("desktop", 175.0, 277.0)])
-def test_user_terminals_use_boavizta_archetypes(kind: str, archetype_power_w: float, embodied_kg: float) -> None:
+@pytest.mark.parametrize("kind,archetype_power_w,embodied_kg,embodied_adpf_mj",
+                         [("laptop", 75.0, 181.0, 2410.0), ("desktop", 175.0, 277.0, 5110.0)])
+def test_user_terminals_use_boavizta_archetypes(kind: str, archetype_power_w: float, embodied_kg: float,
+                                                embodied_adpf_mj: float) -> None:
     """Figures from boaviztapi's user_terminal.csv (laptop-pro, desktop-pro) and notes/boavizta.md."""
     inventory = Inventory(host_id="t", taken_at=NOW, kind=kind, cpu=Cpu(model="Intel Core i5-8350U"), ram_gb=16)
     model = build_host_model(inventory, zone_factors("FRA"), "office")
     assert model.power.power_w(0.0) == model.power.power_w(100.0) == archetype_power_w
     assert model.embodied.total_gwp_kgco2e == pytest.approx(embodied_kg)
-    assert model.embodied.total_pe_mj is None  # not implemented by Boavizta for user terminals
+    # Boavizta has no manufacture PE for user terminals: ADPf (fossil resources, MJ) stands for it.
+    assert model.embodied.total_pe_mj == pytest.approx(embodied_adpf_mj)
 
 
 def test_configured_lifetime_overrides_boavizta_default() -> None:

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.hosts import HostRegistry
+from fleetprint.collector.impact.assess import Assessor
+from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.ingest import Ingest
 from fleetprint.collector.stats import Counters
 from fleetprint.mqtt import Topics
@@ -19,7 +21,7 @@ def test_report_points_and_dropped_count() -> None:
     hosts.update(Inventory(host_id="h1", taken_at=T0, kind="server", ram_gb=32,
                            cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32)))
     counters = Counters()
-    ingest = Ingest(hosts, Topics(), counters)
+    ingest = Ingest(hosts, Topics(), counters, Assessor(CollectorConfig(), GridFactors({}, {}, None)))
     samples = [Sample(ts=T0 + timedelta(seconds=30 * i), interval_s=30, cpu_util_pct=10.0) for i in range(3)]
     lines = ingest.handle(Topics().report("h1"), encode(Report(host_id="h1", seq=4, samples=samples, dropped_samples=7)))
     host_lines = [line for line in lines if line.startswith("fp_host,")]

@@ -1,0 +1,42 @@
+"""A sample's whole assessment: its power (the ladder), its footprint, and the split by service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fleetprint.collector.config import CollectorConfig
+from fleetprint.collector.impact.attribution import ServiceFootprint, service_footprints, split
+from fleetprint.collector.impact.footprint import SampleFootprint, sample_footprint
+from fleetprint.collector.impact.grid import GridFactors
+from fleetprint.collector.impact.host_model import HostModel
+from fleetprint.collector.impact.ladder import PowerEstimate, PowerLadder
+from fleetprint.collector.store.lineprotocol import epoch_ms
+from fleetprint.schema import Sample
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    power: PowerEstimate
+    footprint: SampleFootprint
+    services: dict[str, ServiceFootprint]
+
+
+class Assessor:
+    """Per sample, and only formulas: boaviztapi has run once per host, when its inventory came."""
+
+    def __init__(self, config: CollectorConfig, grid: GridFactors, ladder: PowerLadder | None = None) -> None:
+        self.attribution = config.attribution
+        self.site_pue = {name: site.pue for name, site in config.sites.items()}
+        self.grid = grid
+        self.ladder = ladder or PowerLadder()
+
+    def assess(self, model: HostModel, sample: Sample) -> Assessment:
+        power = self.ladder.estimate(model, sample)
+        gwp_per_wh, grid_source = self.grid.gwp_gco2e_per_wh(model.zone, model.site, epoch_ms(sample.ts))
+        fp = sample_footprint(model, sample, power, gwp_per_wh, grid_source, self.site_pue.get(model.site, 1.0))
+        fractions = split(sample.services, model.service_weights, self.attribution.idle_rule,
+                          self.attribution.unallocated)
+        # Idle power scales with the power actually used (measured or calibrated), as the model's share of it.
+        modelled_w = model.power.power_w(sample.cpu_util_pct)
+        idle_w = model.idle_w * (power.power_w / modelled_w) if modelled_w > 0 else 0.0
+        return Assessment(power, fp, service_footprints(fp, idle_w, fractions, sample.services))
