@@ -49,6 +49,7 @@ def collector() -> None:
 def run(config_path: str | None, log_level: str) -> None:
     """Run the collector until SIGTERM or Ctrl-C; pending points are flushed and acknowledged first."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
     from fleetprint.collector.config import load_collector_config
 
     try:

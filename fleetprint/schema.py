@@ -30,6 +30,9 @@ Watts = Annotated[float, msgspec.Meta(ge=0.0, le=100_000.0)]
 Gigabytes = Annotated[float, msgspec.Meta(ge=0.0, le=1e7)]
 IntervalSeconds = Annotated[float, msgspec.Meta(gt=0.0, le=86_400.0)]
 Weight = Annotated[float, msgspec.Meta(gt=0.0, le=1e6)]
+# A sensor's reading: bounded loosely so that one broken sensor cannot void a whole report;
+# the collector judges plausibility per host (collector/impact/ladder.py).
+MeasuredWatts = Annotated[float, msgspec.Meta(ge=0.0, le=1e9)]
 
 MachineKind = Literal["server", "desktop", "laptop", "vm"]
 
@@ -119,7 +122,7 @@ class Sample(_Strict):
     net_rx_bytes: NonNegInt = 0
     net_tx_bytes: NonNegInt = 0
     # Measured mean power over the interval per channel (POWER_CHANNELS), only those read.
-    power_w: Annotated[dict[Label, Watts], msgspec.Meta(max_length=64)] = {}
+    power_w: Annotated[dict[Label, MeasuredWatts], msgspec.Meta(max_length=64)] = {}
     # CPU time of each service's processes during the interval, as a share of the host's CPU
     # capacity (all cores): comparable with cpu_util_pct / 100; absent without process rules.
     services: Annotated[dict[Label, Share], msgspec.Meta(max_length=256)] = {}

@@ -53,7 +53,8 @@ def mutated(**changes) -> bytes:
     (mutated(sample_cpu_util_pct=100.5), "invalid"),
     (mutated(sample_interval_s=0), "invalid"),
     (mutated(sample_ts="2026-11-02T12:00:00"), "invalid"),
-    (mutated(sample_power_w={"rapl": 1e9}), "invalid"),
+    (mutated(sample_power_w={"rapl": 1e10}), "invalid"),
+    (mutated(sample_power_w={"rapl": -1.0}), "invalid"),
     (mutated(sample_unknown=1), "invalid"),
     (b'{"x": "' + b"a" * MAX_PAYLOAD_BYTES + b'"}', "oversize"),
 ])
