@@ -13,7 +13,7 @@ from fleetprint.config import ConfigError, world_readable
 log = logging.getLogger("fleetprint.collector")
 
 
-def _make_influxql(config):
+def make_influxql(config):
     from fleetprint.collector.store.influxql import InfluxQL
 
     settings = config.influxdb
@@ -60,6 +60,9 @@ def run(config_path: str | None, log_level: str) -> None:
                                                         or config.influxdb.password):
         log.warning("%s holds a secret and is readable by every user: chmod 600 it", config_path)
 
+    from fleetprint.collector.budgets.config import load_budgets
+    from fleetprint.collector.budgets.evaluate import BudgetEvaluator
+    from fleetprint.collector.budgets.job import BudgetJob
     from fleetprint.collector.hosts import HostRegistry
     from fleetprint.collector.impact.assess import Assessor
     from fleetprint.collector.impact.grid import GridFactors
@@ -75,11 +78,16 @@ def run(config_path: str | None, log_level: str) -> None:
     except RetryableWriteError as exc:
         raise click.ClickException(f"cannot reach InfluxDB: {exc}") from None
     counters = Counters()
-    rollups = Rollups(_make_influxql(config), sink, config.rollups.lag_s) if config.rollups.enabled else None
+    rollups = Rollups(make_influxql(config), sink, config.rollups.lag_s) if config.rollups.enabled else None
     grid = GridFactors.from_config(config)
     ingest = Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters, Assessor(config, grid),
                     on_sample=rollups.mark if rollups else None)
     service = Collector(config, sink, ingest, counters, rollups, grid.live)
+    if config.budgets.file:
+        service.budgets = BudgetJob(config.budgets.file, BudgetEvaluator(make_influxql(config), load_budgets(
+            config.budgets.file).evaluation), sink, Topics(config.mqtt.topic_prefix), service.publish_retained,
+            service.leadership, counters)
+        signal.signal(signal.SIGHUP, lambda *_: service.budgets.reload(force=True))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

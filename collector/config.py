@@ -118,6 +118,14 @@ class RollupSettings(msgspec.Struct, forbid_unknown_fields=True):
     lag_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 120.0
 
 
+class BudgetSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """Budgets per service (docs/budgets.md); evaluated by one collector among those online."""
+
+    file: str | None = None
+    # An evaluator takes over only after being the first collector online this long.
+    leader_settle_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 10.0
+
+
 class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
     """Top level of collector.toml."""
 
@@ -129,6 +137,7 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
     rollups: RollupSettings = msgspec.field(default_factory=RollupSettings)
     grid: GridSettings = msgspec.field(default_factory=GridSettings)
     lifetimes: LifetimeSettings = msgspec.field(default_factory=LifetimeSettings)
+    budgets: BudgetSettings = msgspec.field(default_factory=BudgetSettings)
     sites: dict[str, SiteSettings] = {}
 
     def check(self) -> None:
@@ -151,6 +160,14 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
                 load_profile(Path(path))
             except ProfileError as exc:
                 raise ValueError(f"grid.profiles.{zone}: {exc}") from None
+        if self.budgets.file:
+            from fleetprint.collector.budgets.config import load_budgets
+            from fleetprint.config import ConfigError
+
+            try:
+                load_budgets(self.budgets.file)
+            except ConfigError as exc:
+                raise ValueError(f"budgets.file: {exc}") from None
         if self.grid.live_url and "{zone}" not in self.grid.live_url:
             raise ValueError("grid.live_url: the URL needs a {zone} placeholder")
 

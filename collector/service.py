@@ -22,6 +22,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from fleetprint.collector.budgets.job import BudgetJob
+from fleetprint.collector.budgets.leader import Leadership
 from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.held import HeldMessage, HeldReports
 from fleetprint.collector.impact.grid_live import LiveIntensity
@@ -53,10 +55,13 @@ class Collector:
     """Subscribes, turns messages into points, writes them in batches and then acknowledges."""
 
     def __init__(self, config: CollectorConfig, sink: Sink, ingest: Ingest, counters: Counters,
-                 rollups: Rollups | None = None, live_intensity: LiveIntensity | None = None) -> None:
+                 rollups: Rollups | None = None, live_intensity: LiveIntensity | None = None,
+                 budgets: BudgetJob | None = None, leadership: Leadership | None = None) -> None:
         self.config = config
         self.rollups = rollups
         self.live_intensity = live_intensity
+        self.budgets = budgets
+        self.leadership = leadership or Leadership(config.collector.id, config.budgets.leader_settle_s)
         self.sink = sink
         self.ingest = ingest
         self.counters = counters
@@ -70,6 +75,7 @@ class Collector:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
+        self._client.will_set(self.topics.collector_status(config.collector.id), b"offline", qos=1, retain=True)
 
     # -- MQTT side (paho's network thread) ---------------------------------------------
 
@@ -80,12 +86,14 @@ class Collector:
         log.info("connected to %s:%d (session present: %s)", self.config.mqtt.host, self.config.mqtt.port,
                  flags.session_present)
         group = self.config.collector.share_group
+        client.publish(self.topics.collector_status(self.config.collector.id), b"online", qos=1, retain=True)
         client.subscribe([(f"$share/{group}/{self.topics.all_reports}", 1), (self.topics.all_inventories, 1),
-                          (BROKER_DROPPED_TOPIC, 0)])
+                          (BROKER_DROPPED_TOPIC, 0), (self.topics.all_collector_statuses, 1),
+                          (self.topics.all_alerts, 1)])
         self.connected.set()
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
-        reports, inventories, broker_stats = reason_codes
+        reports, inventories, broker_stats, *_ = reason_codes
         if reports.is_failure or inventories.is_failure:
             log.error("the broker refused a subscription: reports %s, inventories %s", reports, inventories)
             return
@@ -103,6 +111,10 @@ class Collector:
         if message.topic == BROKER_DROPPED_TOPIC:
             self._broker_dropped(message.payload)
             return
+        if self._control_message(message.topic, message.payload):
+            if message.qos:
+                client.ack(message.mid, message.qos)
+            return
         self._process(HeldMessage(message.topic, message.payload, message.mid, message.qos), first_time=True)
 
     def _process(self, message: HeldMessage, first_time: bool) -> None:
@@ -118,6 +130,28 @@ class Collector:
             host_id = self.topics.host_of(message.topic)
             for held in self._held.release(host_id) if host_id else ():
                 self._process(held, first_time=False)
+
+    def _control_message(self, topic: str, payload: bytes) -> bool:
+        """Collectors' statuses (who evaluates budgets) and announced budget alerts."""
+        head = f"{self.topics.prefix}/"
+        if topic.startswith(head + "collectors/") and topic.endswith("/status"):
+            self.leadership.update(topic[len(head + "collectors/"):-len("/status")], payload == b"online")
+            return True
+        if topic.startswith(head + "alerts/"):
+            if self.budgets is not None and payload:
+                self.budgets.on_alert(topic, payload)
+            return True
+        return False
+
+    def publish_retained(self, topic: str, payload: bytes) -> None:
+        self._client.publish(topic, payload, qos=1, retain=True)
+
+    def _evaluate_budgets(self) -> None:
+        try:
+            self.budgets.run()
+        except Exception as exc:  # InfluxDB may be down: the next run tries again
+            self.counters.add("budget_failures")
+            log.warning("budget evaluation failed, retried at the next run: %s", exc)
 
     def _broker_dropped(self, payload: bytes) -> None:
         try:
@@ -191,6 +225,10 @@ class Collector:
         if self.rollups is not None:
             scheduler.add_job(self._roll_up, IntervalTrigger(seconds=self.config.rollups.interval_s),
                               id="rollups", coalesce=True, max_instances=1)
+        if self.budgets is not None:
+            scheduler.add_job(self._evaluate_budgets,
+                              IntervalTrigger(seconds=self.budgets.budgets.evaluation.interval_s),
+                              id="budgets", coalesce=True, max_instances=1)
         if self.live_intensity is not None:
             scheduler.add_job(lambda: self.live_intensity.refresh(self.ingest.hosts.zones_in_use()),
                               IntervalTrigger(seconds=self.config.grid.live_refresh_s), id="carbon-intensity",
@@ -225,6 +263,12 @@ class Collector:
             self._write(final, stop)
         finally:
             scheduler.shutdown(wait=False)
+            if self.budgets is not None:
+                self.budgets.close()
+            if self.connected.is_set():
+                info = self._client.publish(self.topics.collector_status(self.config.collector.id), b"offline",
+                                            qos=1, retain=True)
+                info.wait_for_publish(5)
             self._client.disconnect()
             self._client.loop_stop()
             self.sink.close()

@@ -13,6 +13,7 @@ class _LazyGroup(click.Group):
     _commands = {
         "agent": ("fleetprint.agent.cli", "agent"),
         "broker": ("fleetprint.broker", "broker"),
+        "budgets": ("fleetprint.collector.budgets.cli", "budgets"),
         "collector": ("fleetprint.collector.cli", "collector"),
         "live": ("fleetprint.collector.live", "live"),
     }
@@ -29,7 +30,7 @@ class _LazyGroup(click.Group):
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            extra = "collector" if name in ("collector", "live") else "agent"
+            extra = "collector" if name in ("collector", "live", "budgets") else "agent"
             raise click.ClickException(
                 f"`fleetprint {name}` needs the [{extra}] extra: pip install 'fleetprint[{extra}]' ({exc})"
             ) from None

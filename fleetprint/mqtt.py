@@ -50,8 +50,20 @@ class Topics:
     def status(self, host_id: str) -> str:
         return f"{self.prefix}/hosts/{host_id}/status"
 
-    def alert(self, service: str) -> str:
-        return f"{self.prefix}/alerts/{service}"
+    def alert(self, budget_id: str) -> str:
+        """A budget's retained alert: `alerts/<service>[/<site>]/<period>`."""
+        return f"{self.prefix}/alerts/{budget_id}"
+
+    @property
+    def all_alerts(self) -> str:
+        return f"{self.prefix}/alerts/#"
+
+    def collector_status(self, collector_id: str) -> str:
+        return f"{self.prefix}/collectors/{collector_id}/status"
+
+    @property
+    def all_collector_statuses(self) -> str:
+        return f"{self.prefix}/collectors/+/status"
 
     @property
     def all_inventories(self) -> str:

@@ -1,0 +1,1 @@
+"""Budgets per service: the budget file, periods and trajectory, evaluation, notifications."""
