@@ -95,3 +95,9 @@ def test_world_readable_config_with_a_secret_is_warned_about(tmp_path: Path) -> 
                             capture_output=True, text=True, timeout=60)
     assert "readable by every user: chmod 600" in result.stderr
     assert "hunter2-secret" not in result.stderr + result.stdout
+
+
+def test_example_budget_file_is_valid() -> None:
+    from fleetprint.collector.budgets.config import load_budgets
+
+    assert len(load_budgets(str(EXAMPLES / "budgets.toml")).budget) == 2
