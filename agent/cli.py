@@ -56,12 +56,14 @@ def run(config_path: str | None, log_level: str) -> None:
 def once(config_path: str | None, interval: float) -> None:
     """Print one inventory and one report as JSON, with no broker: what the agent would send."""
     from fleetprint.agent.inventory import collect_inventory
+    from fleetprint.agent.power import power_reader_for
     from fleetprint.agent.sampler import sampler_for
     from fleetprint.schema import Report, encode
 
     config, host_id = _load(config_path)
-    click.echo(encode(collect_inventory(config.host, host_id)).decode())
-    sampler = sampler_for(config.services)
+    power = power_reader_for(config.power)
+    sampler = sampler_for(config.services, power)  # reads the power sources once: their statuses are known
+    click.echo(encode(collect_inventory(config.host, host_id, power_sources=power.statuses())).decode())
     time.sleep(interval)  # the sample measures usage over this window
     click.echo(encode(Report(host_id=host_id, seq=0, samples=[sampler.take()])).decode())
 
@@ -71,10 +73,12 @@ def once(config_path: str | None, interval: float) -> None:
 def inventory(config_path: str | None) -> None:
     """Print this machine's inventory as JSON."""
     from fleetprint.agent.inventory import collect_inventory
+    from fleetprint.agent.power import power_reader_for
     from fleetprint.schema import encode
 
     config, host_id = _load(config_path)
-    click.echo(encode(collect_inventory(config.host, host_id)).decode())
+    statuses = power_reader_for(config.power).statuses()
+    click.echo(encode(collect_inventory(config.host, host_id, power_sources=statuses)).decode())
 
 
 @agent.command()

@@ -13,6 +13,7 @@ import platform
 import re
 import shlex
 import socket
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import cast
@@ -40,9 +41,11 @@ _GIB = 2**30
 
 
 def collect_inventory(
-    facts: HostFacts, host_id: str, root: Path = LIVE_ROOT, now: datetime | None = None
+    facts: HostFacts, host_id: str, root: Path = LIVE_ROOT, now: datetime | None = None,
+    power_sources: Mapping[str, str] | None = None,
 ) -> Inventory:
-    """Take the host's inventory at `now` (default: the current time, UTC)."""
+    """Take the host's inventory at `now` (default: the current time, UTC), with each power
+    source's status (`PowerReader.statuses()`)."""
     cpu = read_cpu(root)
     dmi = read_dmi(root)
     virt = detect_virtualisation(root)
@@ -66,6 +69,7 @@ def collect_inventory(
         purchase_date=facts.purchase_date,
         lifetime_years=facts.lifetime_years,
         services=dict(facts.services),
+        power_sources=dict(power_sources or {}),
     )
 
 

@@ -17,6 +17,7 @@ from fleetprint.agent.buffer import SampleBuffer
 from fleetprint.agent.config import AgentConfig
 from fleetprint.agent.forwarder import Forwarder
 from fleetprint.agent.inventory import collect_inventory
+from fleetprint.agent.power import power_reader_for
 from fleetprint.agent.publisher import Publisher
 from fleetprint.agent.sampler import sampler_for
 from fleetprint.agent.state import SequenceFile
@@ -33,7 +34,8 @@ class Agent:
         self.host_id = host_id
         state_dir = Path(config.state_dir)
         self.publisher = Publisher(config.mqtt, host_id, config.buffer.max_in_flight)
-        self.sampler = sampler_for(config.services)
+        self.power = power_reader_for(config.power)
+        self.sampler = sampler_for(config.services, self.power)
         self.buffer = SampleBuffer(state_dir / "buffer.sqlite3", config.buffer.max_samples)
         self.forwarder = Forwarder(
             self.buffer, self.publisher, SequenceFile(state_dir / "seq"), host_id,
@@ -43,7 +45,7 @@ class Agent:
 
     def refresh_inventory(self) -> None:
         """Read the inventory; publish it when it differs from the last one sent."""
-        inventory = collect_inventory(self.config.host, self.host_id)
+        inventory = collect_inventory(self.config.host, self.host_id, power_sources=self.power.statuses())
         digest = inventory_digest(inventory)
         if digest != self._inventory_digest:
             self.publisher.set_inventory(inventory)

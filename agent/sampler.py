@@ -1,4 +1,5 @@
-"""Usage samples: CPU utilisation, memory, disk and network bytes over one interval (psutil)."""
+"""Usage samples: CPU utilisation, memory, disk and network bytes over one interval (psutil), and
+the measured power (agent.power)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 
 import psutil
 
+from fleetprint.agent.power import PowerReader
 from fleetprint.agent.services import Classifier, ServiceSettings
 from fleetprint.agent.sources.processes import ServiceCpu
 from fleetprint.schema import Sample, utc_now
@@ -36,11 +38,15 @@ def _delta(now: int, before: int) -> int:
 
 class UsageSampler:
     """Takes a Sample covering the time since the previous one (or since construction), with
-    each service's CPU share when process rules are configured (`service_cpu`)."""
+    each service's CPU share when process rules are configured (`service_cpu`) and the mean
+    power per channel when given the power sources (`power`)."""
 
-    def __init__(self, service_cpu: ServiceCpu | None = None) -> None:
+    def __init__(self, service_cpu: ServiceCpu | None = None, power: PowerReader | None = None) -> None:
         self.service_cpu = service_cpu
+        self.power = power
         psutil.cpu_percent(interval=None)  # primes psutil's CPU-time baseline
+        if power is not None:
+            power.read()  # primes the energy counters
         self._started = time.monotonic()
         self._disk = _disk_bytes()
         self._net = _net_bytes()
@@ -49,6 +55,7 @@ class UsageSampler:
         ts = now or utc_now()
         started, self._started = self._started, time.monotonic()
         interval_s = max(self._started - started, 1e-3)
+        power_w = self.power.read() if self.power is not None else {}
         cpu_pct = psutil.cpu_percent(interval=None)
         services = self.service_cpu.shares(interval_s) if self.service_cpu else {}
         memory = psutil.virtual_memory()
@@ -63,13 +70,14 @@ class UsageSampler:
             disk_write_bytes=_delta(disk[1], self._disk[1]),
             net_rx_bytes=_delta(net[0], self._net[0]),
             net_tx_bytes=_delta(net[1], self._net[1]),
+            power_w=power_w,
             services=services,
         )
         self._disk, self._net = disk, net
         return sample
 
 
-def sampler_for(services: ServiceSettings) -> UsageSampler:
+def sampler_for(services: ServiceSettings, power: PowerReader | None = None) -> UsageSampler:
     """A sampler that scans processes only when there are rules to map them to services."""
     classifier = Classifier(services)
-    return UsageSampler(ServiceCpu(classifier) if classifier.has_rules else None)
+    return UsageSampler(ServiceCpu(classifier) if classifier.has_rules else None, power)
