@@ -14,6 +14,7 @@ class _LazyGroup(click.Group):
         "agent": ("fleetprint.agent.cli", "agent"),
         "broker": ("fleetprint.broker", "broker"),
         "budgets": ("fleetprint.collector.budgets.cli", "budgets"),
+        "dashboards": ("fleetprint.dashboards.cli", "dashboards"),
         "collector": ("fleetprint.collector.cli", "collector"),
         "live": ("fleetprint.collector.live", "live"),
     }
@@ -30,7 +31,7 @@ class _LazyGroup(click.Group):
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            extra = "collector" if name in ("collector", "live", "budgets") else "agent"
+            extra = "collector" if name in ("collector", "live", "budgets", "dashboards", "simulate") else "agent"
             raise click.ClickException(
                 f"`fleetprint {name}` needs the [{extra}] extra: pip install 'fleetprint[{extra}]' ({exc})"
             ) from None

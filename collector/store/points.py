@@ -106,6 +106,7 @@ def inventory_line(inventory: Inventory, model: HostModel) -> str:
             "agent_version": inventory.agent_version,
             "power_model": model.power_model,
             "lifetime_h": embodied.lifetime_h,
+            "purchase_year": inventory.purchase_date.year if inventory.purchase_date else None,
             "embodied_gwp_total_gco2e": embodied.total_gwp_kgco2e * 1000.0,
             "embodied_adp_total_kgsbeq": embodied.total_adp_kgsbeq,
             "embodied_pe_total_mj": embodied.total_pe_mj,

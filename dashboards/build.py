@@ -1,0 +1,29 @@
+"""Writing the generated dashboards and provisioning files into a folder (the committed copies)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fleetprint.dashboards.definitions import all_dashboards
+from fleetprint.dashboards.provisioning import dashboard_provider, datasources, datasources_v2
+
+
+def generated_files() -> dict[str, str]:
+    """Relative path -> content of every generated file."""
+    files = {f"json/{board['uid']}.json": json.dumps(board, indent=2, ensure_ascii=False) + "\n"
+             for board in all_dashboards()}
+    files["provisioning/datasources/fleetprint-influxdb-v1.yaml"] = datasources()
+    files["provisioning/datasources/fleetprint-influxdb-v2.yaml.example"] = datasources_v2()
+    files["provisioning/dashboards/fleetprint.yaml"] = dashboard_provider()
+    return files
+
+
+def write(folder: Path) -> list[Path]:
+    written = []
+    for relative, content in generated_files().items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        written.append(path)
+    return written

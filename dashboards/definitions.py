@@ -1,0 +1,214 @@
+"""The six fleetprint dashboards, as code: what each panel shows and the InfluxQL behind it.
+
+Macros are Grafana's: `$timeFilter`, `$__interval`, and the template variables `$site`,
+`$service`, `$host` (multi-valued ones expand to a regex alternation, `All` to `.*`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fleetprint.dashboards.panels import bars, dashboard, panel, query_variable, stat, table, target, timeseries
+
+SITE = '"site" =~ /^$site$/'
+SERVICE = '"service" =~ /^$service$/'
+HOST = '"host" =~ /^$host$/'
+CARBON_KG = '(sum("usage_gwp_gco2e") + sum("embodied_gwp_gco2e")) / 1000'
+BUDGET_STATES = [{"type": "value", "options": {"0": {"text": "ok", "color": "green"},
+                                                "1": {"text": "at risk", "color": "orange"},
+                                                "2": {"text": "exceeded", "color": "red"}}}]
+
+
+def _site_variable() -> dict[str, Any]:
+    return query_variable("site", "Site", 'SHOW TAG VALUES FROM "fp_host" WITH KEY = "site"')
+
+
+def _fleet_power(measurement: str, where: str) -> str:
+    """Total power of many hosts: each host's mean per interval, then summed."""
+    return (f'SELECT sum("power_w") AS "power_w" FROM (SELECT mean("power_w") AS "power_w" FROM "{measurement}" '
+            f'WHERE $timeFilter AND {where} GROUP BY time($__interval), "host" fill(none)) '
+            f'GROUP BY time($__interval) fill(none)')
+
+
+def fleet_overview() -> dict[str, Any]:
+    panels = [
+        stat("Carbon in the range", f'SELECT {CARBON_KG} FROM "fp_host" WHERE $timeFilter AND {SITE}', "kgCO2e",
+             "Use and manufacture, all hosts of the selected sites."),
+        stat("Energy in the range", f'SELECT sum("energy_wh") / 1000 FROM "fp_host" WHERE $timeFilter AND {SITE}',
+             "kwatth"),
+        stat("Mean fleet power", f'SELECT mean("power_w") FROM ({_fleet_power("fp_host", SITE)})', "watt"),
+        stat("Hosts reporting", 'SELECT count("last") FROM (SELECT last("power_w") FROM "fp_host" '
+                                f'WHERE $timeFilter AND {SITE} GROUP BY "host")', "none"),
+        timeseries("Fleet power", [target(_fleet_power("fp_host", SITE), alias="fleet")], "watt",
+                   "Measured or modelled power of every host, summed.", w=24),
+        timeseries("Energy per day by site", [target(
+            f'SELECT sum("energy_wh") / 1000 FROM "fp_host" WHERE $timeFilter AND {SITE} '
+            'GROUP BY time(1d), "site" fill(none)', alias="$tag_site")], "kwatth", bars=True, stack=True),
+        timeseries("Carbon per day: use and manufacture", [target(
+            'SELECT sum("usage_gwp_gco2e") / 1000 AS "use", sum("embodied_gwp_gco2e") / 1000 AS "manufacture" '
+            f'FROM "fp_host" WHERE $timeFilter AND {SITE} GROUP BY time(1d) fill(none)')], "kgCO2e",
+                   "Use: energy x PUE x the grid's carbon intensity. Manufacture: embodied impacts spread "
+                   "over each host's lifetime.", bars=True, stack=True),
+        bars("Carbon by site", f'SELECT {CARBON_KG} AS "kgCO2e" FROM "fp_host" WHERE $timeFilter AND {SITE} '
+             'GROUP BY "site"', "kgCO2e", w=8),
+        bars("Carbon by kind of machine", f'SELECT {CARBON_KG} AS "kgCO2e" FROM "fp_host" WHERE $timeFilter '
+             f'AND {SITE} GROUP BY "kind"', "kgCO2e", w=8),
+        bars("Top services", f'SELECT {CARBON_KG} AS "kgCO2e" FROM "fp_service" WHERE $timeFilter AND {SITE} '
+             'GROUP BY "service"', "kgCO2e", w=8),
+        table("Top hosts", f'SELECT {CARBON_KG} AS "kgCO2e", sum("energy_wh") / 1000 AS "kWh", '
+              f'mean("power_w") AS "mean W", mean("cpu_util_pct") AS "CPU %" FROM "fp_host" '
+              f'WHERE $timeFilter AND {SITE} GROUP BY "host", "site", "kind"', w=24, sort_by="kgCO2e"),
+    ]
+    return dashboard("fp-fleet", "fleetprint: fleet overview",
+                     "Power, energy and carbon of the whole fleet, by site, kind, service and host.",
+                     panels, [_site_variable()])
+
+
+def service_view() -> dict[str, Any]:
+    where = f"{SERVICE} AND {SITE}"
+    panels = [
+        stat("Carbon in the range", f'SELECT {CARBON_KG} FROM "fp_service" WHERE $timeFilter AND {where}', "kgCO2e"),
+        stat("Energy in the range", f'SELECT sum("energy_wh") / 1000 FROM "fp_service" WHERE $timeFilter AND {where}',
+             "kwatth"),
+        stat("Budget state", f'SELECT last("state_level") FROM "fp_budget" WHERE $timeFilter AND {SERVICE}',
+             "none", "The worst of the service's budgets: ok, at risk (forecast over the limit), exceeded.",
+             mappings=BUDGET_STATES),
+        stat("Hosts", 'SELECT count("last") FROM (SELECT last("power_w") FROM "fp_service" '
+                      f'WHERE $timeFilter AND {where} GROUP BY "host")', "none"),
+        timeseries("Carbon per day (daily rollup)", [target(
+            'SELECT sum("usage_gwp_gco2e") / 1000 AS "use", sum("embodied_gwp_gco2e") / 1000 AS "manufacture" '
+            f'FROM "fp_service_1d" WHERE $timeFilter AND {where} GROUP BY time(1d) fill(none)')], "kgCO2e",
+                   "From fp_service_1d: fast over a year.", bars=True, stack=True),
+        timeseries("Power", [target(_fleet_power("fp_service", where), alias="$service")], "watt",
+                   "The service's share of its hosts' power, summed."),
+        timeseries("Budget: spent, forecast and limit", [target(
+            'SELECT last("spent_kgco2e") AS "spent", last("forecast_kgco2e") AS "forecast", '
+            'last("limit_kgco2e") AS "limit" FROM "fp_budget" WHERE $timeFilter AND ' + SERVICE
+            + ' GROUP BY time($__interval), "budget" fill(none)', alias="$tag_budget $col")], "kgCO2e",
+                   "The limit follows the reduction trajectory year by year."),
+        timeseries("Trajectory: the limit's factor", [target(
+            'SELECT last("trajectory_factor") FROM "fp_budget" WHERE $timeFilter AND ' + SERVICE
+            + ' GROUP BY time(1d), "budget" fill(none)', alias="$tag_budget")], "percentunit",
+                   "1 in the baseline year, shrinking by the yearly reduction after it."),
+        table("Hosts of the service", f'SELECT {CARBON_KG} AS "kgCO2e", sum("energy_wh") / 1000 AS "kWh", '
+              f'mean("cpu_share") * 100 AS "CPU % of host" FROM "fp_service" WHERE $timeFilter AND {where} '
+              'GROUP BY "host", "site"', w=24, sort_by="kgCO2e"),
+    ]
+    variables = [query_variable("service", "Service", 'SHOW TAG VALUES FROM "fp_service" WITH KEY = "service"',
+                                multi=False), _site_variable()]
+    return dashboard("fp-service", "fleetprint: service", "One service's footprint, hosts, budget and trajectory.",
+                     panels, variables)
+
+
+def host_view() -> dict[str, Any]:
+    panels = [
+        timeseries("Power by source", [target(
+            f'SELECT mean("power_w") FROM "fp_host" WHERE $timeFilter AND {HOST} '
+            'GROUP BY time($__interval), "power_source" fill(none)', alias="$tag_power_source")], "watt",
+                   "wall > battery > components > calibrated > modelled: the best source the host had."),
+        timeseries("Utilisation", [target(
+            'SELECT mean("cpu_util_pct") AS "CPU", mean("mem_used_bytes") / mean("mem_total_bytes") * 100 AS "memory" '
+            f'FROM "fp_host" WHERE $timeFilter AND {HOST} GROUP BY time($__interval) fill(none)')], "percent"),
+        timeseries("Power by service", [target(
+            f'SELECT mean("power_w") FROM "fp_service" WHERE $timeFilter AND {HOST} '
+            'GROUP BY time($__interval), "service" fill(none)', alias="$tag_service")], "watt", stack=True),
+        timeseries("Embodied carbon charged, cumulated", [target(
+            'SELECT cumulative_sum(sum("embodied_gwp_gco2e")) / 1000 FROM "fp_host" WHERE $timeFilter AND '
+            f'{HOST} GROUP BY time(1d) fill(none)', alias="charged")], "kgCO2e",
+                   "Manufacture impacts spread over the lifetime; nothing more once past it."),
+        table("Inventory", 'SELECT last("cpu_model") AS "CPU", last("cpu_sockets") AS "sockets", '
+              'last("cpu_threads") AS "threads", last("ram_gb") AS "RAM GB", last("disk_count") AS "disks", '
+              'last("disk_total_gb") AS "disk GB", last("os") AS "OS", last("power_model") AS "power model", '
+              'last("lifetime_h") / 8760 AS "lifetime years", last("embodied_gwp_total_gco2e") / 1000 AS '
+              f'"manufacture kgCO2e" FROM "fp_inventory" WHERE {HOST} GROUP BY "host", "kind", "site"', w=24, h=5),
+    ]
+    variables = [query_variable("host", "Host", 'SHOW TAG VALUES FROM "fp_host" WITH KEY = "host"', multi=False)]
+    return dashboard("fp-host", "fleetprint: host", "One host: power by source, utilisation, services, inventory.",
+                     panels, variables, time_from="now-24h")
+
+
+def budgets_view() -> dict[str, Any]:
+    panels = [
+        table("Budgets now", 'SELECT last("state") AS "state", last("spent_kgco2e") AS "spent kgCO2e", '
+              'last("forecast_kgco2e") AS "forecast kgCO2e", last("limit_kgco2e") AS "limit kgCO2e", '
+              'last("spent_kwh") AS "spent kWh", last("forecast_kwh") AS "forecast kWh", '
+              'last("limit_kwh") AS "limit kWh", last("trajectory_factor") AS "trajectory" '
+              'FROM "fp_budget" WHERE $timeFilter GROUP BY "budget"', w=24),
+        panel_state_timeline(),
+        timeseries("Fleet carbon per week (use and manufacture)", [target(
+            'SELECT (sum("usage_gwp_gco2e") + sum("embodied_gwp_gco2e")) / 1000 FROM "fp_service_1d" '
+            'WHERE $timeFilter GROUP BY time(7d) fill(none)', alias="kgCO2e per week")], "kgCO2e",
+                   "Progress of the whole fleet, week by week, for the reduction plan.", bars=True),
+        timeseries("Spend against limit", [target(
+            'SELECT last("spent_kgco2e") / last("limit_kgco2e") * 100 FROM "fp_budget" WHERE $timeFilter '
+            'GROUP BY time($__interval), "budget" fill(none)', alias="$tag_budget")], "percent",
+                   "Each budget's spend as a share of its limit for the current period."),
+    ]
+    return dashboard("fp-budgets", "fleetprint: budgets and trajectory",
+                     "Every budget's state, spend, forecast and limit, and the fleet's trend.", panels, [],
+                     time_from="now-30d")
+
+
+def panel_state_timeline() -> dict[str, Any]:
+    return panel("state-timeline", "States over time", [target(
+        'SELECT last("state_level") FROM "fp_budget" WHERE $timeFilter GROUP BY time($__interval), "budget" '
+        'fill(previous)', alias="$tag_budget")], None, "ok, at risk, exceeded", w=24,
+                 field={"mappings": BUDGET_STATES})
+
+
+def inventory_view() -> dict[str, Any]:
+    per_host = 'FROM "fp_inventory" GROUP BY "host", "kind"'
+    panels = [
+        bars("Hosts by kind", f'SELECT count("last") FROM (SELECT last("ram_gb") {per_host}) GROUP BY "kind"',
+             "none", w=8),
+        bars("Manufacture carbon by kind (whole life)", 'SELECT sum("last") / 1000 FROM (SELECT '
+             f'last("embodied_gwp_total_gco2e") {per_host}) GROUP BY "kind"', "kgCO2e", w=8),
+        bars("Manufacture carbon charged in the range, by kind", 'SELECT sum("embodied_gwp_gco2e") / 1000 '
+             f'FROM "fp_host" WHERE $timeFilter AND {SITE} GROUP BY "kind"', "kgCO2e", w=8),
+        table("Hardware age", 'SELECT last("purchase_year") AS "bought", last("lifetime_h") / 8760 AS '
+              '"lifetime years", last("cpu_model") AS "CPU" FROM "fp_inventory" GROUP BY "host", "kind", "site"',
+              "Hosts whose agent gives a purchase date.", w=12),
+        table("Hosts past their lifetime", 'SELECT last("past_lifetime") AS "past lifetime", '
+              f'sum("energy_wh") / 1000 AS "kWh in range" FROM "fp_host" WHERE $timeFilter AND {SITE} '
+              'GROUP BY "host", "kind"', "Fully amortised: no more manufacture impacts charged.", w=12,
+              transformations=[{"id": "filterByValue", "options": {
+                  "filters": [{"fieldName": "past lifetime", "config": {"id": "equal", "options": {"value": True}}}],
+                  "type": "include", "match": "all"}}]),
+    ]
+    return dashboard("fp-inventory", "fleetprint: inventory and lifecycle",
+                     "What the fleet is made of, its manufacture footprint, and its age.", panels, [_site_variable()],
+                     time_from="now-30d")
+
+
+def data_quality_view() -> dict[str, Any]:
+    panels = [
+        table("Last report per host", 'SELECT last("power_w") AS "last power W", last("seq") AS "seq" '
+              'FROM "fp_host" WHERE time > now() - 30d GROUP BY "host"',
+              "Sort by time: agents that went quiet are at the top.", w=12, h=10),
+        bars("Power sources used", 'SELECT count("power_w") FROM "fp_host" WHERE $timeFilter GROUP BY "power_source"',
+             "none", "How much of the fleet's power is measured rather than modelled.", w=12),
+        timeseries("Rejected messages by reason", [target(
+            'SELECT non_negative_difference(max(/^rejected_/)) FROM "fp_collector" WHERE $timeFilter '
+            'GROUP BY time($__interval), "collector" fill(none)', alias="$tag_collector $col")], "none",
+                   "Malformed, invalid, oversize, other host's, no inventory... per interval."),
+        timeseries("Broker drops and held reports", [target(
+            'SELECT max("broker_dropped_messages") AS "broker drops", max("reports_held") AS "held reports", '
+            'max("write_retries") AS "write retries" FROM "fp_collector" WHERE $timeFilter '
+            'GROUP BY time($__interval), "collector" fill(none)', alias="$tag_collector $col")], "none",
+                   "Broker drops mean lost data: raise max_queued_messages or add collectors."),
+        timeseries("Points written per interval", [target(
+            'SELECT non_negative_difference(max("points_written")) FROM "fp_collector" WHERE $timeFilter '
+            'GROUP BY time($__interval), "collector" fill(none)', alias="$tag_collector")], "none"),
+        table("Samples dropped by agents", 'SELECT sum("agent_dropped_samples") AS "dropped" FROM "fp_host" '
+              'WHERE $timeFilter GROUP BY "host"', "Agents whose disk queue overflowed during an outage."),
+    ]
+    return dashboard("fp-quality", "fleetprint: data quality",
+                     "Are agents reporting, how is power known, what is rejected or lost.", panels, [],
+                     time_from="now-24h")
+
+
+DASHBOARDS = (fleet_overview, service_view, host_view, budgets_view, inventory_view, data_quality_view)
+
+
+def all_dashboards() -> list[dict[str, Any]]:
+    return [build() for build in DASHBOARDS]
