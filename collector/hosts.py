@@ -80,7 +80,8 @@ class HostRegistry:
             if shared is None:
                 shared = build_host_model(inventory, self._zone(zone), site,
                                           default_lifetime_years=getattr(self._config.lifetimes, inventory.kind),
-                                          vm_host_threads=self._config.impact.vm_host_threads)
+                                          vm_host_threads=self._config.impact.vm_host_threads,
+                                          server_power_model=self._config.impact.server_power_model)
                 self._by_config[key] = shared
             model = dataclasses.replace(shared, host_id=inventory.host_id,
                                         service_weights=self.service_weights(inventory, site),

@@ -71,8 +71,9 @@ def boavizta_reference(inventory: Inventory, load_pct: float, hours: float):
 
 
 def test_agent_to_influxdb_matches_boaviztapi(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
-    collector = Program(["collector", "run", "-c", str(collector_config(
-        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "e2e-collector"))], tmp_path / "collector.log")
+    config = collector_config(tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "e2e-collector")
+    config.write_text(config.read_text() + '[impact]\nserver_power_model = "boavizta"\n')  # checked against boaviztapi
+    collector = Program(["collector", "run", "-c", str(config)], tmp_path / "collector.log")
     wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription", watch=[collector])
     # kind = "server" so that the check does not depend on whether this machine is a VM.
     agent = Program(["agent", "run", "-c", str(agent_config(
@@ -97,6 +98,7 @@ def test_agent_to_influxdb_matches_boaviztapi(mosquitto, influxdb, influx_db, tm
     fra_gwp_kg_per_kwh = get_electrical_impact_factor(ZONE, "gwp")["value"]
     for row in rows:
         assert (row["kind"], row["site"], row["zone"], row["power_source"]) == ("server", "lab", ZONE, "modelled")
+        assert row["power_model"] == "boavizta_server"
         hours = row["interval_s"] / 3600
         assert 0.5 < row["interval_s"] < 5
         reference = boavizta_reference(inventory, row["cpu_util_pct"], hours)

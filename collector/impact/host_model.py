@@ -3,7 +3,11 @@
 Built from the host's inventory when it arrives (3-45 ms, boaviztapi in-process) and
 cached by the inventory's content; per sample only the formulas in power.py run.
 
-- server: Boavizta's server model with the inventory's CPU, RAM and disks.
+- server: by default the SPECpower fit (fitted_power.py, docs/power-model.md) of wall power
+  against load from the CPU, sockets, cores and RAM; `[impact] server_power_model =
+  "boavizta"` selects Boavizta's server model (the inventory's CPU, RAM and disks) for
+  results comparable with BoaviztAPI. Boavizta's terms are kept either way, for measured
+  components with the rest modelled (ladder.py).
 - vm: a share of a physical host, Boavizta's `platform_compute_medium` archetype with the
   VM's CPU model; the share is the VM's vCPUs over the host's hardware threads (from
   `[impact] vm_host_threads`, else the archetype with that CPU: 2 sockets of its threads).
@@ -17,20 +21,20 @@ embodied impacts, and say `past_lifetime`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Literal
 
 from fleetprint.collector.impact import boavizta
+from fleetprint.collector.impact.boavizta import clean_cpu_name
 from fleetprint.collector.impact.embodied import EmbodiedRate, amortised_at_ms, embodied_rate, lifetime_hours
+from fleetprint.collector.impact.fitted_power import fitted_server_curve
 from fleetprint.collector.impact.grid import ZoneFactors
 from fleetprint.collector.impact.power import ConstantPower, PowerModel, ServerCurve
 from fleetprint.schema import Inventory
 
-POWER_MODELS = {
-    "server": "boavizta_server",
-    "vm": "boavizta_vm_share",
-    "laptop": "boavizta_laptop_archetype",
-    "desktop": "boavizta_desktop_archetype",
-}
+ServerPowerModel = Literal["specpower_fit", "boavizta"]
+TERMINAL_POWER_MODELS = {"laptop": "boavizta_laptop_archetype", "desktop": "boavizta_desktop_archetype"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,24 +46,43 @@ class HostModel:
     site: str
     zone: ZoneFactors
     power: PowerModel
-    power_model: str
+    power_model: str  # which model gives `power`: specpower_fit, boavizta_server, ... (`_vm_share` for VMs)
     embodied: EmbodiedRate
     cpu_matched: str
+    components_curve: ServerCurve | None  # Boavizta's server terms, for measured components + modelled rest
+    power_notes: str  # what the power model had to assume (unknown CPU, outside the fitted range...)
     idle_w: float
     service_weights: dict[str, float]
     amortised_at_ms: int | None  # purchase date + lifetime, when the purchase date is known
 
 
+def _fitted(inventory: Inventory, device, share: float) -> tuple[PowerModel, str]:
+    """The SPECpower fit for a physical server: the inventory's own, or a VM's host (the archetype)."""
+    if inventory.kind == "server":
+        cpu, sockets, cores, ram_gb = inventory.cpu.model, inventory.cpu.sockets, inventory.cpu.cores, inventory.ram_gb
+    else:
+        sockets = int(device.cpu.units.value)
+        cpu, cores = inventory.cpu.model, int((device.cpu.core_units.value or 1) * sockets)
+        ram_gb = float(device.get_total_memory())
+    year = inventory.purchase_date.year if inventory.purchase_date else None
+    result = fitted_server_curve(clean_cpu_name(cpu), sockets, cores, inventory.cpu.threads, ram_gb,
+                                 inventory.cpu.tdp_w, year)
+    return dataclasses.replace(result.curve, share=share), result.notes
+
+
 def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str,
                      service_weights: dict[str, float] | None = None, default_lifetime_years: float | None = None,
-                     vm_host_threads: int | None = None) -> HostModel:
+                     vm_host_threads: int | None = None,
+                     server_power_model: ServerPowerModel = "specpower_fit") -> HostModel:
     """Ask boaviztapi once for the power coefficients and manufacture impacts of a host."""
     kind = inventory.kind
-    share, cpu_matched = 1.0, ""
+    share, cpu_matched, notes = 1.0, "", ""
+    components_curve = None
     if kind in ("laptop", "desktop"):
         device = boavizta.build_terminal(kind, zone.zone)
         power: PowerModel = ConstantPower(boavizta.terminal_average_power_w(device))
         totals = boavizta.embodied_totals(device, boavizta.TERMINAL_EMBODIED_CRITERION)
+        power_model = TERMINAL_POWER_MODELS[kind]
     else:
         build = boavizta.server_dto_fields if kind == "server" else boavizta.vm_host_dto_fields
         device = boavizta.build_server(build(inventory, zone.zone))
@@ -68,7 +91,13 @@ def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str,
         if kind == "vm":
             host_threads = vm_host_threads or figures.total_threads or inventory.cpu.threads
             share = min(1.0, inventory.cpu.threads / host_threads)
-        power = ServerCurve(figures, share)
+        components_curve = ServerCurve(figures, share)
+        if server_power_model == "specpower_fit":
+            power, notes = _fitted(inventory, device, share)
+            power_model = "specpower_fit"
+        else:
+            power, power_model = components_curve, "boavizta_server"
+        power_model += "_vm_share" if kind == "vm" else ""
         cpu_matched = figures.cpu_name_matched
     lifetime_h = lifetime_hours(inventory.lifetime_years or default_lifetime_years, boavizta.lifetime_hours(device))
     return HostModel(
@@ -77,9 +106,11 @@ def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str,
         site=site,
         zone=zone,
         power=power,
-        power_model=POWER_MODELS[kind],
+        power_model=power_model,
         embodied=embodied_rate(totals, lifetime_h, share),
         cpu_matched=cpu_matched,
+        components_curve=components_curve,
+        power_notes=notes,
         idle_w=power.power_w(0.0),
         service_weights=dict(service_weights or {}),
         amortised_at_ms=amortised_at_ms(inventory.purchase_date, lifetime_h),

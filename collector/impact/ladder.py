@@ -22,7 +22,6 @@ import threading
 from dataclasses import dataclass
 
 from fleetprint.collector.impact.host_model import HostModel
-from fleetprint.collector.impact.power import ServerCurve
 from fleetprint.schema import Sample
 
 log = logging.getLogger(__name__)
@@ -109,8 +108,8 @@ class PowerLadder:
     @staticmethod
     def _components_w(model: HostModel, readings: dict[str, float], load: float) -> float | None:
         """Measured CPU (and memory, GPUs) with the modelled rest; None without a CPU reading."""
-        if "rapl_package" not in readings or not isinstance(model.power, ServerCurve) or model.power.share != 1.0:
+        curve = model.components_curve
+        if "rapl_package" not in readings or curve is None or curve.share != 1.0:
             return None
-        curve = model.power
         ram_w = readings.get("rapl_dram", curve.ram_w(load))
         return curve.with_components(readings["rapl_package"], ram_w) + readings.get("gpu", 0.0)

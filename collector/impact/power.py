@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from fleetprint.collector.impact.boavizta import ServerCurveFigures
+from fleetprint.collector.impact.fitted_power import FittedServerCurve
 
 MIN_CPU_POWER_W = 1.0  # boaviztapi's floor for one CPU's modelled power
 
@@ -50,4 +51,4 @@ class ConstantPower:
         return self.watts
 
 
-PowerModel = ServerCurve | ConstantPower
+PowerModel = ServerCurve | ConstantPower | FittedServerCurve

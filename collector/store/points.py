@@ -93,6 +93,7 @@ def inventory_line(inventory: Inventory, model: HostModel) -> str:
         {
             "cpu_model": inventory.cpu.model,
             "cpu_matched": model.cpu_matched,
+            "power_notes": model.power_notes,
             "cpu_sockets": inventory.cpu.sockets,
             "cpu_cores": inventory.cpu.cores,
             "cpu_threads": inventory.cpu.threads,

@@ -49,14 +49,14 @@ def modelled_footprint(model: HostModel, sample: Sample) -> SampleFootprint:
 
 @pytest.mark.parametrize("load_pct", [0.0, 3.0, 10.0, 37.5, 50.0, 90.0, 100.0])
 def test_server_power_matches_boaviztapi(load_pct: float) -> None:
-    model = build_host_model(SERVER, zone_factors("FRA"), "paris")
+    model = build_host_model(SERVER, zone_factors("FRA"), "paris", server_power_model="boavizta")
     expected_w = reference_server(boavizta.server_dto_fields(SERVER, "FRA"), load_pct).usage.avg_power.value
     assert model.power.power_w(load_pct) == pytest.approx(expected_w, rel=1e-3)
 
 
 def test_server_impacts_for_one_hour_match_boaviztapi() -> None:
     """Usage and embodied impacts of one hour at 40 % load, against compute_impacts(duration=1 h)."""
-    model = build_host_model(SERVER, zone_factors("DEU"), "berlin")
+    model = build_host_model(SERVER, zone_factors("DEU"), "berlin", server_power_model="boavizta")
     footprint = modelled_footprint(model, sample_at(40.0))
     impacts = reference_server(boavizta.server_dto_fields(SERVER, "DEU"), 40.0).impacts
     assert footprint.usage_gwp_gco2e == pytest.approx(impacts["gwp"]["use"].value * 1000, rel=1e-3)
@@ -68,14 +68,14 @@ def test_server_impacts_for_one_hour_match_boaviztapi() -> None:
 
 
 def test_energy_scales_with_interval() -> None:
-    model = build_host_model(SERVER, zone_factors("FRA"), "paris")
+    model = build_host_model(SERVER, zone_factors("FRA"), "paris", server_power_model="boavizta")
     hour, half_minute = modelled_footprint(model, sample_at(20.0)), modelled_footprint(model, sample_at(20.0, 30.0))
     assert half_minute.energy_wh == pytest.approx(hour.energy_wh * 30 / 3600)
     assert half_minute.embodied_gwp_gco2e == pytest.approx(hour.embodied_gwp_gco2e * 30 / 3600)
 
 
 def test_vm_takes_its_vcpu_share_of_a_host() -> None:
-    model = build_host_model(VM, zone_factors("FRA"), "cloud")
+    model = build_host_model(VM, zone_factors("FRA"), "cloud", server_power_model="boavizta")
     host = reference_server(boavizta.vm_host_dto_fields(VM, "FRA"), 30.0)
     share = 8 / host.get_total_vcpu()
     assert 0 < share < 1
@@ -98,10 +98,10 @@ def test_user_terminals_use_boavizta_archetypes(kind: str, archetype_power_w: fl
 
 
 def test_configured_lifetime_overrides_boavizta_default() -> None:
-    default = build_host_model(SERVER, zone_factors("FRA"), "paris")
+    default = build_host_model(SERVER, zone_factors("FRA"), "paris", server_power_model="boavizta")
     six_years = build_host_model(
         Inventory(**{f: getattr(SERVER, f) for f in SERVER.__struct_fields__ if f != "lifetime_years"}, lifetime_years=6),
-        zone_factors("FRA"), "paris")
+        zone_factors("FRA"), "paris", server_power_model="boavizta")
     assert default.embodied.lifetime_h == 35040
     assert six_years.embodied.lifetime_h == 6 * 8760
     assert six_years.embodied.gwp_gco2e_per_h == pytest.approx(default.embodied.gwp_gco2e_per_h * 4 / 6)
@@ -112,3 +112,18 @@ def test_zone_factors_are_boaviztas() -> None:
     assert fra.gwp_gco2e_per_wh == pytest.approx(0.098)
     with pytest.raises(KeyError):
         zone_factors("XXX")
+
+
+def test_servers_default_to_the_specpower_fit() -> None:
+    """The fitted model by default, Boavizta's terms kept for components; VMs take their share of it."""
+    from fleetprint.collector.impact.fitted_power import fitted_server_curve
+
+    model = build_host_model(SERVER, zone_factors("FRA"), "paris")
+    assert model.power_model == "specpower_fit"
+    expected = fitted_server_curve("Intel Xeon Gold 6130", 2, 32, 64, 384, None, None).curve
+    assert model.power.power_w(50.0) == pytest.approx(expected.power_w(50.0))
+    assert model.components_curve is not None and model.idle_w == pytest.approx(expected.power_w(0.0))
+    boavizta_model = build_host_model(SERVER, zone_factors("FRA"), "paris", server_power_model="boavizta")
+    assert model.power.power_w(50.0) < boavizta_model.power.power_w(50.0), "the fit is below Boavizta's overshoot"
+    vm = build_host_model(VM, zone_factors("FRA"), "cloud")
+    assert vm.power_model == "specpower_fit_vm_share" and 0 < vm.power.share < 1

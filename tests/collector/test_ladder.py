@@ -16,6 +16,7 @@ SERVER = Inventory(host_id="r740", taken_at=NOW, kind="server", ram_gb=192, ram_
                    cpu=Cpu(model="Intel Xeon Gold 6130", sockets=2, cores=32, threads=64),
                    disks=[Disk(name="sda", kind="ssd", size_gb=480)])
 MODEL = build_host_model(SERVER, zone_factors("FRA"), "dc1")
+CURVE = MODEL.components_curve
 
 
 def sample(load: float = 40.0, **power_w: float) -> Sample:
@@ -34,17 +35,17 @@ def test_the_best_source_wins() -> None:
 
 def test_components_replace_the_models_cpu_and_ram_terms() -> None:
     """(measured packages + measured DRAM) x (1 + overhead) + disks, plus GPUs, from the host's own curve."""
-    figures = MODEL.power.figures
+    figures = CURVE.figures
     got = PowerLadder().estimate(MODEL, sample(rapl_package=150.0, rapl_dram=30.0, gpu=70.0)).power_w
     assert got == pytest.approx((150.0 + 30.0) * (1 + figures.overhead_ratio) + figures.disk_w + 70.0)
     without_dram = PowerLadder().estimate(MODEL, sample(rapl_package=150.0)).power_w
-    assert without_dram == pytest.approx((150.0 + MODEL.power.ram_w(40.0)) * (1 + figures.overhead_ratio)
+    assert without_dram == pytest.approx((150.0 + CURVE.ram_w(40.0)) * (1 + figures.overhead_ratio)
                                          + figures.disk_w)
 
 
 def test_wall_readings_calibrate_the_components_and_the_model() -> None:
     ladder = PowerLadder()
-    figures = MODEL.power.figures
+    figures = CURVE.figures
     components_w = (150.0 + 30.0) * (1 + figures.overhead_ratio) + figures.disk_w
     for _ in range(MIN_LEARNING_SAMPLES - 1):
         ladder.estimate(MODEL, sample(wall=300.0, rapl_package=150.0, rapl_dram=30.0))
