@@ -86,7 +86,9 @@ class Rollups:
         hours = period_ms / 3_600_000
         lines = [
             line(name, {"service": row["service"], "site": row["site"]},
-                 {**{field: row[field] for field in SUMMED_FIELDS}, "power_w": row["energy_wh"] / hours,
+                 # JSON gives a whole-number float back as an int: keep the fields' float type.
+                 {**{field: None if row[field] is None else float(row[field]) for field in SUMMED_FIELDS},
+                  "power_w": row["energy_wh"] / hours,
                   "samples": int(row["samples"])}, row["time"])
             for row in rows if row["samples"]
         ]

@@ -17,6 +17,7 @@ class _LazyGroup(click.Group):
         "dashboards": ("fleetprint.dashboards.cli", "dashboards"),
         "collector": ("fleetprint.collector.cli", "collector"),
         "live": ("fleetprint.collector.live", "live"),
+        "simulate": ("fleetprint.simulator.cli", "simulate"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

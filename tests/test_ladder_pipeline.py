@@ -6,10 +6,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from processes import Program, collector_config, wait_until
 
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 from fleetprint.schema import Cpu, Inventory, Report, Sample, encode
+
+from processes import Program, collector_config, wait_until
 
 T0 = datetime(2026, 11, 2, 8, tzinfo=timezone.utc)
 HOST = "ladder-host"

@@ -81,6 +81,15 @@ def test_rollups_match_independent_sums_catch_up_and_take_late_samples(influxdb,
     rollups.run(later)
     assert_matches(stored(influxql, "fp_service_1h"), expected(first + more, HOUR_MS, later), HOUR_MS)
 
+    # A service whose figures sum to whole numbers (JSON returns them as integers) keeps float fields.
+    whole = [("h5", "idle", "paris", T0 + DAY_MS + 60_000 * m, {field: 0.0 for field in SUMMED_FIELDS})
+             for m in range(3)]
+    write(sink, whole)
+    rollups.mark(whole[0][3])
+    rollups.run(later)
+    assert stored(influxql, "fp_service_1h")[(T0 + DAY_MS, "idle", "paris")]["energy_wh"] == 0
+    more += whole
+
     # A late sample (an agent's backlog) for an hour of the first day is rolled up again once marked.
     late = [("h4", "web", "paris", T0 + 2 * HOUR_MS + 60_000, {field: 100.0 for field in SUMMED_FIELDS})]
     write(sink, late)
