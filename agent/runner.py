@@ -65,8 +65,12 @@ class Agent:
         scheduler.add_job(self.sample, IntervalTrigger(seconds=sampling.interval_s), id="sample", **job_defaults)
         scheduler.add_job(self.refresh_inventory, IntervalTrigger(seconds=sampling.inventory_refresh_s),
                           id="inventory", **job_defaults)
+        def stop(*_) -> None:
+            if scheduler.running:  # a second signal (Ctrl-C, then SIGTERM) finds it stopped
+                scheduler.shutdown(wait=False)
+
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: scheduler.shutdown(wait=False))
+            signal.signal(signum, stop)
         self.refresh_inventory()
         self.publisher.start()
         self.forwarder.start()

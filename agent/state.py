@@ -15,6 +15,8 @@ class SequenceFile:
             self._last = int(path.read_text(encoding="ascii").strip() or 0)
         except FileNotFoundError:
             self._last = 0
+        except (ValueError, UnicodeDecodeError):
+            raise RuntimeError(f"{path} holds no sequence number: delete it to restart from 0") from None
 
     def next(self) -> int:
         value = self._last + 1
