@@ -27,7 +27,6 @@ TERMINAL_EMBODIED_CRITERION = {"gwp": "gwp", "adp": "adpe", "pe": "adpf"}
 SERVER_ARCHETYPE = "platform_compute_medium"
 LAPTOP_ARCHETYPE = "laptop-pro"
 DESKTOP_ARCHETYPE = "desktop-pro"
-DEFAULT_ZONE = "WOR"
 
 _lock = threading.Lock()
 _api: ModuleType | None = None
