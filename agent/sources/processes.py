@@ -1,7 +1,7 @@
 """CPU time per service, from a scan of every process each interval (psutil).
 
 Each process is identified by (pid, start time), so a reused pid is a new process, and is
-classified once, when first seen. Its CPU time (user + system) is counted as deltas between
+classified once, when first seen. The per-sample scan reads /proc/PID/stat directly (Linux). Its CPU time (user + system) is counted as deltas between
 scans. Two corrections make short lives count:
 - a process born during the interval counts all of its CPU time (not only what follows the
   first scan that sees it);
@@ -14,6 +14,7 @@ Processes alive before the agent started count from the first scan on.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,44 @@ import psutil
 from fleetprint.agent.services import Classifier, ProcessFacts
 from fleetprint.agent.sources import read_attr
 
-_ATTRS = ["pid", "ppid", "create_time", "cpu_times", "name"]
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class _Stat:
+    """The fields of /proc/PID/stat the accounting needs (times in seconds)."""
+
+    pid: int
+    ppid: int
+    start_ticks: int  # since boot: with the pid, identifies a process across pid reuse
+    own_s: float  # utime + stime
+    children_s: float  # cutime + cstime: reaped children
+
+
+def _read_stats(proc: Path) -> list[_Stat]:
+    """Every process's stat line, parsed. A direct read: about 5 times cheaper than psutil.process_iter
+    for the same fields, which matters at every sample (the agent's CPU budget, DESIGN §8)."""
+    stats = []
+    for entry in os.scandir(proc):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"{entry.path}/stat", "rb") as handle:
+                line = handle.read()
+        except OSError:  # ended meanwhile
+            continue
+        fields = line[line.rfind(b")") + 2:].split()  # after "(comm)": comm may hold spaces and parentheses
+        stats.append(_Stat(int(entry.name), int(fields[1]), int(fields[19]),
+                           (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS,
+                           (int(fields[13]) + int(fields[14])) / _CLOCK_TICKS))
+    return stats
+
+
+def _boot_time(proc: Path) -> float:
+    for line in read_attr(proc / "stat").splitlines():
+        if line.startswith("btime "):
+            return float(line.split()[1])
+    return psutil.boot_time()
 
 
 @dataclass(slots=True)
@@ -58,7 +96,9 @@ class ServiceCpu:
     def __init__(self, classifier: Classifier, root: Path = Path("/")) -> None:
         self.classifier = classifier
         self.root = root
-        self._tracked: dict[tuple[int, float], _Tracked] = {}
+        self._proc = root / "proc"
+        self._boot = _boot_time(self._proc)
+        self._tracked: dict[tuple[int, int], _Tracked] = {}
         self._last_scan = time.time()
         self.scan()  # the baseline: time before the agent started is not counted
 
@@ -66,20 +106,15 @@ class ServiceCpu:
         """CPU seconds per service since the previous scan."""
         started = time.time()
         seconds: dict[str, float] = {}
-        seen: dict[tuple[int, float], _Tracked] = {}
-        by_pid: dict[int, tuple[int, float]] = {}
-        for process in psutil.process_iter(_ATTRS):
-            info = process.info
-            times = info["cpu_times"]
-            if times is None or info["create_time"] is None:
-                continue
-            key = (info["pid"], info["create_time"])
-            own_s = times.user + times.system
-            children_s = getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0)
+        seen: dict[tuple[int, int], _Tracked] = {}
+        by_pid: dict[int, tuple[int, int]] = {}
+        for stat in _read_stats(self._proc):
+            key = (stat.pid, stat.start_ticks)
+            own_s, children_s = stat.own_s, stat.children_s
             tracked = self._tracked.get(key)
             if tracked is None:
-                born_now = info["create_time"] >= self._last_scan
-                tracked = _Tracked(self.classifier.service_of(process_facts(process, self.root)), info["ppid"],
+                born_now = self._boot + stat.start_ticks / _CLOCK_TICKS >= self._last_scan
+                tracked = _Tracked(self._classify(stat.pid), stat.ppid,
                                    0.0 if born_now else own_s, 0.0 if born_now else children_s)
             used = max(0.0, own_s - tracked.own_s)
             grown = max(0.0, children_s - tracked.children_s)
@@ -87,9 +122,9 @@ class ServiceCpu:
             tracked.credit_s = max(0.0, tracked.credit_s - grown)
             if used or reaped_unseen:
                 seconds[tracked.service] = seconds.get(tracked.service, 0.0) + used + reaped_unseen
-            tracked.own_s, tracked.children_s, tracked.ppid = own_s, children_s, info["ppid"]
+            tracked.own_s, tracked.children_s, tracked.ppid = own_s, children_s, stat.ppid
             seen[key] = tracked
-            by_pid[info["pid"]] = key
+            by_pid[stat.pid] = key
         for key, gone in self._tracked.items():
             if key not in seen:  # ended: its parent's children time will grow by what we counted
                 parent = by_pid.get(gone.ppid)
@@ -98,6 +133,13 @@ class ServiceCpu:
         self._tracked = seen
         self._last_scan = started
         return seconds
+
+    def _classify(self, pid: int) -> str:
+        """The service of a process seen for the first time (its command line etc. are read once)."""
+        try:
+            return self.classifier.service_of(process_facts(psutil.Process(pid), self.root))
+        except psutil.Error:  # ended meanwhile
+            return self.classifier.catch_all
 
     def shares(self, interval_s: float) -> dict[str, float]:
         """Each service's CPU time since the last scan as a share of all cores over `interval_s`."""
