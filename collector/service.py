@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -268,7 +269,8 @@ class Collector:
             if self.connected.is_set():
                 info = self._client.publish(self.topics.collector_status(self.config.collector.id), b"offline",
                                             qos=1, retain=True)
-                info.wait_for_publish(5)
+                if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:  # the broker may have gone meanwhile
+                    info.wait_for_publish(5)
             self._client.disconnect()
             self._client.loop_stop()
             self.sink.close()
