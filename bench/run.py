@@ -26,12 +26,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 
@@ -39,6 +38,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from processes import wait_until  # noqa: E402  (tests/processes.py)
 from services import InfluxDB, Mosquitto, free_port, which  # noqa: E402  (tests/services.py)
 
 PY = sys.executable
@@ -64,17 +64,6 @@ def median(values: list[float]) -> float | None:
 def cpu_s(proc: psutil.Process) -> float:
     times = proc.cpu_times()
     return times.user + times.system
-
-
-def wait_for(probe: Callable[[], Any], timeout_s: float, what: str, poll_s: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(poll_s)
 
 
 class Child:
@@ -193,7 +182,7 @@ def start_collector(mosquitto, influx, db, prefix, cid, group, workdir: Path) ->
     toml = collector_toml(workdir / f"{cid}.toml", mosquitto, influx, db, prefix, cid, group)
     child = Child([PY, "-m", "fleetprint", "collector", "run", "-c", str(toml), "--log-level", "INFO"],
                   workdir / f"{cid}.log")
-    wait_for(lambda: "subscribed to reports" in child.text() or not child.alive(), 60, f"{cid} to subscribe")
+    wait_until(lambda: "subscribed to reports" in child.text() or not child.alive(), 60, f"{cid} to subscribe")
     if not child.alive():
         raise RuntimeError(f"{cid} exited:\n{child.text()[-2000:]}")
     return child
@@ -204,7 +193,7 @@ def start_bare(mosquitto, influx, db, prefix, cid, workdir: Path) -> Child:
     child = Child([PY, str(BENCH / "bare_pipeline.py"), "--port", str(mosquitto.port), "--prefix", prefix,
                    "--group", cid, "--client-id", cid, "--influx-url", influx.url, "--db", db],
                   workdir / f"{cid}.log")
-    wait_for(lambda: "subscribed" in child.text() or not child.alive(), 30, f"{cid} to subscribe")
+    wait_until(lambda: "subscribed" in child.text() or not child.alive(), 30, f"{cid} to subscribe")
     if not child.alive():
         raise RuntimeError(f"{cid} exited:\n{child.text()[-2000:]}")
     return child
@@ -224,7 +213,7 @@ def throughput_trial(kind: str, consumers: int, trial: str, env: dict[str, Any],
         measurement, field = "fp_host", "cpu_util_pct"
         inv = publish(mosquitto, [workload["files"]["inventory"]], prefix, workdir, f"{trial}-inv")
         publisher_results(inv, 60)
-        wait_for(lambda: count(influx, db, "fp_inventory", "cpu_cores") >= workload["hosts"], 60,
+        wait_until(lambda: count(influx, db, "fp_inventory", "cpu_cores") >= workload["hosts"], 60,
                  "inventories stored", 0.2)
     else:
         children.append(start_bare(mosquitto, influx, db, prefix, trial, workdir))
@@ -447,7 +436,7 @@ exe = "influxd*"
     agent = Child([PY, "-m", "fleetprint", "agent", "run", "-c", str(toml), "--log-level", "WARNING"],
                   workdir / "agent.log")
     try:
-        wait_for(lambda: len(received) >= 3 or not agent.alive(), 60, "3 reports from the agent")
+        wait_until(lambda: len(received) >= 3 or not agent.alive(), 60, "3 reports from the agent")
         if not agent.alive():
             raise RuntimeError(f"agent exited:\n{agent.text()[-2000:]}")
         mem = agent.ps.memory_full_info()
@@ -455,7 +444,7 @@ exe = "influxd*"
         out["agent_uss_mb"] = mem.uss / 2**20
         k = 5 if args.quick else 15
         have, cpu0 = len(received), cpu_s(agent.ps)
-        wait_for(lambda: len(received) >= have + k or not agent.alive(), 60 + 2 * k, f"{k} more reports")
+        wait_until(lambda: len(received) >= have + k or not agent.alive(), 60 + 2 * k, f"{k} more reports")
         out["agent_process_cpu_ms_per_sample"] = (cpu_s(agent.ps) - cpu0) / k * 1e3
         out["agent_rss_mb_end"] = agent.ps.memory_info().rss / 2**20
     finally:
@@ -473,7 +462,7 @@ exe = "influxd*"
         ne = Child([binary, f"--web.listen-address=127.0.0.1:{port}"], workdir / "node_exporter.log")
         try:
             url = f"http://127.0.0.1:{port}/metrics"
-            wait_for(lambda: _scrape(url, quiet=True), 20, "node_exporter")
+            wait_until(lambda: _scrape(url, quiet=True), 20, "node_exporter")
             scrapes = 30 if args.quick else 100
             per, series = [], 0
             for _ in range(args.runs):
