@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
+from fleetprint.mqtt import MqttSettings, make_client
+
 from services import InfluxDB, Mosquitto
 
 T = TypeVar("T")
@@ -68,6 +70,26 @@ class Program:
             self.process.kill()
             self.process.wait()
         self._log.close()
+
+
+def start_collector(config: Path, log_path: Path) -> Program:
+    """A `fleetprint collector run` process, returned once it has subscribed to reports."""
+    program = Program(["collector", "run", "-c", str(config)], log_path)
+    try:
+        wait_until(lambda: "subscribed to reports" in program.log_text(), watch=[program],
+                   what=f"{log_path.stem} to subscribe")
+    except AssertionError:
+        program.kill()
+        raise
+    return program
+
+
+def connected_client(port: int, client_id: str):
+    """A paho MQTT v5 client connected to the test broker, its network loop running."""
+    client = make_client(MqttSettings(port=port), client_id)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    return client
 
 
 def collector_config(path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, database: str, collector_id: str,

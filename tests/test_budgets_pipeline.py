@@ -20,7 +20,7 @@ from fleetprint.collector.store.lineprotocol import epoch_ms, line
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 from fleetprint.schema import utc_now
 
-from processes import Program, collector_config, wait_until
+from processes import Program, collector_config, start_collector, wait_until
 
 SECRET = b"webhook-secret"
 
@@ -92,9 +92,7 @@ def start(tmp_path: Path, name: str, mosquitto, influxdb, db: str, budgets: Path
     config = collector_config(tmp_path / f"{name}.toml", mosquitto, influxdb, db, name, share_group="budget-pair",
                               collector_extra="")
     config.write_text(config.read_text() + f'[budgets]\nfile = "{budgets}"\nleader_settle_s = 0\n')
-    program = Program(["collector", "run", "-c", str(config)], tmp_path / f"{name}.log")
-    wait_until(lambda: "subscribed to reports" in program.log_text(), watch=[program], what=f"{name} subscribed")
-    return program
+    return start_collector(config, tmp_path / f"{name}.log")
 
 
 def evaluations(influxdb, db: str, collector: str) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from feeder import Feeder
 from netcut import CuttableRelay
 
-from processes import Program, collector_config, wait_until
+from processes import Program, collector_config, start_collector, wait_until
 
 TOTAL = 1200
 CHUNK = 100
@@ -28,12 +28,9 @@ def series_count(influxdb, database: str, host: str) -> int:
     return len(influxdb.query(f"SELECT count(power_w) FROM fp_host WHERE host = '{host}' GROUP BY *", database))
 
 
-def start_collector(tmp_path: Path, name: str, mosquitto, influxdb, database: str, group: str = "") -> Program:
+def start_named(tmp_path: Path, name: str, mosquitto, influxdb, database: str, group: str = "") -> Program:
     config = collector_config(tmp_path / f"{name}.toml", mosquitto, influxdb, database, name, group)
-    program = Program(["collector", "run", "-c", str(config)], tmp_path / f"{name}.log")
-    wait_until(lambda: "subscribed to reports" in program.log_text(), what=f"{name}'s subscription",
-               watch=[program])
-    return program
+    return start_collector(config, tmp_path / f"{name}.log")
 
 
 def stream(feeder: Feeder, count: int) -> None:
@@ -53,7 +50,7 @@ def expect_all_stored(influxdb, database: str, host: str, watch=(), timeout_s: f
 
 
 def test_collector_killed_mid_stream(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
-    collector = start_collector(tmp_path, "kill9-collector", mosquitto, influxdb, influx_db)
+    collector = start_named(tmp_path, "kill9-collector", mosquitto, influxdb, influx_db)
     feeder = Feeder("kill9-host", mosquitto.port, tmp_path / "agent")
     feeder.start()
     try:
@@ -62,7 +59,7 @@ def test_collector_killed_mid_stream(mosquitto, influxdb, influx_db, tmp_path: P
         collector.kill()
         stream(feeder, TOTAL - TOTAL // 3)
         wait_until(lambda: len(feeder.buffer) == 0, what="the broker to hold every sample")
-        collector = start_collector(tmp_path, "kill9-collector", mosquitto, influxdb, influx_db)
+        collector = start_named(tmp_path, "kill9-collector", mosquitto, influxdb, influx_db)
         took = expect_all_stored(influxdb, influx_db, "kill9-host", watch=[collector])
         print(f"\nfault kill -9 collector: published {TOTAL}, stored {TOTAL}, recovered in {took:.1f} s after restart")
     finally:
@@ -71,7 +68,7 @@ def test_collector_killed_mid_stream(mosquitto, influxdb, influx_db, tmp_path: P
 
 
 def test_broker_restarted_mid_stream(own_mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
-    collector = start_collector(tmp_path, "brokerfault-collector", own_mosquitto, influxdb, influx_db)
+    collector = start_named(tmp_path, "brokerfault-collector", own_mosquitto, influxdb, influx_db)
     feeder = Feeder("brokerfault-host", own_mosquitto.port, tmp_path / "agent")
     feeder.start()
     try:
@@ -89,7 +86,7 @@ def test_broker_restarted_mid_stream(own_mosquitto, influxdb, influx_db, tmp_pat
 
 def test_influxdb_down_for_a_while(mosquitto, own_influxdb, tmp_path: Path) -> None:
     database = "faults"
-    collector = start_collector(tmp_path, "dbfault-collector", mosquitto, own_influxdb, database)
+    collector = start_named(tmp_path, "dbfault-collector", mosquitto, own_influxdb, database)
     feeder = Feeder("dbfault-host", mosquitto.port, tmp_path / "agent")
     feeder.start()
     try:
@@ -110,7 +107,7 @@ def test_influxdb_down_for_a_while(mosquitto, own_influxdb, tmp_path: Path) -> N
 
 
 def test_agent_offline_for_a_while(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
-    collector = start_collector(tmp_path, "offline-collector", mosquitto, influxdb, influx_db)
+    collector = start_named(tmp_path, "offline-collector", mosquitto, influxdb, influx_db)
     relay = CuttableRelay(mosquitto.port)
     feeder = Feeder("offline-host", relay.port, tmp_path / "agent")
     feeder.start()
@@ -129,8 +126,8 @@ def test_agent_offline_for_a_while(mosquitto, influxdb, influx_db, tmp_path: Pat
 
 def test_two_collectors_one_killed(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
     group = "pair"
-    first = start_collector(tmp_path, "pair-a", mosquitto, influxdb, influx_db, group)
-    second = start_collector(tmp_path, "pair-b", mosquitto, influxdb, influx_db, group)
+    first = start_named(tmp_path, "pair-a", mosquitto, influxdb, influx_db, group)
+    second = start_named(tmp_path, "pair-b", mosquitto, influxdb, influx_db, group)
     feeder = Feeder("pair-host", mosquitto.port, tmp_path / "agent", max_samples_per_report=5)
     feeder.start()
     try:
@@ -144,7 +141,7 @@ def test_two_collectors_one_killed(mosquitto, influxdb, influx_db, tmp_path: Pat
         second.kill()
         stream(feeder, TOTAL - TOTAL // 3)
         wait_until(lambda: len(feeder.buffer) == 0, what="the broker to hold every sample")
-        second = start_collector(tmp_path, "pair-b", mosquitto, influxdb, influx_db, group)
+        second = start_named(tmp_path, "pair-b", mosquitto, influxdb, influx_db, group)
         took = expect_all_stored(influxdb, influx_db, "pair-host", watch=[first, second])
         print(f"\nfault one of two collectors killed: published {TOTAL}, stored {TOTAL}, recovered in {took:.1f} s")
     finally:

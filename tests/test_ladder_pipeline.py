@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from fleetprint.mqtt import MqttSettings, Topics, make_client
+from fleetprint.mqtt import Topics
 from fleetprint.schema import Cpu, Inventory, Report, Sample, encode
 
-from processes import Program, collector_config, wait_until
+from processes import collector_config, connected_client, start_collector, wait_until
 
 T0 = datetime(2026, 11, 2, 8, tzinfo=timezone.utc)
 HOST = "ladder-host"
@@ -24,16 +24,12 @@ pue = 1.4
 def test_each_point_says_where_its_power_came_from(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
     config = collector_config(tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "ladder-collector")
     config.write_text(config.read_text() + SITE_CONFIG)
-    collector = Program(["collector", "run", "-c", str(config)], tmp_path / "collector.log")
-    publisher = make_client(MqttSettings(host=mosquitto.host, port=mosquitto.port), "test-ladder-publisher")
-    publisher.connect(mosquitto.host, mosquitto.port)
-    publisher.loop_start()
+    collector = start_collector(config, tmp_path / "collector.log")
+    publisher = connected_client(mosquitto.port, "test-ladder-publisher")
     topics = Topics()
     readings = [{"wall": 320.0, "rapl_package": 160.0, "rapl_dram": 25.0}, {"rapl_package": 150.0},
                 {}, {"wall": 170_000.0}, {"battery": 18.5}]
     try:
-        wait_until(lambda: "subscribed to reports" in collector.log_text(), watch=[collector],
-                   what="the collector's subscription")
         inventory = Inventory(host_id=HOST, taken_at=T0, kind="server", ram_gb=96, ram_modules=6, site="dc1",
                               cpu=Cpu(model="Intel Xeon Gold 6130", sockets=2, cores=32, threads=64))
         publisher.publish(topics.inventory(HOST), encode(inventory), qos=1, retain=True).wait_for_publish(5)

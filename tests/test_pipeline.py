@@ -15,7 +15,7 @@ import pytest
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 from fleetprint.schema import Inventory, decode_inventory
 
-from processes import Program, agent_config, collector_config, wait_until
+from processes import Program, agent_config, collector_config, start_collector, wait_until
 
 HOST_ID = "e2e-host"
 ZONE = "FRA"
@@ -73,8 +73,7 @@ def boavizta_reference(inventory: Inventory, load_pct: float, hours: float):
 def test_agent_to_influxdb_matches_boaviztapi(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
     config = collector_config(tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "e2e-collector")
     config.write_text(config.read_text() + '[impact]\nserver_power_model = "boavizta"\n')  # checked against boaviztapi
-    collector = Program(["collector", "run", "-c", str(config)], tmp_path / "collector.log")
-    wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription", watch=[collector])
+    collector = start_collector(config, tmp_path / "collector.log")
     # kind = "server" so that the check does not depend on whether this machine is a VM.
     agent = Program(["agent", "run", "-c", str(agent_config(
         tmp_path / "agent.toml", mosquitto, HOST_ID, tmp_path / "state",

@@ -7,10 +7,10 @@ import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from fleetprint.mqtt import MqttSettings, Topics, make_client
+from fleetprint.mqtt import Topics
 from fleetprint.schema import Cpu, Inventory, Report, Sample, encode
 
-from processes import Program, collector_config, wait_until
+from processes import collector_config, connected_client, start_collector, wait_until
 
 GOOD = "good-host"
 topics = Topics()
@@ -49,14 +49,11 @@ BAD_MESSAGES: list[tuple[str, str, bytes]] = [
 
 
 def test_bad_messages_are_counted_by_reason_and_valid_ones_land(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
-    collector = Program(["collector", "run", "-c", str(collector_config(
+    collector = start_collector(collector_config(
         tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "reject-collector",
-        collector_extra="inventory_wait_s = 0.5"))], tmp_path / "collector.log")
-    publisher = make_client(MqttSettings(host=mosquitto.host, port=mosquitto.port), "test-hostile-publisher")
-    publisher.connect(mosquitto.host, mosquitto.port)
-    publisher.loop_start()
+        collector_extra="inventory_wait_s = 0.5"), tmp_path / "collector.log")
+    publisher = connected_client(mosquitto.port, "test-hostile-publisher")
     try:
-        wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription", watch=[collector])
         inventory = Inventory(host_id=GOOD, taken_at=START, kind="server", ram_gb=64,
                               cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32))
         publisher.publish(topics.inventory(GOOD), encode(inventory), qos=1, retain=True).wait_for_publish(5)
@@ -95,15 +92,11 @@ def test_bad_messages_are_counted_by_reason_and_valid_ones_land(mosquitto, influ
 
 def test_report_before_its_inventory_is_held_then_stored(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
     """As after a collector restart: queued reports arrive before the retained inventories."""
-    collector = Program(["collector", "run", "-c", str(collector_config(
-        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "held-collector"))], tmp_path / "collector.log")
-    publisher = make_client(MqttSettings(host=mosquitto.host, port=mosquitto.port), "test-early-publisher")
-    publisher.connect(mosquitto.host, mosquitto.port)
-    publisher.loop_start()
+    collector = start_collector(collector_config(
+        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "held-collector"), tmp_path / "collector.log")
+    publisher = connected_client(mosquitto.port, "test-early-publisher")
     host = "late-inventory-host"
     try:
-        wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription",
-                   watch=[collector])
         for seq in (1, 2, 3):
             publisher.publish(topics.report(host), json.dumps(report_json(host, seq)).encode(), qos=1).wait_for_publish(5)
         wait_until(lambda: influxdb.query("SELECT last(reports_held) AS n FROM fp_collector", influx_db),
@@ -148,14 +141,10 @@ def hostile_payloads(count: int, seed: int = 20261128) -> list[tuple[str, bytes]
 
 def test_thousands_of_hostile_messages_never_stop_valid_traffic(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
     hostile = hostile_payloads(3000)
-    collector = Program(["collector", "run", "-c", str(collector_config(
-        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "hostile-collector"))], tmp_path / "collector.log")
-    publisher = make_client(MqttSettings(host=mosquitto.host, port=mosquitto.port), "test-hostile-flood")
-    publisher.connect(mosquitto.host, mosquitto.port)
-    publisher.loop_start()
+    collector = start_collector(collector_config(
+        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "hostile-collector"), tmp_path / "collector.log")
+    publisher = connected_client(mosquitto.port, "test-hostile-flood")
     try:
-        wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription",
-                   watch=[collector])
         inventory = Inventory(host_id=GOOD, taken_at=START, kind="server", ram_gb=64,
                               cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32))
         publisher.publish(topics.inventory(GOOD), encode(inventory), qos=1, retain=True).wait_for_publish(5)
@@ -185,15 +174,11 @@ def test_thousands_of_hostile_messages_never_stop_valid_traffic(mosquitto, influ
 
 
 def test_a_report_delivered_twice_is_stored_once(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
-    collector = Program(["collector", "run", "-c", str(collector_config(
-        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "dup-collector"))], tmp_path / "collector.log")
-    publisher = make_client(MqttSettings(host=mosquitto.host, port=mosquitto.port), "test-dup-publisher")
-    publisher.connect(mosquitto.host, mosquitto.port)
-    publisher.loop_start()
+    collector = start_collector(collector_config(
+        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "dup-collector"), tmp_path / "collector.log")
+    publisher = connected_client(mosquitto.port, "test-dup-publisher")
     host = "dup-host"
     try:
-        wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription",
-                   watch=[collector])
         inventory = Inventory(host_id=host, taken_at=START, kind="server", ram_gb=32,
                               cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32))
         publisher.publish(topics.inventory(host), encode(inventory), qos=1, retain=True).wait_for_publish(5)

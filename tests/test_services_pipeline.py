@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from burners import start_burner, stop
 
-from processes import Program, agent_config, collector_config, wait_until
+from processes import Program, agent_config, collector_config, start_collector, wait_until
 
 HOST_ID = "services-host"
 RULES = """
@@ -23,17 +23,14 @@ cmdline = "burner-beta"
 
 def test_per_service_series_follow_the_cpu_and_add_up_to_the_host(mosquitto, influxdb, influx_db,
                                                                    tmp_path: Path) -> None:
-    burners = [start_burner("burner-alpha", 0.3), start_burner("burner-alpha", 0.3), start_burner("burner-beta", 0.3)]
-    collector = Program(["collector", "run", "-c", str(collector_config(
-        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "services-collector"))],
-        tmp_path / "collector.log")
+    collector = start_collector(collector_config(
+        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "services-collector"), tmp_path / "collector.log")
     config = agent_config(tmp_path / "agent.toml", mosquitto, HOST_ID, tmp_path / "state",
                           extra_host='kind = "server"')
     config.write_text(config.read_text() + RULES)
     agent = None
+    burners = [start_burner("burner-alpha", 0.3), start_burner("burner-alpha", 0.3), start_burner("burner-beta", 0.3)]
     try:
-        wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector's subscription",
-                   watch=[collector])
         agent = Program(["agent", "run", "-c", str(config)], tmp_path / "agent.log")
         wait_until(lambda: len(influxdb.query(f"SELECT power_w FROM fp_host WHERE host = '{HOST_ID}'", influx_db)) >= 6,
                    timeout_s=40, what="6 samples", watch=[agent, collector])
