@@ -1,0 +1,66 @@
+"""HostRegistry: hosts alike in what the model reads share one model, and get the model they would alone."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timezone
+
+import msgspec
+import pytest
+
+from fleetprint.collector.config import CollectorConfig
+from fleetprint.collector.hosts import HostRegistry
+from fleetprint.collector.impact.grid import zone_factors
+from fleetprint.collector.impact.host_model import build_host_model
+from fleetprint.schema import Disk
+from fleetprint.simulator.fleet import generate_fleet
+
+NOW = datetime(2026, 11, 2, tzinfo=timezone.utc)
+LOADS = (0.0, 7.5, 50.0, 100.0)
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    return generate_fleet(60, 7, date(2026, 11, 2))
+
+
+def test_each_host_gets_the_model_it_would_get_alone(fleet) -> None:
+    """A key that missed an input the model reads would hand a host another host's model."""
+    config = CollectorConfig()
+    registry = HostRegistry(config)
+    for host in fleet:
+        inventory = host.inventory(NOW)
+        shared = registry.update(inventory)
+        site, zone = registry.site_and_zone(inventory)
+        alone = build_host_model(inventory, zone_factors(zone), site,
+                                 default_lifetime_years=getattr(config.lifetimes, inventory.kind),
+                                 vm_host_threads=config.impact.vm_host_threads)
+        assert (shared.kind, shared.site, shared.zone, shared.power_model, shared.cpu_matched, shared.power_notes) == (
+            alone.kind, alone.site, alone.zone, alone.power_model, alone.cpu_matched, alone.power_notes), host.host_id
+        assert shared.embodied == alone.embodied, host.host_id
+        assert shared.amortised_at_ms == alone.amortised_at_ms, host.host_id
+        assert [shared.power.power_w(x) for x in LOADS] == [alone.power.power_w(x) for x in LOADS], host.host_id
+        assert shared.host_id == inventory.host_id and shared.service_weights == dict(inventory.services)
+
+
+def test_alike_hosts_share_one_model(fleet) -> None:
+    registry = HostRegistry(CollectorConfig())
+    laptops = [host.inventory(NOW) for host in fleet if host.kind == "laptop"]
+    assert len({inventory.cpu.model for inventory in laptops}) > 1  # different parts, one archetype
+    models = [registry.update(inventory) for inventory in laptops]
+    assert len({(id(m.power), id(m.embodied)) for m in models if m.site == models[0].site}) == 1
+    assert registry.configurations() < len(laptops)
+
+
+def test_a_model_input_changes_the_model(fleet) -> None:
+    registry = HostRegistry(CollectorConfig())
+    server = next(host.inventory(NOW) for host in fleet if host.kind == "server")
+    base = registry.update(server)
+    for change in ({"ram_gb": server.ram_gb * 2}, {"disks": [*server.disks, Disk(name="sdz", kind="hdd", size_gb=4000.0)]},
+                   {"lifetime_years": 9.0}):
+        other = registry.update(msgspec.structs.replace(server, host_id=f"other-{len(change)}", **change))
+        assert other.embodied != base.embodied or other.power.power_w(50.0) != base.power.power_w(50.0), change
+    older = registry.update(msgspec.structs.replace(server, host_id="older", purchase_date=date(2015, 1, 1)))
+    assert older.amortised_at_ms < base.amortised_at_ms  # per host, even where the model is shared
+    renamed = registry.update(msgspec.structs.replace(server, host_id="renamed", vendor="Other", model="X", os="Other"))
+    assert dataclasses.replace(renamed, host_id=base.host_id) == base
