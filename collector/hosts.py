@@ -12,6 +12,7 @@ from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.impact.embodied import amortised_at_ms
 from fleetprint.collector.impact.grid import ZoneFactors, zone_factors
 from fleetprint.collector.impact.host_model import HostModel, build_host_model
+from fleetprint.collector.store.points import host_tag_parts
 from fleetprint.schema import Inventory
 
 log = logging.getLogger(__name__)
@@ -106,5 +107,7 @@ class HostRegistry:
                                         service_weights=self.service_weights(inventory, site),
                                         amortised_at_ms=amortised_at_ms(inventory.purchase_date,
                                                                         shared.embodied.lifetime_h))
+            head, tail = host_tag_parts(model)
+            model = dataclasses.replace(model, tag_head=head, tag_tail=shared.tag_tail or tail)
             self._models[inventory.host_id] = model
             return model

@@ -102,15 +102,16 @@ class Ingest:
 
     def _sample_lines(self, model: HostModel, seq: int, sample: Sample, dropped: int | None) -> list[str]:
         """The host's point and one point per service it is split across."""
-        assessment = self.assessor.assess(model, sample)
+        time_ms = epoch_ms(sample.ts)
+        assessment = self.assessor.assess(model, sample, time_ms)
         if assessment.power.rejected:
             self.counters.add("power_readings_rejected", len(assessment.power.rejected))
         fp = assessment.footprint
-        lines = [host_sample_line(model, seq, sample, fp, dropped)]
+        lines = [host_sample_line(model, seq, sample, fp, time_ms, dropped)]
         if self.on_sample is not None:
-            self.on_sample(epoch_ms(sample.ts))
+            self.on_sample(time_ms)
         for service, part in assessment.services.items():
-            lines.append(service_sample_line(model, service, sample, fp.power_source, part))
+            lines.append(service_sample_line(model, service, sample, fp.power_source, part, time_ms))
         return lines
 
     def reject_unknown_host(self, topic: str) -> None:

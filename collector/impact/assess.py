@@ -30,10 +30,13 @@ class Assessor:
         self.grid = grid
         self.ladder = ladder or PowerLadder()
 
-    def assess(self, model: HostModel, sample: Sample) -> Assessment:
+    def assess(self, model: HostModel, sample: Sample, time_ms: int | None = None) -> Assessment:
+        """`time_ms`: the sample's `ts` in ms, when the caller has it already."""
+        time_ms = epoch_ms(sample.ts) if time_ms is None else time_ms
         power = self.ladder.estimate(model, sample)
-        gwp_per_wh, grid_source = self.grid.gwp_gco2e_per_wh(model.zone, model.site, epoch_ms(sample.ts))
-        fp = sample_footprint(model, sample, power, gwp_per_wh, grid_source, self.site_pue.get(model.site, 1.0))
+        gwp_per_wh, grid_source = self.grid.gwp_gco2e_per_wh(model.zone, model.site, time_ms)
+        fp = sample_footprint(model, sample, power, gwp_per_wh, grid_source, self.site_pue.get(model.site, 1.0),
+                              time_ms)
         fractions = split(sample.services, model.service_weights, self.attribution.idle_rule,
                           self.attribution.unallocated)
         # Idle power scales with the power actually used (measured or calibrated), as the model's share of it.

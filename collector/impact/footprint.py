@@ -35,13 +35,15 @@ class SampleFootprint:
 
 
 def sample_footprint(model: HostModel, sample: Sample, power: PowerEstimate, gwp_gco2e_per_wh: float,
-                     grid_source: str, pue: float = 1.0) -> SampleFootprint:
-    """The sample's energy at `power`, its usage impacts in its zone, its share of manufacture."""
+                     grid_source: str, pue: float = 1.0, time_ms: int | None = None) -> SampleFootprint:
+    """The sample's energy at `power`, its usage impacts in its zone, its share of manufacture
+    (`time_ms`: the sample's `ts` in ms, when the caller has it already)."""
     hours = sample.interval_s / 3600.0
     energy_wh = power.power_w * hours
     facility_wh = energy_wh * pue
     zone, embodied = model.zone, model.embodied
-    past_lifetime = model.amortised_at_ms is not None and epoch_ms(sample.ts) >= model.amortised_at_ms
+    time_ms = epoch_ms(sample.ts) if time_ms is None else time_ms
+    past_lifetime = model.amortised_at_ms is not None and time_ms >= model.amortised_at_ms
     share = 0.0 if past_lifetime else hours
     adp_h, pe_h = embodied.adp_kgsbeq_per_h, embodied.pe_mj_per_h
     return SampleFootprint(

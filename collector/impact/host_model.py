@@ -54,6 +54,8 @@ class HostModel:
     idle_w: float
     service_weights: dict[str, float]
     amortised_at_ms: int | None  # purchase date + lifetime, when the purchase date is known
+    tag_head: str = ""  # the host's line-protocol tags, escaped once by the registry (store/points.py)
+    tag_tail: str = ""
 
 
 def _fitted(inventory: Inventory, device, share: float) -> tuple[PowerModel, str]:

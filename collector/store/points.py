@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
+from functools import lru_cache
 
 from fleetprint.collector.impact.attribution import ServiceFootprint
 from fleetprint.collector.impact.footprint import SampleFootprint
 from fleetprint.collector.impact.host_model import HostModel
-from fleetprint.collector.store.lineprotocol import epoch_ms, line
+from fleetprint.collector.store.lineprotocol import epoch_ms, escape_tag, format_field, line
 from fleetprint.schema import Inventory, Sample
 
 HOST_MEASUREMENT = "fp_host"
@@ -20,67 +22,80 @@ def host_tags(model: HostModel) -> dict[str, str]:
     return {"host": model.host_id, "kind": model.kind, "site": model.site, "zone": model.zone.zone}
 
 
-def host_sample_line(model: HostModel, seq: int, sample: Sample, fp: SampleFootprint,
+def _tag(key: str, value: str) -> str:
+    escaped = escape_tag(value)
+    return f",{key}={escaped}" if escaped else ""
+
+
+def host_tag_parts(model: HostModel) -> tuple[str, str]:
+    """A host's escaped tags around where `power_source` and `service` sort: `,host=…,kind=…` and
+    `,site=…,zone=…` (the registry keeps them on the model, escaped once)."""
+    return (_tag("host", model.host_id) + _tag("kind", model.kind),
+            _tag("site", model.site) + _tag("zone", model.zone.zone))
+
+
+@lru_cache(maxsize=4096)
+def _service_tag(service: str) -> str:
+    return _tag("service", service)
+
+
+def _tags(model: HostModel) -> tuple[str, str]:
+    return (model.tag_head, model.tag_tail) if model.tag_head else host_tag_parts(model)
+
+
+def _finite(*values: float) -> None:
+    if not math.isfinite(sum(values)):  # NaN and ±inf propagate through the sum
+        raise ValueError(f"non-finite field value among {values!r}")
+
+
+def _optional(name: str, value: float | None) -> str:
+    return "" if value is None else f",{name}={value!r}"
+
+
+def host_sample_line(model: HostModel, seq: int, sample: Sample, fp: SampleFootprint, time_ms: int,
                      agent_dropped_samples: int | None = None) -> str:
     """One `fp_host` point per sample, at the end of its interval; a report's count of samples
-    its agent had to drop goes on its first sample's point."""
-    tags = host_tags(model)
-    tags["power_source"] = fp.power_source
-    return line(
-        HOST_MEASUREMENT,
-        tags,
-        {
-            "interval_s": float(sample.interval_s),
-            "cpu_util_pct": float(sample.cpu_util_pct),
-            "mem_used_bytes": sample.mem_used_bytes,
-            "mem_total_bytes": sample.mem_total_bytes,
-            "disk_read_bytes": sample.disk_read_bytes,
-            "disk_write_bytes": sample.disk_write_bytes,
-            "net_rx_bytes": sample.net_rx_bytes,
-            "net_tx_bytes": sample.net_tx_bytes,
-            "power_w": fp.power_w,
-            "energy_wh": fp.energy_wh,
-            "usage_gwp_gco2e": fp.usage_gwp_gco2e,
-            "usage_adp_kgsbeq": fp.usage_adp_kgsbeq,
-            "usage_pe_mj": fp.usage_pe_mj,
-            "embodied_gwp_gco2e": fp.embodied_gwp_gco2e,
-            "embodied_adp_kgsbeq": fp.embodied_adp_kgsbeq,
-            "embodied_pe_mj": fp.embodied_pe_mj,
-            "power_model": model.power_model,
-            "calibration_ratio": fp.calibration_ratio,
-            "pue": fp.pue,
-            "gwp_gco2e_per_kwh": fp.gwp_gco2e_per_kwh,
-            "grid_source": fp.grid_source,
-            "past_lifetime": fp.past_lifetime,
-            "seq": seq,
-            "agent_dropped_samples": agent_dropped_samples,
-        },
-        epoch_ms(sample.ts),
+    its agent had to drop goes on its first sample's point.
+
+    Written out field by field (a fifth of the generic `line()`'s cost); the same text as
+    `line(HOST_MEASUREMENT, …)` would give, which the tests check.
+    """
+    head, tail = _tags(model)
+    interval_s, cpu = float(sample.interval_s), float(sample.cpu_util_pct)
+    _finite(interval_s, cpu, fp.power_w, fp.energy_wh, fp.usage_gwp_gco2e, fp.usage_adp_kgsbeq, fp.usage_pe_mj,
+            fp.embodied_gwp_gco2e, fp.embodied_adp_kgsbeq or 0.0, fp.embodied_pe_mj or 0.0,
+            fp.calibration_ratio or 0.0, fp.pue, fp.gwp_gco2e_per_kwh)
+    dropped = "" if agent_dropped_samples is None else f",agent_dropped_samples={agent_dropped_samples}i"
+    return (
+        f"{HOST_MEASUREMENT}{head},power_source={escape_tag(fp.power_source)}{tail} "
+        f"interval_s={interval_s!r},cpu_util_pct={cpu!r},mem_used_bytes={sample.mem_used_bytes}i,"
+        f"mem_total_bytes={sample.mem_total_bytes}i,disk_read_bytes={sample.disk_read_bytes}i,"
+        f"disk_write_bytes={sample.disk_write_bytes}i,net_rx_bytes={sample.net_rx_bytes}i,"
+        f"net_tx_bytes={sample.net_tx_bytes}i,power_w={fp.power_w!r},energy_wh={fp.energy_wh!r},"
+        f"usage_gwp_gco2e={fp.usage_gwp_gco2e!r},usage_adp_kgsbeq={fp.usage_adp_kgsbeq!r},"
+        f"usage_pe_mj={fp.usage_pe_mj!r},embodied_gwp_gco2e={fp.embodied_gwp_gco2e!r}"
+        f"{_optional('embodied_adp_kgsbeq', fp.embodied_adp_kgsbeq)}{_optional('embodied_pe_mj', fp.embodied_pe_mj)},"
+        f"power_model={format_field(model.power_model)}{_optional('calibration_ratio', fp.calibration_ratio)},"
+        f"pue={fp.pue!r},gwp_gco2e_per_kwh={fp.gwp_gco2e_per_kwh!r},grid_source={format_field(fp.grid_source)},"
+        f"past_lifetime={'true' if fp.past_lifetime else 'false'},seq={seq}i{dropped} {time_ms}"
     )
 
 
 def service_sample_line(model: HostModel, service: str, sample: Sample, power_source: str,
-                        sf: ServiceFootprint) -> str:
-    """One `fp_service` point per service per host sample, at the end of its interval."""
-    tags = host_tags(model)
-    tags["service"] = service
-    tags["power_source"] = power_source
-    return line(
-        SERVICE_MEASUREMENT,
-        tags,
-        {
-            "interval_s": float(sample.interval_s),
-            "cpu_share": sf.cpu_share,
-            "power_w": sf.power_w,
-            "energy_wh": sf.energy_wh,
-            "usage_gwp_gco2e": sf.usage_gwp_gco2e,
-            "usage_adp_kgsbeq": sf.usage_adp_kgsbeq,
-            "usage_pe_mj": sf.usage_pe_mj,
-            "embodied_gwp_gco2e": sf.embodied_gwp_gco2e,
-            "embodied_adp_kgsbeq": sf.embodied_adp_kgsbeq,
-            "embodied_pe_mj": sf.embodied_pe_mj,
-        },
-        epoch_ms(sample.ts),
+                        sf: ServiceFootprint, time_ms: int) -> str:
+    """One `fp_service` point per service per host sample, at the end of its interval (written
+    out like `host_sample_line`)."""
+    head, tail = _tags(model)
+    interval_s = float(sample.interval_s)
+    _finite(interval_s, sf.cpu_share, sf.power_w, sf.energy_wh, sf.usage_gwp_gco2e, sf.usage_adp_kgsbeq,
+            sf.usage_pe_mj, sf.embodied_gwp_gco2e, sf.embodied_adp_kgsbeq or 0.0, sf.embodied_pe_mj or 0.0)
+    return (
+        f"{SERVICE_MEASUREMENT}{head},power_source={escape_tag(power_source)}{_service_tag(service)}{tail} "
+        f"interval_s={interval_s!r},cpu_share={float(sf.cpu_share)!r},power_w={sf.power_w!r},"
+        f"energy_wh={sf.energy_wh!r},usage_gwp_gco2e={sf.usage_gwp_gco2e!r},"
+        f"usage_adp_kgsbeq={sf.usage_adp_kgsbeq!r},usage_pe_mj={sf.usage_pe_mj!r},"
+        f"embodied_gwp_gco2e={sf.embodied_gwp_gco2e!r}{_optional('embodied_adp_kgsbeq', sf.embodied_adp_kgsbeq)}"
+        f"{_optional('embodied_pe_mj', sf.embodied_pe_mj)} {time_ms}"
     )
 
 

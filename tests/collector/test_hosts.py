@@ -63,4 +63,4 @@ def test_a_model_input_changes_the_model(fleet) -> None:
     older = registry.update(msgspec.structs.replace(server, host_id="older", purchase_date=date(2015, 1, 1)))
     assert older.amortised_at_ms < base.amortised_at_ms  # per host, even where the model is shared
     renamed = registry.update(msgspec.structs.replace(server, host_id="renamed", vendor="Other", model="X", os="Other"))
-    assert dataclasses.replace(renamed, host_id=base.host_id) == base
+    assert dataclasses.replace(renamed, host_id=base.host_id, tag_head=base.tag_head) == base

@@ -1,0 +1,101 @@
+"""The per-sample points, written out field by field, say exactly what the generic `line()` says."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+
+import pytest
+
+from fleetprint.collector.impact.attribution import ServiceFootprint
+from fleetprint.collector.impact.footprint import SampleFootprint
+from fleetprint.collector.impact.grid import zone_factors
+from fleetprint.collector.impact.host_model import HostModel, build_host_model
+from fleetprint.collector.store.lineprotocol import epoch_ms, line
+from fleetprint.collector.store.points import (
+    HOST_MEASUREMENT,
+    SERVICE_MEASUREMENT,
+    host_sample_line,
+    host_tag_parts,
+    host_tags,
+    service_sample_line,
+)
+from fleetprint.schema import Cpu, Inventory, Sample
+
+T0 = datetime(2026, 11, 2, 10, 0, 30, tzinfo=timezone.utc)
+SAMPLE = Sample(ts=T0, interval_s=30, cpu_util_pct=37.25, mem_used_bytes=7 << 30, mem_total_bytes=16 << 30,
+                disk_read_bytes=4096, disk_write_bytes=0, net_rx_bytes=123456789, net_tx_bytes=987)
+
+
+def _model(kind: str, site: str) -> HostModel:
+    inventory = Inventory(host_id="web 01,a=b", taken_at=T0, kind=kind, ram_gb=64,
+                          cpu=Cpu(model="Intel Xeon Gold 6130", sockets=2, cores=32, threads=64))
+    return build_host_model(inventory, zone_factors("FRA"), site)
+
+
+def _footprints() -> list[SampleFootprint]:
+    full = SampleFootprint(power_w=212.5, power_source="wall", energy_wh=1.7708333333333333,
+                           usage_gwp_gco2e=0.173541, usage_adp_kgsbeq=8.6e-9, usage_pe_mj=0.0194,
+                           embodied_gwp_gco2e=3.1e-2, embodied_adp_kgsbeq=1.25e-7, embodied_pe_mj=0.41, pue=1.4,
+                           gwp_gco2e_per_kwh=98.0, grid_source="profile", past_lifetime=False,
+                           calibration_ratio=1.0734)
+    return [full, dataclasses.replace(full, embodied_adp_kgsbeq=None, embodied_pe_mj=None, calibration_ratio=None,
+                                      power_source="modelled", past_lifetime=True, embodied_gwp_gco2e=0.0)]
+
+
+def _generic_host_line(model: HostModel, fp: SampleFootprint, dropped: int | None) -> str:
+    s = SAMPLE
+    return line(HOST_MEASUREMENT, host_tags(model) | {"power_source": fp.power_source}, {
+        "interval_s": float(s.interval_s), "cpu_util_pct": float(s.cpu_util_pct), "mem_used_bytes": s.mem_used_bytes,
+        "mem_total_bytes": s.mem_total_bytes, "disk_read_bytes": s.disk_read_bytes,
+        "disk_write_bytes": s.disk_write_bytes, "net_rx_bytes": s.net_rx_bytes, "net_tx_bytes": s.net_tx_bytes,
+        "power_w": fp.power_w, "energy_wh": fp.energy_wh, "usage_gwp_gco2e": fp.usage_gwp_gco2e,
+        "usage_adp_kgsbeq": fp.usage_adp_kgsbeq, "usage_pe_mj": fp.usage_pe_mj,
+        "embodied_gwp_gco2e": fp.embodied_gwp_gco2e, "embodied_adp_kgsbeq": fp.embodied_adp_kgsbeq,
+        "embodied_pe_mj": fp.embodied_pe_mj, "power_model": model.power_model,
+        "calibration_ratio": fp.calibration_ratio, "pue": fp.pue, "gwp_gco2e_per_kwh": fp.gwp_gco2e_per_kwh,
+        "grid_source": fp.grid_source, "past_lifetime": fp.past_lifetime, "seq": 42,
+        "agent_dropped_samples": dropped,
+    }, epoch_ms(s.ts))
+
+
+@pytest.mark.parametrize("kind", ["server", "laptop"])
+@pytest.mark.parametrize("site", ["lyon-dc2", "Town hall, floor=2"])
+@pytest.mark.parametrize("cached_tags", [False, True])
+def test_host_line_is_the_generic_line(kind: str, site: str, cached_tags: bool) -> None:
+    model = _model(kind, site)
+    if cached_tags:
+        head, tail = host_tag_parts(model)
+        model = dataclasses.replace(model, tag_head=head, tag_tail=tail)
+    for fp in _footprints():
+        for dropped in (None, 7):
+            fast = host_sample_line(model, 42, SAMPLE, fp, epoch_ms(SAMPLE.ts), dropped)
+            assert fast == _generic_host_line(model, fp, dropped)
+
+
+@pytest.mark.parametrize("service", ["citizen-portal", "mail relay,eu=1", "trailing\\"])
+def test_service_line_is_the_generic_line(service: str) -> None:
+    model = _model("server", "Town hall, floor=2")
+    for adp, pe in ((1.5e-9, 0.25), (None, None)):
+        sf = ServiceFootprint(cpu_share=0.125, power_w=80.25, energy_wh=0.66875, usage_gwp_gco2e=0.0655,
+                              usage_adp_kgsbeq=3.3e-9, usage_pe_mj=0.0073, embodied_gwp_gco2e=0.0121,
+                              embodied_adp_kgsbeq=adp, embodied_pe_mj=pe)
+        fast = service_sample_line(model, service, SAMPLE, "components", sf, epoch_ms(SAMPLE.ts))
+        generic = line(SERVICE_MEASUREMENT, host_tags(model) | {"service": service, "power_source": "components"}, {
+            "interval_s": 30.0, "cpu_share": sf.cpu_share, "power_w": sf.power_w, "energy_wh": sf.energy_wh,
+            "usage_gwp_gco2e": sf.usage_gwp_gco2e, "usage_adp_kgsbeq": sf.usage_adp_kgsbeq,
+            "usage_pe_mj": sf.usage_pe_mj, "embodied_gwp_gco2e": sf.embodied_gwp_gco2e,
+            "embodied_adp_kgsbeq": sf.embodied_adp_kgsbeq, "embodied_pe_mj": sf.embodied_pe_mj,
+        }, epoch_ms(SAMPLE.ts))
+        assert fast == generic
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_values_are_refused(bad: float) -> None:
+    model = _model("server", "lyon-dc2")
+    fp = dataclasses.replace(_footprints()[0], usage_pe_mj=bad)
+    with pytest.raises(ValueError, match="non-finite"):
+        host_sample_line(model, 1, SAMPLE, fp, epoch_ms(SAMPLE.ts))
+    sf = ServiceFootprint(0.1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, None, bad)
+    with pytest.raises(ValueError, match="non-finite"):
+        service_sample_line(model, "web", SAMPLE, "modelled", sf, epoch_ms(SAMPLE.ts))
