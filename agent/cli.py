@@ -38,7 +38,7 @@ def agent() -> None:
 def run(config_path: str | None, log_level: str) -> None:
     """Sample and publish until SIGTERM or Ctrl-C."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
+
     from fleetprint.agent.runner import Agent
     from fleetprint.config import world_readable
 

@@ -13,7 +13,6 @@ from fleetprint.agent.sources.battery import BatterySource
 from fleetprint.agent.sources.ipmi import IpmiSource
 from fleetprint.agent.sources.nvml import NvmlSource
 from fleetprint.agent.sources.rapl import RaplSource
-from fleetprint.agent.sources.redfish import RedfishSource
 from fleetprint.schema import Watts
 
 log = logging.getLogger(__name__)
@@ -46,6 +45,16 @@ class PowerReader:
         return merged
 
 
+def _redfish(settings: PowerSettings) -> PowerSource:
+    """The Redfish source, imported only when configured (its HTTP stack costs ~2 MB resident)."""
+    if not settings.redfish_url:
+        return NotConfigured("redfish")
+    from fleetprint.agent.sources.redfish import RedfishSource
+
+    return RedfishSource(settings.redfish_url, settings.redfish_chassis, settings.redfish_username,
+                         settings.redfish_password_file, settings.redfish_verify_tls, settings.redfish_ca_file)
+
+
 def power_reader_for(settings: PowerSettings, root: Path = Path("/")) -> PowerReader:
     """Every source the agent knows, the BMC ones only when configured."""
     return PowerReader([
@@ -53,7 +62,5 @@ def power_reader_for(settings: PowerSettings, root: Path = Path("/")) -> PowerRe
         NvmlSource(root),
         BatterySource(root),
         IpmiSource() if settings.ipmi else NotConfigured("ipmi"),
-        RedfishSource(settings.redfish_url, settings.redfish_chassis, settings.redfish_username,
-                      settings.redfish_password_file, settings.redfish_verify_tls, settings.redfish_ca_file)
-        if settings.redfish_url else NotConfigured("redfish"),
+        _redfish(settings),
     ])

@@ -1,7 +1,7 @@
 """The agent's main loop: a sample each interval, the inventory at start and when it changes.
 
-APScheduler runs the jobs: `coalesce` folds the runs missed while a laptop slept into one,
-and `misfire_grace_time` lets a run that is late by less than the grace still happen.
+The ticker runs the jobs: runs missed while the agent was held up fold into one, which
+still happens when it is late by less than `sampling.misfire_grace_s`.
 """
 
 from __future__ import annotations
@@ -9,9 +9,6 @@ from __future__ import annotations
 import logging
 import signal
 from pathlib import Path
-
-from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
 from fleetprint.agent.buffer import SampleBuffer
 from fleetprint.agent.config import AgentConfig
@@ -21,6 +18,7 @@ from fleetprint.agent.power import power_reader_for
 from fleetprint.agent.publisher import Publisher
 from fleetprint.agent.sampler import sampler_for
 from fleetprint.agent.state import SequenceFile
+from fleetprint.agent.ticker import Ticker
 from fleetprint.schema import inventory_digest
 
 log = logging.getLogger(__name__)
@@ -60,24 +58,18 @@ class Agent:
     def run(self) -> None:
         """Run until SIGTERM or Ctrl-C."""
         sampling = self.config.sampling
-        scheduler = BlockingScheduler(timezone="UTC")
-        job_defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": int(sampling.misfire_grace_s) or None}
-        scheduler.add_job(self.sample, IntervalTrigger(seconds=sampling.interval_s), id="sample", **job_defaults)
-        scheduler.add_job(self.refresh_inventory, IntervalTrigger(seconds=sampling.inventory_refresh_s),
-                          id="inventory", **job_defaults)
-        def stop(*_) -> None:
-            if scheduler.running:  # a second signal (Ctrl-C, then SIGTERM) finds it stopped
-                scheduler.shutdown(wait=False)
-
+        ticker = Ticker(sampling.misfire_grace_s)
+        ticker.every(sampling.interval_s, "sample", self.sample)
+        ticker.every(sampling.inventory_refresh_s, "inventory refresh", self.refresh_inventory)
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, stop)
+            signal.signal(signum, lambda *_: ticker.stop())
         self.refresh_inventory()
         self.publisher.start()
         self.forwarder.start()
         log.info("agent %s sampling every %.0f s; %d samples waiting on disk", self.host_id,
                  sampling.interval_s, len(self.buffer))
         try:
-            scheduler.start()
+            ticker.run()
         finally:
             self.forwarder.stop()
             self.publisher.stop()

@@ -26,7 +26,8 @@ def test_agent_once_prints_an_inventory_and_a_report() -> None:
 
 def test_agent_never_imports_the_collector_dependencies() -> None:
     code = ("import sys; from fleetprint.agent.runner import Agent; from fleetprint.agent.cli import agent; "
-            "heavy = [m for m in ('boaviztapi', 'influxdb_client', 'pandas', 'scipy', 'pydantic') if m in sys.modules]; "
+            "heavy = [m for m in ('boaviztapi', 'influxdb_client', 'pandas', 'scipy', 'pydantic', 'apscheduler', 'asyncio') "
+            "if m in sys.modules]; "
             "print(heavy)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
