@@ -127,3 +127,32 @@ def test_servers_default_to_the_specpower_fit() -> None:
     assert model.power.power_w(50.0) < boavizta_model.power.power_w(50.0), "the fit is below Boavizta's overshoot"
     vm = build_host_model(VM, zone_factors("FRA"), "cloud")
     assert vm.power_model == "specpower_fit_vm_share" and 0 < vm.power.share < 1
+
+
+
+def test_remembered_cpu_profiles_give_boaviztapis_own_figures() -> None:
+    """Models built with the remembered CPU fits equal models built with boaviztapi's own functions."""
+    from boaviztapi.models.consumption_profile.consumption_profile import CPUConsumptionProfileModel as Profile
+
+    taken = datetime(2026, 11, 2, tzinfo=timezone.utc)
+    inventories = [Inventory(host_id=f"h{n}", taken_at=taken, kind=kind, ram_gb=ram,
+                             cpu=Cpu(model=cpu, sockets=2, cores=32, threads=64))
+                   for n, (kind, cpu, ram) in enumerate([("server", "Intel Xeon Gold 6130", 128),
+                                                         ("server", "Intel Xeon Gold 6130", 256),
+                                                         ("server", "AMD EPYC 7513", 512), ("vm", "AMD EPYC 7513", 16)])]
+
+    def figures(inventory: Inventory) -> tuple:
+        model = build_host_model(inventory, zone_factors("FRA"), "dc", server_power_model="boavizta")
+        return model.embodied, model.components_curve, model.power.power_w(37.0)
+
+    remembered = [figures(inventory) for inventory in inventories * 2]  # the second round from the cache
+    cached_fit = Profile._CPUConsumptionProfileModel__compute_model_adaptation
+    cached_lookup = Profile.__dict__["lookup_consumption_profile"]
+    try:
+        Profile._CPUConsumptionProfileModel__compute_model_adaptation = boavizta._UNCACHED["fit"]
+        Profile.lookup_consumption_profile = staticmethod(boavizta._UNCACHED["lookup"])
+        own = [figures(inventory) for inventory in inventories]
+    finally:
+        Profile._CPUConsumptionProfileModel__compute_model_adaptation = cached_fit
+        Profile.lookup_consumption_profile = cached_lookup
+    assert remembered == own * 2
