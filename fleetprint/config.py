@@ -34,11 +34,12 @@ class ConfigError(Exception):
 
 
 def _env_overrides(environ: Mapping[str, str], section: str) -> dict[str, Any]:
-    """Nest `FLEETPRINT_<SECTION>_<A>__<B>=v` into {"a": {"b": "v"}} for one program's section."""
+    """Nest `FLEETPRINT_<SECTION>_<A>__<B>=v` into {"a": {"b": "v"}} for one program's section
+    (`FLEETPRINT_<SECTION>_CONFIG` is the config file's path, `--config`, not a key)."""
     prefix = f"{ENV_PREFIX}{section.upper()}_"
     tree: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith(prefix):
+        if not name.startswith(prefix) or name == f"{prefix}CONFIG":
             continue
         path = [part.lower() for part in name[len(prefix):].split("__") if part]
         node = tree

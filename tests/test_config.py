@@ -60,6 +60,7 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("FLEETPRINT_AGENT_MQTT__PORT", "8883")
     monkeypatch.setenv("FLEETPRINT_AGENT_HOST__SERVICES", '{ mail = 2, web = 1 }')
     monkeypatch.setenv("FLEETPRINT_COLLECTOR_MQTT__PORT", "9999")  # the other program's: ignored here
+    monkeypatch.setenv("FLEETPRINT_AGENT_CONFIG", str(path))  # `--config` by environment, not a key
     config = load_agent_config(str(path))
     assert (config.mqtt.host, config.mqtt.port) == ("broker.example", 8883)
     assert config.host.services == {"mail": 2.0, "web": 1.0}
