@@ -15,6 +15,7 @@ class _LazyGroup(click.Group):
         "broker": ("fleetprint.broker", "broker"),
         "budgets": ("fleetprint.collector.budgets.cli", "budgets"),
         "dashboards": ("fleetprint.dashboards.cli", "dashboards"),
+        "doctor": ("fleetprint.doctor", "doctor"),
         "collector": ("fleetprint.collector.cli", "collector"),
         "live": ("fleetprint.collector.live", "live"),
         "simulate": ("fleetprint.simulator.cli", "simulate"),

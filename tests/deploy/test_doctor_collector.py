@@ -1,0 +1,164 @@
+"""`fleetprint doctor collector` against real services: healthy, and each planted misconfiguration."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import trustme
+from stack import AuthInfluxDB, by_name, doctor
+from test_broker_security import ShippedMosquitto
+
+from fleetprint.collector.doctor import PROBE_MEASUREMENT, collector_checks
+
+from processes import wait_until
+from services import free_port
+
+
+@pytest.fixture(scope="module")
+def auth_influxdb(tmp_path_factory: pytest.TempPathFactory):
+    server = AuthInfluxDB()
+    server.start(tmp_path_factory.mktemp("auth-influxdb"))
+    server.setup_users("guarded")
+    yield server
+    server.stop()
+
+
+def write_config(path: Path, mqtt: str, influx: str) -> str:
+    path.write_text(f'[collector]\nid = "doctor-test"\n\n[mqtt]\n{mqtt}\n\n[influxdb]\n{influx}\n')
+    return str(path)
+
+
+def plain_mqtt(broker) -> str:
+    return f'host = "127.0.0.1"\nport = {broker.port}'
+
+
+def tls_mqtt(broker: ShippedMosquitto, secrets: Path, user: str = "fleetprint-collector",
+             password_file: str = "collector.secret", ca: Path | None = None, host: str = "127.0.0.1") -> str:
+    return (f'host = "{host}"\nport = {broker.tls_port}\ntls = true\nca_file = "{ca or secrets / "ca.crt"}"\n'
+            f'username = "{user}"\npassword_file = "{secrets / password_file}"')
+
+
+def v1(influxdb, database: str, extra: str = "") -> str:
+    return f'url = "{influxdb.url}"\ndatabase = "{database}"\ncreate_database = false\n{extra}'
+
+
+def statuses(config: str) -> dict[str, str]:
+    return {name: check.status for name, check in by_name(list(collector_checks(config, timeout_s=3))).items()}
+
+
+def test_healthy_over_tls_with_the_compose_secrets(tls_broker, secrets, influxdb, influx_db, tmp_path) -> None:
+    config = write_config(tmp_path / "c.toml", tls_mqtt(tls_broker, secrets), v1(influxdb, influx_db))
+    code, output = doctor("collector", "-c", config)
+    assert code == 0, output
+    names = [re.match(r"OK    (\S+(?: \S+)?)  ", line) for line in output.splitlines()[:-1]]
+    assert all(names), output
+    assert [name.group(1) for name in names if name] == [
+        "config", "broker credential", "broker tcp", "broker tls", "broker login", "broker read",
+        "influxdb", "influxdb database", "influxdb write", "influxdb read", "clock"]
+    assert influxdb.query(f"SELECT probe FROM {PROBE_MEASUREMENT}", influx_db)[0]["probe"] == 1
+
+
+def test_a_bad_config_field_names_the_key(tmp_path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[mqtt]\nport = 70000\n')
+    code, output = doctor("collector", "-c", str(config))
+    assert code == 1
+    assert output.startswith("FAIL  config") and "mqtt.port" in output and "fix: correct `mqtt.port`" in output
+
+
+def test_wrong_broker_port(influxdb, influx_db, tmp_path) -> None:
+    config = write_config(tmp_path / "c.toml", f'port = {free_port()}', v1(influxdb, influx_db))
+    checks = by_name(list(collector_checks(config, 3)))
+    assert checks["broker tcp"].status == "FAIL" and "Connection refused" in checks["broker tcp"].detail
+    assert "broker login" not in checks
+
+
+def test_wrong_password_gets_the_connack_reason(tls_broker, secrets, influxdb, influx_db, tmp_path) -> None:
+    config = write_config(tmp_path / "c.toml", tls_mqtt(tls_broker, secrets, password_file="agent.secret"),
+                          v1(influxdb, influx_db))
+    login = by_name(list(collector_checks(config, 3)))["broker login"]
+    assert login.status == "FAIL"
+    assert "Not authorized" in login.detail or "Bad user name or password" in login.detail
+    assert "fleetprint broker add-collector" in login.fix
+
+
+def test_a_broker_certificate_from_another_ca(tls_broker, secrets, influxdb, influx_db, tmp_path) -> None:
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    config = write_config(tmp_path / "c.toml", tls_mqtt(tls_broker, secrets, ca=other_ca), v1(influxdb, influx_db))
+    tls = by_name(list(collector_checks(config, 3)))["broker tls"]
+    assert tls.status == "FAIL" and "certificate refused" in tls.detail and "mqtt.ca_file" in tls.fix
+
+
+def test_a_certificate_for_another_name(secrets, influxdb, influx_db, tmp_path) -> None:
+    ca = trustme.CA()
+    files = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
+    ca.cert_pem.write_to_path(str(files["ca"]))
+    server = ca.issue_cert("broker.example.org")
+    server.cert_chain_pems[0].write_to_path(str(files["cert"]))
+    server.private_key_pem.write_to_path(str(files["key"]))
+    broker = ShippedMosquitto({**files, "passwd": secrets / "mosquitto.passwd"})
+    broker.start(tmp_path / "broker")
+    try:
+        config = write_config(tmp_path / "c.toml", tls_mqtt(broker, secrets, ca=files["ca"]), v1(influxdb, influx_db))
+        tls = by_name(list(collector_checks(config, 3)))["broker tls"]
+    finally:
+        broker.stop()
+    assert tls.status == "FAIL" and "mismatch" in tls.detail.lower() and "mqtt.host" in tls.fix
+
+
+def test_plain_mqtt_on_the_tls_port(tls_broker, secrets, influxdb, influx_db, tmp_path) -> None:
+    mqtt = f'port = {tls_broker.tls_port}\nusername = "fleetprint-collector"\npassword_file = "{secrets}/collector.secret"'
+    config = write_config(tmp_path / "c.toml", mqtt, v1(influxdb, influx_db))
+    login = by_name(list(collector_checks(config, 1)))["broker login"]
+    assert login.status == "FAIL" and "mqtt.tls" in login.fix
+
+
+def test_a_host_user_may_not_read_the_reports(tls_broker, secrets, influxdb, influx_db, tmp_path) -> None:
+    config = write_config(tmp_path / "c.toml", tls_mqtt(tls_broker, secrets, user="compose-host",
+                                                          password_file="agent.secret"), v1(influxdb, influx_db))
+    checks = by_name(list(collector_checks(config, 1.5)))
+    assert checks["broker login"].status == "OK"
+    assert checks["broker read"].status == "WARN" and "ACL" in checks["broker read"].fix
+
+
+def test_missing_database_and_unreachable_influxdb(mosquitto, influxdb, tmp_path) -> None:
+    config = write_config(tmp_path / "c.toml", plain_mqtt(mosquitto), v1(influxdb, "no_such_db"))
+    database = by_name(list(collector_checks(config, 3)))["influxdb database"]
+    assert database.status == "FAIL" and "CREATE DATABASE" in database.fix
+    created_at_start = write_config(tmp_path / "c2.toml", plain_mqtt(mosquitto),
+                                    v1(influxdb, "no_such_db").replace("create_database = false", ""))
+    assert statuses(created_at_start)["influxdb database"] == "WARN"
+    gone = write_config(tmp_path / "c3.toml", plain_mqtt(mosquitto), f'url = "http://127.0.0.1:{free_port()}"')
+    influx = by_name(list(collector_checks(gone, 3)))["influxdb"]
+    assert influx.status == "FAIL" and "influxdb.url" in influx.fix
+
+
+def test_influxdb_users_and_rights(mosquitto, auth_influxdb, tmp_path) -> None:
+    def rights(user: str, password: str) -> dict[str, str]:
+        extra = f'username = "{user}"\npassword = "{password}"'
+        return statuses(write_config(tmp_path / f"{user}.toml", plain_mqtt(mosquitto),
+                                     v1(auth_influxdb, "guarded", extra)))
+
+    admin = rights("admin", "admin-pw")
+    assert [admin[k] for k in ("influxdb database", "influxdb write", "influxdb read")] == ["OK"] * 3
+    assert rights("admin", "wrong")["influxdb login"] == "FAIL"
+    reader = rights("reader", "reader-pw")
+    assert (reader["influxdb database"], reader["influxdb write"], reader["influxdb read"]) == ("OK", "FAIL", "OK")
+    writer = rights("writer", "writer-pw")
+    assert (writer["influxdb database"], writer["influxdb write"], writer["influxdb read"]) == ("OK", "OK", "FAIL")
+
+
+def test_influxdb_2_write_path_and_token_file(mosquitto, victoria_metrics, tmp_path) -> None:
+    token = tmp_path / "token"
+    token.write_text("t0ken\n")
+    influx = f'version = 2\nurl = "{victoria_metrics.url}"\norg = "o"\nbucket = "b"\ntoken_file = "{token}"'
+    config = write_config(tmp_path / "c.toml", plain_mqtt(mosquitto), influx)
+    checks = by_name(list(collector_checks(config, 3)))
+    assert checks["influxdb write"].status == "OK", checks["influxdb write"]
+    wait_until(lambda: victoria_metrics.export(f"{PROBE_MEASUREMENT}_probe"), 10, "the probe point stored")
+    token.unlink()
+    missing = by_name(list(collector_checks(config, 3)))["influxdb token"]
+    assert missing.status == "FAIL" and str(token) in missing.detail

@@ -1,0 +1,111 @@
+"""deploy/install-agent.sh into a scratch root on this machine, from wheels of this checkout:
+install, a second run that changes nothing, an upgrade, the unit verified where it was
+installed, and an uninstall that leaves nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from stack import DEPLOY, REPO
+
+from fleetprint.agent.config import load_agent_config
+
+HOST_ID = "web-01"
+UNIT = "etc/systemd/system/fleetprint-agent.service"
+
+
+def build_wheel(version: str, tmp: Path) -> Path:
+    """A wheel of this checkout with `version` (built in a copy: the work tree stays untouched)."""
+    source = tmp / f"src-{version}"
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    for directory in {path.split("/")[0] for path in project["tool"]["setuptools"]["package-dir"].values()}:
+        shutil.copytree(REPO / directory, source / directory, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("README.md", "LICENSE"):
+        shutil.copy(REPO / name, source / name)
+    pyproject = (REPO / "pyproject.toml").read_text()
+    (source / "pyproject.toml").write_text(pyproject.replace(f'version = "{project["project"]["version"]}"',
+                                                             f'version = "{version}"', 1))
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp / "wheels"),
+                             str(source)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return next((tmp / "wheels").glob(f"fleetprint-{version}-*.whl"))
+
+
+def install(root: Path, *args: str) -> str:
+    result = subprocess.run(["bash", str(DEPLOY / "install-agent.sh"), "--root", str(root), *args],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int, str]]:
+    """Every path under root: mode, modification time and content digest (or link target)."""
+    state = {}
+    for path in sorted(root.rglob("*")):
+        info = path.lstat()
+        digest = (str(path.readlink()) if path.is_symlink()
+                  else hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "")
+        state[str(path.relative_to(root))] = (info.st_mode, info.st_mtime_ns, digest)
+    return state
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("wheels")
+    return build_wheel("0.0.1", tmp), build_wheel("0.0.2", tmp)
+
+
+def verify_unit(root: Path) -> str:
+    """`systemd-analyze verify` of the installed unit in the scratch root, with the system's units."""
+    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True, dirs_exist_ok=True)
+    result = subprocess.run(["systemd-analyze", "verify", f"--root={root}", "--man=no", str(root / UNIT)],
+                            capture_output=True, text=True, timeout=60)
+    shutil.rmtree(root / "usr")
+    return result.stderr if result.returncode else result.stderr or "ok"
+
+
+def test_install_upgrade_uninstall(wheels, tmp_path) -> None:
+    old, new = wheels
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/machine-id").write_text("0123456789abcdef0123456789abcdef\n")
+    secret, ca = tmp_path / "web-01.secret", tmp_path / "ca.crt"
+    secret.write_text("s3cret\n")
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    args = ["--package", f"{old}[agent]", "--broker", "mqtt.example.org", "--ca-file", str(ca),
+            "--secret-file", str(secret), "--host-id", HOST_ID]
+
+    output = install(root, *args)
+    assert "fleetprint not installed -> 0.0.1" in output
+    venv = root / "opt/fleetprint-agent"
+    assert (venv / "bin/fleetprint").exists()
+    config = load_agent_config(str(root / "etc/fleetprint/agent.toml"))
+    assert (config.host.id, config.mqtt.username, config.mqtt.host, config.mqtt.port, config.mqtt.tls) == (
+        HOST_ID, HOST_ID, "mqtt.example.org", 8883, True)
+    assert (root / "etc/fleetprint/agent.secret").stat().st_mode & 0o777 == 0o600
+    assert (root / "etc/systemd/system/multi-user.target.wants/fleetprint-agent.service").is_symlink()
+    assert verify_unit(root) == "ok"
+    agent_only = subprocess.run([str(venv / "bin/python"), "-I", "-c", "import boaviztapi"], capture_output=True)
+    assert agent_only.returncode != 0, "the agent's environment has none of the collector's dependencies"
+
+    before = snapshot(root)
+    assert install(root, *args).strip().endswith("nothing to change")
+    assert snapshot(root) == before, "a second run changes nothing"
+
+    config_text = (root / "etc/fleetprint/agent.toml").read_text()
+    output = install(root, *args[2:], "--upgrade", "--package", f"{new}[agent]")
+    assert "fleetprint 0.0.1 -> 0.0.2" in output
+    version = subprocess.run([str(venv / "bin/python"), "-I", "-c", "import importlib.metadata as m; "
+                              "print(m.version('fleetprint'))"], capture_output=True, text=True)
+    assert version.stdout.strip() == "0.0.2"
+    assert (root / "etc/fleetprint/agent.toml").read_text() == config_text, "an upgrade keeps the config"
+
+    install(root, "--uninstall")
+    left = [str(path.relative_to(root)) for path in root.rglob("*") if not path.is_dir()]
+    assert left == ["etc/machine-id"], "uninstall leaves no file but what was there"
