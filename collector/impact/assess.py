@@ -40,6 +40,5 @@ class Assessor:
         fractions = split(sample.services, model.service_weights, self.attribution.idle_rule,
                           self.attribution.unallocated)
         # Idle power scales with the power actually used (measured or calibrated), as the model's share of it.
-        modelled_w = model.power.power_w(sample.cpu_util_pct)
-        idle_w = model.idle_w * (power.power_w / modelled_w) if modelled_w > 0 else 0.0
+        idle_w = model.idle_w * (power.power_w / power.modelled_w) if power.modelled_w > 0 else 0.0
         return Assessment(power, fp, service_footprints(fp, idle_w, fractions, sample.services))

@@ -38,6 +38,7 @@ class PowerEstimate:
     source: str  # wall, battery, components, calibrated, modelled
     calibration_ratio: float | None = None
     rejected: tuple[str, ...] = ()
+    modelled_w: float = 0.0  # the host model at the sample's load, whatever the source
 
 
 @dataclass(slots=True)
@@ -70,12 +71,15 @@ class PowerLadder:
     def estimate(self, model: HostModel, sample: Sample) -> PowerEstimate:
         load = sample.cpu_util_pct
         modelled_w = model.power.power_w(load)
-        bound_w = PLAUSIBLE_FACTOR * model.power.power_w(100.0) + PLAUSIBLE_MARGIN_W
-        readings = {name: w for name, w in sample.power_w.items() if w <= bound_w}
-        rejected = tuple(sorted(name for name, w in sample.power_w.items() if w > bound_w))
-        if rejected:
-            log.warning("host %s: implausible power readings rejected (bound %.0f W): %s", model.host_id, bound_w,
-                        {name: sample.power_w[name] for name in rejected})
+        readings: dict[str, float] = {}
+        rejected: tuple[str, ...] = ()
+        if sample.power_w:
+            bound_w = PLAUSIBLE_FACTOR * model.power.power_w(100.0) + PLAUSIBLE_MARGIN_W
+            readings = {name: w for name, w in sample.power_w.items() if w <= bound_w}
+            rejected = tuple(sorted(name for name, w in sample.power_w.items() if w > bound_w))
+            if rejected:
+                log.warning("host %s: implausible power readings rejected (bound %.0f W): %s", model.host_id,
+                            bound_w, {name: sample.power_w[name] for name in rejected})
         components_w = self._components_w(model, readings, load)
         calibration = self._calibrations.get(model.host_id)  # only hosts that ever reported wall power
         if "wall" in readings:
@@ -86,18 +90,18 @@ class PowerLadder:
                     calibration.components.learn(wall_w / components_w)
                 if modelled_w > 0:
                     calibration.model.learn(wall_w / modelled_w)
-            return PowerEstimate(wall_w, "wall", rejected=rejected)
+            return PowerEstimate(wall_w, "wall", None, rejected, modelled_w)
         if "battery" in readings:
-            return PowerEstimate(readings["battery"], "battery", rejected=rejected)
+            return PowerEstimate(readings["battery"], "battery", None, rejected, modelled_w)
         if components_w is not None:
             if calibration is not None and calibration.components.usable:
                 ratio = calibration.components.value
-                return PowerEstimate(components_w * ratio, "calibrated", ratio, rejected)
-            return PowerEstimate(components_w, "components", rejected=rejected)
+                return PowerEstimate(components_w * ratio, "calibrated", ratio, rejected, modelled_w)
+            return PowerEstimate(components_w, "components", None, rejected, modelled_w)
         if calibration is not None and calibration.model.usable:
             ratio = calibration.model.value
-            return PowerEstimate(modelled_w * ratio, "calibrated", ratio, rejected)
-        return PowerEstimate(modelled_w, "modelled", rejected=rejected)
+            return PowerEstimate(modelled_w * ratio, "calibrated", ratio, rejected, modelled_w)
+        return PowerEstimate(modelled_w, "modelled", None, rejected, modelled_w)
 
     def _calibration(self, host_id: str) -> _Calibration:
         with self._lock:
