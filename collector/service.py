@@ -36,6 +36,7 @@ from fleetprint.collector.store.sink import (
     RejectedWriteError,
     RetryableWriteError,
     Sink,
+    TooLargeWriteError,
 )
 from fleetprint.mqtt import Topics, make_client
 from fleetprint.schema import utc_now
@@ -188,25 +189,42 @@ class Collector:
             return batch
 
     def _write(self, batch: _Batch, stop: threading.Event) -> None:
-        """Write a batch, retrying with backoff while the database is unavailable; then acknowledge."""
+        """Write a batch in chunks of at most `batch_size` points (it grows past it while the
+        database is slow), retrying while the database is unavailable; then acknowledge."""
+        size = self.config.influxdb.batch_size
+        for start in range(0, len(batch.lines), size):
+            if not self._write_chunk(batch.lines[start:start + size], stop):
+                return  # stopping: unacknowledged, the broker delivers them again later
+        for mid, qos in batch.acks:
+            self._client.ack(mid, qos)
+
+    def _write_chunk(self, lines: list[str], stop: threading.Event) -> bool:
+        """Write one chunk (halved while the database finds it too large); False when stopping first."""
         backoff = 0.5
-        while batch.lines:
+        while True:
             try:
-                self.sink.write(batch.lines)
-                self.counters.add("points_written", len(batch.lines))
-                break
+                self.sink.write(lines)
+                self.counters.add("points_written", len(lines))
+                return True
+            except TooLargeWriteError as exc:
+                if len(lines) == 1:
+                    self.counters.add("points_refused")
+                    log.error("%s; the point is dropped", exc)
+                    return True
+                self.counters.add("writes_split")
+                log.warning("%s; writing it in two halves", exc)
+                half = len(lines) // 2
+                return self._write_chunk(lines[:half], stop) and self._write_chunk(lines[half:], stop)
             except RejectedWriteError as exc:
-                self.counters.add("points_refused", len(batch.lines))
-                log.error("%s; %d points dropped", exc, len(batch.lines))
-                break
+                self.counters.add("points_refused", len(lines))
+                log.error("%s; %d points dropped", exc, len(lines))
+                return True
             except RetryableWriteError as exc:
                 self.counters.add("write_retries")
                 log.warning("%s; retrying in %.1f s", exc, backoff)
                 if stop.wait(backoff):
-                    return  # stopping: unacknowledged, the broker delivers them again later
+                    return False
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
-        for mid, qos in batch.acks:
-            self._client.ack(mid, qos)
 
     def _health_line(self) -> str:
         counters = self.counters.snapshot()

@@ -194,10 +194,11 @@ class InfluxDB(_Daemon):
 
     program = "influxd"
 
-    def __init__(self) -> None:
+    def __init__(self, max_body_bytes: int = 25_000_000) -> None:
         super().__init__()
         self.port = 0
         self.rpc_port = 0
+        self.max_body_bytes = max_body_bytes  # influxd's default; larger writes get HTTP 413
 
     @property
     def url(self) -> str:
@@ -251,6 +252,7 @@ bind-address = "{self.host}:{self.rpc_port}"
 [http]
   bind-address = "{self.host}:{self.port}"
   log-enabled = false
+  max-body-size = {self.max_body_bytes}
 
 [logging]
   level = "warn"

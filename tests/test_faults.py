@@ -14,6 +14,7 @@ from feeder import Feeder
 from netcut import CuttableRelay
 
 from processes import Program, collector_config, start_collector, wait_until
+from services import InfluxDB
 
 TOTAL = 1200
 CHUNK = 100
@@ -148,3 +149,25 @@ def test_two_collectors_one_killed(mosquitto, influxdb, influx_db, tmp_path: Pat
         feeder.stop()
         assert first.stop() == 0
         assert second.stop() == 0
+
+
+def test_batches_larger_than_the_database_takes(mosquitto, tmp_path: Path) -> None:
+    """InfluxDB refuses bodies over its max-body-size (413): the collector halves them, loses nothing."""
+    small = InfluxDB(max_body_bytes=16_000)  # ~35 points; each report here brings 100
+    small.start(tmp_path / "small-influxdb")
+    database = "small"
+    collector = start_named(tmp_path, "small-collector", mosquitto, small, database)
+    feeder = Feeder("small-host", mosquitto.port, tmp_path / "agent")
+    feeder.start()
+    try:
+        stream(feeder, TOTAL)
+        expect_all_stored(small, database, "small-host", watch=[collector])
+        assert "writing it in two halves" in collector.log_text()
+        splits = wait_until(lambda: small.query("SELECT last(writes_split) AS n FROM fp_collector", database),
+                            what="the collector's health point", watch=[collector])
+        assert splits[0]["n"] > 0
+        assert not small.query("SELECT last(points_refused) FROM fp_collector", database)  # never counted
+    finally:
+        feeder.stop()
+        assert collector.stop() == 0
+        small.stop()

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from fleetprint.collector.store.sink import RejectedWriteError, RetryableWriteError
+from fleetprint.collector.store.sink import RejectedWriteError, RetryableWriteError, TooLargeWriteError
 
 
 class InfluxV1Sink:
@@ -32,6 +32,8 @@ class InfluxV1Sink:
         if response.status == 204:
             return
         detail = response.data.decode("utf-8", "replace")[:500]
+        if response.status == 413:
+            raise TooLargeWriteError(f"InfluxDB refused {len(body):,} bytes as too large: {detail}")
         if 400 <= response.status < 500 and response.status not in (401, 403, 404, 408, 429):
             raise RejectedWriteError(f"InfluxDB refused the batch ({response.status}): {detail}")
         raise RetryableWriteError(f"InfluxDB write failed ({response.status}): {detail}")

@@ -13,6 +13,10 @@ class RejectedWriteError(Exception):
     """The database refused the batch's content (4xx): retrying would fail the same way."""
 
 
+class TooLargeWriteError(Exception):
+    """The database refused the batch for its size (413): smaller batches will go through."""
+
+
 class Sink(Protocol):
     """Writes batches of line-protocol points at millisecond precision."""
 
