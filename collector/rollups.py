@@ -1,12 +1,17 @@
-"""Per-service rollups per hour and per day, so that dashboards over a year stay fast.
+"""Rollups per service (hourly and daily) and per host (daily), so that dashboards and reports over a year stay fast.
 
 `fp_service_1h` and `fp_service_1d` (tags `service`, `site`) hold, per period, the sums over
 all hosts of energy and impacts from `fp_service`, the mean power over the period
-(`power_w` = energy / period) and the number of samples. A run recomputes every period
-from the last one rolled up (catching up after downtime) to the last complete one, plus the
-older periods that received late samples since the last run (an agent's backlog after an
-outage; a mark waits `settle_s` so that the sample behind it has been written). Rollup points overwrite themselves, so a run repeated, or run by several
-collectors, writes the same figures.
+(`power_w` = energy / period) and the number of samples. `fp_host_1d` holds, per UTC day and
+`fp_host` series (tags `host`, `kind`, `site`, `zone`, `power_source`), the same sums plus what
+the report's host sections read: seconds covered, samples dropped by the agent, energy past
+the hardware's lifetime, the electricity factors and PUE seen (docs/storage.md).
+
+A run recomputes every period from the last one rolled up (catching up after downtime) to the
+last complete one, plus the older periods that received late samples since the last run (an
+agent's backlog after an outage; a mark waits `settle_s` so that the sample behind it has been
+written). Rollup points overwrite themselves, so a run repeated, or run by several collectors,
+writes the same figures.
 """
 
 from __future__ import annotations
@@ -14,98 +19,167 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from fleetprint.collector.store.influxql import InfluxQL
 from fleetprint.collector.store.lineprotocol import line
-from fleetprint.collector.store.points import SERVICE_MEASUREMENT
+from fleetprint.collector.store.points import HOST_MEASUREMENT, SERVICE_MEASUREMENT
 from fleetprint.collector.store.sink import Sink
 
 log = logging.getLogger(__name__)
-LEVELS = (("fp_service_1h", 3_600_000, "1h"), ("fp_service_1d", 86_400_000, "1d"))
+HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 SUMMED_FIELDS = ("energy_wh", "usage_gwp_gco2e", "usage_adp_kgsbeq", "usage_pe_mj",
                  "embodied_gwp_gco2e", "embodied_adp_kgsbeq", "embodied_pe_mj")
+HOST_TAGS = ("host", "kind", "site", "zone", "power_source")
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str  # the rollup measurement
+    source: str  # the raw measurement it sums
+    period_ms: int
+    group: str  # the period in InfluxQL
+    periods_per_query: int  # at most this many periods per query (bounds a catch-up's queries)
+
+
+LEVELS = (Level("fp_service_1h", SERVICE_MEASUREMENT, HOUR_MS, "1h", 168),
+          Level("fp_service_1d", SERVICE_MEASUREMENT, DAY_MS, "1d", 168),
+          # A host day is hosts × samples a day raw points (2.9 million for 1,000 hosts at 30 s): one a query.
+          Level("fp_host_1d", HOST_MEASUREMENT, DAY_MS, "1d", 1))
+
+
+def _float(value: float | int | None) -> float | None:
+    """JSON gives a whole-number float back as an int: keep the fields' float type."""
+    return None if value is None else float(value)
 
 
 class Rollups:
-    """Computes rollups from raw `fp_service` points through InfluxQL and writes them through the sink."""
+    """Computes rollups from raw points through InfluxQL and writes them through the sink."""
 
     def __init__(self, influxql: InfluxQL, sink: Sink, lag_s: float = 120.0, settle_s: float = 10.0) -> None:
         self.influxql = influxql
         self.sink = sink
         self.lag_ms = int(lag_s * 1000)
         self.settle_s = settle_s
-        self._late: dict[str, dict[int, float]] = {name: {} for name, _, _ in LEVELS}  # period -> marked at
+        self._late: dict[str, dict[int, float]] = {level.name: {} for level in LEVELS}  # period -> marked at
         self._lock = threading.Lock()
 
     def mark(self, sample_ms: int) -> None:
         """A sample at `sample_ms` is being stored: its periods need (re)computing."""
         now = time.monotonic()
         with self._lock:
-            for name, period_ms, _ in LEVELS:
-                self._late[name][sample_ms - sample_ms % period_ms] = now
+            for level in LEVELS:
+                self._late[level.name][sample_ms - sample_ms % level.period_ms] = now
 
     def run(self, now_ms: int | None = None) -> int:
         """Recompute what is due; returns the number of rollup points written."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         settled_before = time.monotonic() - self.settle_s
         written = 0
-        for name, period_ms, group in LEVELS:
-            complete_before = (now_ms - self.lag_ms) // period_ms * period_ms
+        for level in LEVELS:
+            complete_before = (now_ms - self.lag_ms) // level.period_ms * level.period_ms
             with self._lock:
-                late = {p for p, marked in self._late[name].items() if p < complete_before and marked <= settled_before}
+                pending = self._late[level.name]
+                late = {p for p, marked in pending.items() if p < complete_before and marked <= settled_before}
                 for period in late:
-                    del self._late[name][period]
-            starts = self._due(name, period_ms, complete_before) | late
+                    del pending[period]
+            starts = self._due(level, complete_before) | late
             try:
-                for begin, end in _ranges(sorted(starts), period_ms):
-                    written += self._compute(name, period_ms, group, begin, end)
+                for begin, end in _ranges(sorted(starts), level.period_ms, level.periods_per_query):
+                    written += self._write(level, begin, end, self._compute(level, begin, end))
             except Exception:
                 with self._lock:  # try these periods again next run
                     for period in late:
-                        self._late[name].setdefault(period, 0.0)
+                        self._late[level.name].setdefault(period, 0.0)
                 raise
         return written
 
-    def _due(self, name: str, period_ms: int, complete_before: int) -> set[int]:
+    def _due(self, level: Level, complete_before: int) -> set[int]:
         """Periods from the last rolled up (or the first raw sample) to the last complete one."""
-        last = self.influxql.query(f"SELECT last(energy_wh) FROM {name}")
+        last = self.influxql.query(f"SELECT last(energy_wh) FROM {level.name}")
         if last:
             start = last[0]["time"]
         else:
-            first = self.influxql.query(f"SELECT first(energy_wh) FROM {SERVICE_MEASUREMENT}")
+            first = self.influxql.query(f"SELECT first(energy_wh) FROM {level.source}")
             if not first:
                 return set()
-            start = first[0]["time"] - first[0]["time"] % period_ms
-        return set(range(start, complete_before, period_ms))
+            start = first[0]["time"] - first[0]["time"] % level.period_ms
+        return set(range(start, complete_before, level.period_ms))
 
-    def _compute(self, name: str, period_ms: int, group: str, begin: int, end: int) -> int:
+    def _compute(self, level: Level, begin: int, end: int) -> list[str]:
+        if level.source == HOST_MEASUREMENT:
+            return self._host_lines(level, begin, end)
         sums = ", ".join(f"sum({field}) AS {field}" for field in SUMMED_FIELDS)
         rows = self.influxql.query(
             f"SELECT {sums}, count(energy_wh) AS samples FROM {SERVICE_MEASUREMENT} "
-            f"WHERE time >= {begin}ms AND time < {end}ms GROUP BY time({group}), service, site")
-        hours = period_ms / 3_600_000
-        lines = [
-            line(name, {"service": row["service"], "site": row["site"]},
-                 # JSON gives a whole-number float back as an int: keep the fields' float type.
-                 {**{field: None if row[field] is None else float(row[field]) for field in SUMMED_FIELDS},
+            f"WHERE time >= {begin}ms AND time < {end}ms GROUP BY time({level.group}), service, site")
+        hours = level.period_ms / HOUR_MS
+        return [
+            line(level.name, {"service": row["service"], "site": row["site"]},
+                 {**{field: _float(row[field]) for field in SUMMED_FIELDS},
                   "power_w": row["energy_wh"] / hours,
                   "samples": int(row["samples"])}, row["time"])
             for row in rows if row["samples"]
         ]
+
+    def _host_lines(self, level: Level, begin: int, end: int) -> list[str]:
+        """fp_host_1d: per day and fp_host series, three queries (InfluxQL sums no condition, and
+        `distinct` goes alone)."""
+        where = f"WHERE time >= {begin}ms AND time < {end}ms"
+        group = f"GROUP BY time({level.group}), {', '.join(HOST_TAGS)}"
+        sums = ", ".join(f"sum({field}) AS {field}" for field in SUMMED_FIELDS)
+        rows = self.influxql.query(
+            f"SELECT {sums}, count(energy_wh) AS samples, sum(interval_s) AS interval_s, "
+            f"sum(agent_dropped_samples) AS agent_dropped_samples, sum(gwp_gco2e_per_kwh) AS gwp_sum, "
+            f"min(gwp_gco2e_per_kwh) AS gwp_min, max(gwp_gco2e_per_kwh) AS gwp_max, min(pue) AS pue_min, "
+            f"max(pue) AS pue_max FROM {HOST_MEASUREMENT} {where} {group}")
+        past = {_key(row): row for row in self.influxql.query(
+            f"SELECT sum(energy_wh) AS energy_wh, count(energy_wh) AS samples FROM {HOST_MEASUREMENT} "
+            f"{where} AND past_lifetime = true {group}") if row["samples"]}
+        grids: dict[tuple, set[str]] = {}
+        for row in self.influxql.query(f"SELECT distinct(grid_source) AS grid_source FROM {HOST_MEASUREMENT} "
+                                       f"{where} {group}"):
+            grids.setdefault(_key(row), set()).add(row["grid_source"])
+        hours = level.period_ms / HOUR_MS
+        lines = []
+        for row in rows:
+            if not row["samples"]:
+                continue
+            aged = past.get(_key(row), {})
+            lines.append(line(level.name, {tag: row[tag] for tag in HOST_TAGS}, {
+                **{field: _float(row[field]) for field in SUMMED_FIELDS},
+                "power_w": row["energy_wh"] / hours,
+                "samples": int(row["samples"]),
+                "interval_s": _float(row["interval_s"]),
+                # Always written, 0 when none: a recomputed point must overwrite every field.
+                "agent_dropped_samples": int(row["agent_dropped_samples"] or 0),
+                "past_lifetime_energy_wh": float(aged.get("energy_wh") or 0.0),
+                "past_lifetime_samples": int(aged.get("samples") or 0),
+                "gwp_gco2e_per_kwh_sum": _float(row["gwp_sum"]),
+                "gwp_gco2e_per_kwh_min": _float(row["gwp_min"]),
+                "gwp_gco2e_per_kwh_max": _float(row["gwp_max"]),
+                "pue_min": _float(row["pue_min"]),
+                "pue_max": _float(row["pue_max"]),
+                "grid_sources": ",".join(sorted(grids.get(_key(row), ()))) or None,
+            }, row["time"]))
+        return lines
+
+    def _write(self, level: Level, begin: int, end: int, lines: list[str]) -> int:
         for start in range(0, len(lines), 5000):
             self.sink.write(lines[start:start + 5000])
-        log.info("rolled up %s from %d to %d: %d points", name, begin, end, len(lines))
+        log.info("rolled up %s from %d to %d: %d points", level.name, begin, end, len(lines))
         return len(lines)
 
 
-MAX_PERIODS_PER_QUERY = 168
+def _key(row: dict) -> tuple:
+    return (row["time"], *(row.get(tag, "") for tag in HOST_TAGS))
 
 
-def _ranges(starts: list[int], period_ms: int) -> list[tuple[int, int]]:
-    """Consecutive period starts merged into [begin, end) ranges of at most 168 periods, one query each."""
+def _ranges(starts: list[int], period_ms: int, most: int) -> list[tuple[int, int]]:
+    """Consecutive period starts merged into [begin, end) ranges of at most `most` periods, one query each."""
     ranges: list[tuple[int, int]] = []
     for start in starts:
-        if ranges and ranges[-1][1] == start and start - ranges[-1][0] < MAX_PERIODS_PER_QUERY * period_ms:
+        if ranges and ranges[-1][1] == start and start - ranges[-1][0] < most * period_ms:
             ranges[-1] = (ranges[-1][0], start + period_ms)
         else:
             ranges.append((start, start + period_ms))

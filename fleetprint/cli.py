@@ -18,6 +18,7 @@ class _LazyGroup(click.Group):
         "doctor": ("fleetprint.doctor", "doctor"),
         "collector": ("fleetprint.collector.cli", "collector"),
         "live": ("fleetprint.collector.live", "live"),
+        "report": ("fleetprint.report.cli", "report"),
         "simulate": ("fleetprint.simulator.cli", "simulate"),
     }
 
@@ -33,7 +34,8 @@ class _LazyGroup(click.Group):
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            extra = "collector" if name in ("collector", "live", "budgets", "dashboards", "simulate") else "agent"
+            extra = "report" if name == "report" else "collector" if name in (
+                "collector", "live", "budgets", "dashboards", "simulate") else "agent"
             raise click.ClickException(
                 f"`fleetprint {name}` needs the [{extra}] extra: pip install 'fleetprint[{extra}]' ({exc})"
             ) from None

@@ -98,3 +98,95 @@ def test_rollups_match_independent_sums_catch_up_and_take_late_samples(influxdb,
     everything = first + more + late
     assert_matches(stored(influxql, "fp_service_1h"), expected(everything, HOUR_MS, later), HOUR_MS)
     assert_matches(stored(influxql, "fp_service_1d"), expected(everything, DAY_MS, later), DAY_MS)
+
+
+HOST_FLEET = (("h1", "server", "paris", "FRA"), ("h2", "laptop", "paris", "FRA"), ("h3", "vm", "lyon", "DEU"))
+
+
+def host_points(start_ms: int, end_ms: int, seed: int) -> list[tuple[dict[str, str], dict, int]]:
+    """(tags, fields, time) of fp_host points: h2 switches power source at noon, h3 passes its lifetime
+    on the second day, h1's first sample of each hour carries samples its agent dropped."""
+    rng = random.Random(seed)
+    points = []
+    for at in range(start_ms, end_ms, STEP_MS):
+        for host, kind, site, zone in HOST_FLEET:
+            source = "battery" if host == "h2" and at % DAY_MS >= 12 * HOUR_MS else "modelled"
+            fields = {field: rng.uniform(0.1, 10.0) for field in SUMMED_FIELDS}
+            fields.update(interval_s=600.0, pue=rng.choice((1.0, 1.4)), gwp_gco2e_per_kwh=rng.uniform(20, 400),
+                          grid_source=rng.choice(("boavizta", "live")) if host == "h1" else "site",
+                          past_lifetime=host == "h3" and at >= T0 + DAY_MS)
+            if host == "h1" and at % HOUR_MS == 0:
+                fields["agent_dropped_samples"] = rng.randint(0, 5)
+            points.append(({"host": host, "kind": kind, "site": site, "zone": zone, "power_source": source},
+                           fields, at))
+    return points
+
+
+def host_expected(points, before_ms: int) -> dict[tuple, dict]:
+    """Per (day, host, kind, site, zone, power_source): the rollup's fields summed here."""
+    days: dict[tuple, dict] = {}
+    for tags, fields, at in points:
+        day = at - at % DAY_MS
+        if day + DAY_MS > before_ms:
+            continue
+        sums = days.setdefault((day, *tags.values()), defaultdict(float, gwp_min=1e9, gwp_max=-1e9, pue_min=1e9,
+                                                                   pue_max=-1e9, grid=set()))
+        for field in (*SUMMED_FIELDS, "interval_s", "agent_dropped_samples"):
+            sums[field] += fields.get(field, 0)
+        sums["samples"] += 1
+        sums["gwp_sum"] += fields["gwp_gco2e_per_kwh"]
+        sums["gwp_min"], sums["gwp_max"] = (min(sums["gwp_min"], fields["gwp_gco2e_per_kwh"]),
+                                            max(sums["gwp_max"], fields["gwp_gco2e_per_kwh"]))
+        sums["pue_min"], sums["pue_max"] = min(sums["pue_min"], fields["pue"]), max(sums["pue_max"], fields["pue"])
+        sums["grid"].add(fields["grid_source"])
+        if fields["past_lifetime"]:
+            sums["past_wh"] += fields["energy_wh"]
+            sums["past_samples"] += 1
+    return days
+
+
+def assert_host_days(influxql: InfluxQL, want: dict) -> None:
+    got = {(row["time"], row["host"], row["kind"], row["site"], row["zone"], row["power_source"]): row
+           for row in influxql.query("SELECT * FROM fp_host_1d GROUP BY *")}
+    assert set(got) == set(want)
+    for key, sums in want.items():
+        row = got[key]
+        for field in (*SUMMED_FIELDS, "interval_s"):
+            assert row[field] == pytest.approx(sums[field], rel=1e-9), (key, field)
+        assert row["power_w"] == pytest.approx(sums["energy_wh"] / 24, rel=1e-9)
+        assert (row["samples"], row["agent_dropped_samples"], row["past_lifetime_samples"]) == (
+            sums["samples"], sums["agent_dropped_samples"], sums["past_samples"]), key
+        assert row["past_lifetime_energy_wh"] == pytest.approx(sums["past_wh"], rel=1e-9, abs=1e-12), key
+        assert row["gwp_gco2e_per_kwh_sum"] == pytest.approx(sums["gwp_sum"], rel=1e-9)
+        assert (row["gwp_gco2e_per_kwh_min"], row["gwp_gco2e_per_kwh_max"]) == (sums["gwp_min"], sums["gwp_max"])
+        assert (row["pue_min"], row["pue_max"]) == (sums["pue_min"], sums["pue_max"])
+        assert row["grid_sources"] == ",".join(sorted(sums["grid"]))
+
+
+def test_host_daily_rollup_matches_independent_sums_per_host_and_day_and_takes_late_samples(
+        influxdb, influx_db) -> None:
+    sink, influxql = InfluxV1Sink(influxdb.url, influx_db), InfluxQL(influxdb.url, influx_db)
+    rollups = Rollups(influxql, sink, lag_s=0, settle_s=0)
+    first = host_points(T0, T0 + 2 * DAY_MS + 3 * HOUR_MS, seed=3)  # two days and 3 hours
+    sink.write([line("fp_host", tags, fields, at) for tags, fields, at in first])
+    now = T0 + 2 * DAY_MS + 3 * HOUR_MS
+    assert rollups.run(now) == 8  # 2 days × (h1, h2 modelled, h2 battery, h3)
+    assert_host_days(influxql, host_expected(first, now))
+    before = influxql.query("SELECT * FROM fp_host_1d GROUP BY *")
+    rollups.run(now)
+    assert influxql.query("SELECT * FROM fp_host_1d GROUP BY *") == before, "a second run writes the same points"
+
+    # Late samples for the first day (an agent's backlog): a new host, and h1 with dropped samples, a new
+    # extreme factor and a new grid source; the day is rolled up again once marked.
+    late = [({"host": "h4", "kind": "desktop", "site": "lyon", "zone": "DEU", "power_source": "wall"},
+             {**{field: 3.0 for field in SUMMED_FIELDS}, "interval_s": 600.0, "pue": 1.0, "gwp_gco2e_per_kwh": 50.0,
+              "grid_source": "site", "past_lifetime": True}, T0 + 5 * HOUR_MS + 60_000),
+            ({"host": "h1", "kind": "server", "site": "paris", "zone": "FRA", "power_source": "modelled"},
+             {**{field: 100.0 for field in SUMMED_FIELDS}, "interval_s": 600.0, "pue": 2.0, "gwp_gco2e_per_kwh": 1.0,
+              "grid_source": "profile", "past_lifetime": False, "agent_dropped_samples": 7}, T0 + 7 * HOUR_MS + 1)]
+    sink.write([line("fp_host", tags, fields, at) for tags, fields, at in late])
+    for _, _, at in late:
+        rollups.mark(at)
+    later = now + HOUR_MS
+    rollups.run(later)
+    assert_host_days(influxql, host_expected(first + late, later))

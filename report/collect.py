@@ -1,0 +1,258 @@
+"""Gathers a report's figures from InfluxDB: totals, services, sites, trend, hosts, budgets, quality."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
+
+from tqdm import tqdm
+
+from fleetprint.collector.budgets.config import BudgetFile
+from fleetprint.collector.budgets.evaluate import BudgetEvaluator
+from fleetprint.collector.store.influxql import InfluxQL
+from fleetprint.report.model import (
+    MEASURED_SOURCES,
+    HostFigures,
+    Impacts,
+    InventoryFacts,
+    Scope,
+    ZoneFactors,
+)
+from fleetprint.report.outcomes import BudgetOutcome, TrajectoryYear, in_scope, outcome, trajectory_path
+from fleetprint.report.period import DAY, Period
+from fleetprint.report.query import ReportQueries, utc
+from fleetprint.report.whatif import HostEmbodied, WhatIf, extend_lifetimes
+
+GAP_COVERAGE = 0.95  # a host whose samples cover less of its expected time has gaps
+QUERY_THREADS = 2
+COMPARABLE_DAYS = 0.9  # the previous period is compared with when it has data on this share of its days
+
+
+@dataclass
+class Quality:
+    """How much of the period's figures rest on measurement, and which agents were missing."""
+
+    energy_by_source: dict[str, float]  # power_source -> Wh
+    expected_hosts: int  # known before the period's end (inventory), or seen for the service
+    reporting_hosts: int
+    silent: list[str]  # expected, no sample at all in the period
+    gaps: list[tuple[str, float]]  # (host, coverage) under GAP_COVERAGE
+    coverage: float  # seconds covered by samples / seconds expected, over reporting hosts
+    dropped_samples: int  # samples agents evicted from their full queues
+
+    @property
+    def measured_share(self) -> float:
+        total = sum(self.energy_by_source.values())
+        measured = sum(wh for source, wh in self.energy_by_source.items() if source in MEASURED_SOURCES)
+        return measured / total if total else 0.0
+
+
+@dataclass
+class ReportData:
+    period: Period
+    scope: Scope
+    generated_at: datetime
+    data_end: datetime  # the period's end, or now for a period not over yet
+    totals: Impacts
+    previous: Impacts | None  # the previous period of the same length, when it has data on most days
+    previous_period: Period
+    previous_days_with_data: int
+    services: dict[str, Impacts]
+    sites: dict[str, Impacts]
+    trend: list[tuple[datetime, Impacts]]
+    hosts: dict[str, HostFigures]
+    inventory: dict[str, InventoryFacts]
+    zones: dict[str, ZoneFactors]
+    pue: dict[str, tuple[float, float]]
+    outcomes: list[BudgetOutcome]
+    paths: dict[str, list[TrajectoryYear]]
+    whatif: WhatIf
+    quality: Quality
+    boaviztapi_version: str
+    notes: list[str] = field(default_factory=list)
+
+    def top_hosts(self, count: int = 10) -> list[HostFigures]:
+        return sorted(self.hosts.values(), key=lambda h: -h.impacts.kgco2e)[:count]
+
+    @property
+    def past_lifetime_hosts(self) -> list[HostFigures]:
+        return [host for host in self.hosts.values() if host.past_lifetime_wh > 0]
+
+    @property
+    def past_lifetime_energy_share(self) -> float:
+        total = self.totals.energy_wh
+        return sum(host.past_lifetime_wh for host in self.hosts.values()) / total if total else 0.0
+
+
+def _chunks(start: datetime, end: datetime, step: timedelta) -> list[tuple[datetime, datetime]]:
+    edges = [start]
+    while edges[-1] < end:
+        edges.append(min(edges[-1] + step, end))
+    return list(zip(edges, edges[1:]))
+
+
+def _group(rows: list[dict], key: str) -> dict[str, Impacts]:
+    groups: dict[str, Impacts] = {}
+    for row in rows:
+        groups.setdefault(row[key], Impacts()).add(row)
+    return dict(sorted(groups.items(), key=lambda item: -item[1].kgco2e))
+
+
+def _trend(period: Period, rows: list[dict]) -> list[tuple[datetime, Impacts]]:
+    buckets = period.buckets()
+    trend = [(start, Impacts()) for start, _ in buckets]
+    for row in rows:
+        at = utc(row["time"])
+        for (start, end), (_, impacts) in zip(buckets, trend):
+            if start <= at < end:
+                impacts.add(row)
+                break
+    return trend
+
+
+def _quality(queries: ReportQueries, period: Period, data_end: datetime, hosts: dict[str, HostFigures],
+             inventory: dict[str, InventoryFacts], dropped: int) -> Quality:
+    if queries.scope.service:
+        previous = period.previous()
+        expected_since = {name: period.start for name in
+                          set(hosts) | queries.service_hosts(previous.start, previous.end)}
+    else:
+        expected_since = {name: max(period.start, facts.first_seen) for name, facts in inventory.items()
+                          if facts.first_seen < data_end}
+    for name in hosts:
+        expected_since.setdefault(name, period.start)
+    by_source: dict[str, float] = {}
+    for host in hosts.values():
+        for source, wh in host.energy_by_source.items():
+            by_source[source] = by_source.get(source, 0.0) + wh
+    gaps, covered, expected = [], 0.0, 0.0
+    for name, host in hosts.items():
+        span = (data_end - expected_since[name]).total_seconds()
+        if span <= 0:
+            continue
+        share = min(1.0, host.covered_s / span)
+        covered, expected = covered + min(host.covered_s, span), expected + span
+        if share < GAP_COVERAGE:
+            gaps.append((name, share))
+    silent = sorted(name for name in expected_since if name not in hosts)
+    return Quality(dict(sorted(by_source.items(), key=lambda item: -item[1])), len(expected_since), len(hosts),
+                   silent, sorted(gaps, key=lambda item: item[1]), covered / expected if expected else 0.0, dropped)
+
+
+def _whatif(hosts: dict[str, HostFigures], inventory: dict[str, InventoryFacts], years: float) -> WhatIf:
+    candidates = []
+    for name, host in hosts.items():
+        facts = inventory.get(name)
+        if facts is None or not facts.lifetime_h or facts.embodied_gwp_total_gco2e is None:
+            continue
+        past = host.impacts.embodied_gwp_gco2e == 0 and host.past_lifetime_wh > 0
+        candidates.append(HostEmbodied(host.kind, facts.lifetime_h, facts.embodied_gwp_total_gco2e,
+                                       host.impacts.embodied_gwp_gco2e, past))
+    return extend_lifetimes(candidates, years)
+
+
+def _boaviztapi_version() -> str:
+    try:
+        return version("boaviztapi")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def collect(connect: Callable[[], InfluxQL], period: Period, scope: Scope, budgets: BudgetFile | None,
+            now: datetime, extend_years: float, bar: tqdm) -> ReportData:
+    """Every figure of the report, updating `bar` as it goes; `connect` gives a new InfluxQL client."""
+    influxql = connect()
+    queries = ReportQueries(influxql, scope)
+    data_end = min(period.end, now)
+    hosts_end = max(data_end, period.start)
+    step = DAY if period.days <= 92 else 7 * DAY
+    split = queries.host_rollup_split(period.start, hosts_end)  # fp_host_1d's whole days before, raw points after
+    hosts: dict[str, HostFigures] = {}
+    zones: dict[str, ZoneFactors] = {}
+    pue: dict[str, tuple[float, float]] = {}
+
+    def rolled(queries: ReportQueries) -> int:
+        if not scope.service:
+            queries.add_hosts(period.start, split, hosts, rolled=True)
+        return queries.add_factors(period.start, split, zones, pue, rolled=True)
+
+    def raw_hosts(begin: datetime, end: datetime, factors: bool) -> Callable[[ReportQueries], int]:
+        def task(queries: ReportQueries) -> int:
+            queries.add_hosts(begin, end, hosts)
+            return queries.add_factors(begin, end, zones, pue) if factors else 0
+        return task
+
+    tasks: list[Callable[[ReportQueries], int]] = []
+    if split > period.start:
+        tasks.append(rolled)
+        if scope.service:  # no per host rollup for a service: its raw points, a chunk at a time
+            tasks += [raw_hosts(*chunk, False) for chunk in _chunks(period.start, split, step)]
+    tasks += [raw_hosts(*chunk, True) for chunk in _chunks(split, hosts_end, step)]
+    month_chunks = _chunks(period.start, period.end, 31 * DAY)
+    previous = period.previous()
+    bar.reset(total=len(tasks) + len(month_chunks) + 3 + (len(budgets.budget) if budgets else 0))
+
+    bar.set_description("hosts")
+    lock = threading.Lock()
+
+    def run(task: Callable[[ReportQueries], int]) -> int:
+        """A task on this thread's own connection, merging under the lock."""
+        return task(ReportQueries(connect(), scope, lock))
+
+    dropped = 0
+    with ThreadPoolExecutor(QUERY_THREADS) as pool:  # InfluxDB answers two queries at once faster than in turn
+        for count in pool.map(run, tasks):
+            dropped += count
+            bar.update()
+    totals = sum((host.impacts for host in hosts.values()), Impacts())
+
+    bar.set_description("services")
+    rolled_end = queries.rolled_end()
+    rows: list[dict] = []
+    for start, end in month_chunks:
+        rows += queries.service_days(start, end, rolled_end)
+        bar.update()
+
+    bar.set_description("previous period")
+    previous_rows = queries.service_days(previous.start, previous.end, rolled_end)
+    previous_days = len({row["time"] for row in previous_rows})
+    bar.update()
+
+    bar.set_description("inventory")
+    inventory = queries.inventory(period.end)
+    quality = _quality(queries, period, data_end, hosts, inventory, dropped)
+    bar.update()
+
+    bar.set_description("budgets")
+    evaluator = BudgetEvaluator(influxql, budgets.evaluation) if budgets else None
+    outcomes, paths = [], {}
+    for budget in budgets.budget if budgets else []:
+        if in_scope(budget, scope) and evaluator:
+            result = outcome(evaluator, budget, period, now)
+            if result:
+                outcomes.append(result)
+            if budget.trajectory and period.kind == "year":
+                paths[budget.id] = trajectory_path(evaluator, budget, period.start.year, now)
+        bar.update()
+
+    bar.set_description("what-if")
+    whatif = _whatif(hosts, inventory, extend_years)
+    bar.update()
+    notes = []
+    if period.end > now:
+        notes.append(f"The period is not over: figures run to {now:%Y-%m-%d %H:%M} UTC.")
+    comparable = previous_days >= COMPARABLE_DAYS * previous.days
+    if previous_rows and not comparable:
+        notes.append(f"The previous period ({previous.label}) has data on {previous_days} of its "
+                     f"{round(previous.days)} days: no change against it is shown.")
+    return ReportData(
+        period=period, scope=scope, generated_at=now, data_end=data_end, totals=totals,
+        previous=sum((Impacts().add(row) for row in previous_rows), Impacts()) if comparable else None,
+        previous_period=previous, previous_days_with_data=previous_days,
+        services=_group(rows, "service"), sites=_group(rows, "site"), trend=_trend(period, rows), hosts=hosts,
+        inventory=inventory, zones=dict(sorted(zones.items())), pue=dict(sorted(pue.items())), outcomes=outcomes,
+        paths=paths, whatif=whatif, quality=quality, boaviztapi_version=_boaviztapi_version(), notes=notes)

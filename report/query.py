@@ -1,0 +1,192 @@
+"""The report's InfluxQL: per host figures from the daily host rollups, per service and site per day
+from the hourly service rollups, raw points only where no rollup covers the period yet.
+
+Per host figures come from `fp_host_1d` for the whole UTC days it covers (hosts × days points,
+whatever the agents' sample rate) and from raw `fp_host` points after them (the current day, or
+days not rolled up yet), a chunk at a time. For one service they come from its raw `fp_service`
+points (there is no per host and service rollup); the electricity factors, PUE and dropped
+samples, fleet-wide, still come from `fp_host_1d`. Service and site figures come from the hourly
+rollups (`fp_service_1h`) for the hours they cover and from raw `fp_service` points after them,
+as the budgets do (docs/budgets.md).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+from fleetprint.collector.store.influxql import InfluxQL
+from fleetprint.report.model import IMPACT_FIELDS, HostFigures, InventoryFacts, Scope, ZoneFactors
+
+HOUR_MS, DAY_MS = 3_600_000, 86_400_000
+_SUMS = ", ".join(f"sum({name}) AS {name}" for name in IMPACT_FIELDS)
+
+
+def quote(value: str) -> str:
+    """An InfluxQL string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def utc(epoch_ms: int) -> datetime:
+    return datetime.fromtimestamp(epoch_ms / 1000, timezone.utc)
+
+
+class ReportQueries:
+    """InfluxQL statements for one scope."""
+
+    def __init__(self, influxql: InfluxQL, scope: Scope, lock: threading.Lock | None = None) -> None:
+        self.influxql = influxql
+        self.scope = scope
+        self._lock = lock or threading.Lock()  # held while merging into shared figures
+
+    @property
+    def host_measurement(self) -> str:
+        """fp_host for the fleet or a site; the service's own points for a service."""
+        return "fp_service" if self.scope.service else "fp_host"
+
+    def where(self, service_level: bool) -> str:
+        """The scope's conditions; the service one only applies to measurements that have the tag."""
+        clauses = ["time >= 0"]
+        if self.scope.service and service_level:
+            clauses.append(f"service = {quote(self.scope.service)}")
+        if self.scope.site:
+            clauses.append(f"site = {quote(self.scope.site)}")
+        return " AND ".join(clauses)
+
+    def _between(self, service_level: bool, start: datetime, end: datetime) -> str:
+        return f"{self.where(service_level)} AND time >= {ms(start)}ms AND time < {ms(end)}ms"
+
+    def add_hosts(self, start: datetime, end: datetime, hosts: dict[str, HostFigures], rolled: bool = False) -> None:
+        """Add [start, end)'s per host sums, samples, energy per power source and past-lifetime energy; from
+        `fp_host_1d` when `rolled` (whole days it covers; not for a service), else from raw points."""
+        between = self._between(not rolled, start, end)
+        if rolled:
+            assert not self.scope.service, "no per host rollup for a service"
+            measurement, samples = "fp_host_1d", "sum(samples)"
+            past_query = (f"SELECT sum(past_lifetime_energy_wh) AS energy_wh, sum(past_lifetime_samples) AS samples "
+                          f"FROM fp_host_1d WHERE {between} GROUP BY host")
+        else:
+            measurement, samples = self.host_measurement, "count(energy_wh)"
+            past_query = (f"SELECT sum(energy_wh) AS energy_wh, count(energy_wh) AS samples FROM fp_host "
+                          f"WHERE {self._between(False, start, end)} AND past_lifetime = true GROUP BY host")
+        rows = self.influxql.query(
+            f"SELECT {_SUMS}, {samples} AS samples, sum(interval_s) AS covered_s FROM {measurement} "
+            f"WHERE {between} GROUP BY host, site, kind, power_source")
+        past = self.influxql.query(past_query)
+        with self._lock:
+            chunk: dict[str, tuple[float, int]] = {}  # host -> (Wh, samples) in this chunk
+            for row in rows:
+                if not row["samples"]:
+                    continue
+                energy, samples = chunk.get(row["host"], (0.0, 0))
+                chunk[row["host"]] = (energy + float(row["energy_wh"] or 0.0), samples + int(row["samples"] or 0))
+                figures = hosts.setdefault(row["host"], HostFigures(row["host"], row["site"], row["kind"]))
+                figures.site = row["site"]
+                figures.impacts.add(row)
+                figures.samples += int(row["samples"] or 0)
+                figures.covered_s += float(row["covered_s"] or 0.0)
+                source = row.get("power_source") or "unknown"
+                by_source = figures.energy_by_source
+                by_source[source] = by_source.get(source, 0.0) + float(row["energy_wh"] or 0.0)
+            for row in past:
+                figures = hosts.get(row["host"])
+                if figures is None:
+                    continue
+                if self.scope.service:  # the service's energy times the share of the host's samples past lifetime
+                    energy, samples = chunk.get(row["host"], (0.0, 0))
+                    share = min(1.0, int(row["samples"] or 0) / samples) if samples else 0.0
+                    figures.past_lifetime_wh += energy * share
+                else:
+                    figures.past_lifetime_wh += float(row["energy_wh"] or 0.0)
+
+    def add_factors(self, start: datetime, end: datetime, zones: dict[str, ZoneFactors],
+                    pue: dict[str, tuple[float, float]], rolled: bool = False) -> int:
+        """Merge [start, end)'s electricity factors per zone and PUE per site; returns samples dropped by agents.
+        From `fp_host_1d` when `rolled` (whole days it covers), else from raw `fp_host` points."""
+        between = self._between(False, start, end)
+        if rolled:
+            factors = self.influxql.query(
+                f"SELECT sum(samples) AS n, sum(gwp_gco2e_per_kwh_sum) AS total, min(gwp_gco2e_per_kwh_min) AS low, "
+                f"max(gwp_gco2e_per_kwh_max) AS high FROM fp_host_1d WHERE {between} GROUP BY zone")
+            for row in factors:
+                row["mean"] = row["total"] / row["n"] if row["n"] else None
+            sources = [{"zone": row["zone"], "source": source} for row in self.influxql.query(
+                f"SELECT distinct(grid_sources) AS sources FROM fp_host_1d WHERE {between} GROUP BY zone")
+                for source in row["sources"].split(",")]
+            pues = self.influxql.query(f"SELECT min(pue_min) AS low, max(pue_max) AS high FROM fp_host_1d "
+                                       f"WHERE {between} GROUP BY site")
+            dropped = self.influxql.query(f"SELECT sum(agent_dropped_samples) AS dropped FROM fp_host_1d "
+                                          f"WHERE {between}")
+        else:
+            factors = self.influxql.query(
+                f"SELECT count(gwp_gco2e_per_kwh) AS n, mean(gwp_gco2e_per_kwh) AS mean, min(gwp_gco2e_per_kwh) AS "
+                f"low, max(gwp_gco2e_per_kwh) AS high FROM fp_host WHERE {between} GROUP BY zone")
+            sources = self.influxql.query(f"SELECT distinct(grid_source) AS source FROM fp_host WHERE {between} "
+                                          f"GROUP BY zone")
+            pues = self.influxql.query(f"SELECT min(pue) AS low, max(pue) AS high FROM fp_host WHERE {between} "
+                                       f"GROUP BY site")
+            dropped = self.influxql.query(f"SELECT sum(agent_dropped_samples) AS dropped FROM fp_host "
+                                          f"WHERE {between}")
+        with self._lock:
+            for row in factors:
+                if row["n"]:
+                    zone = zones.setdefault(row["zone"], ZoneFactors())
+                    zone.merge(int(row["n"]), row["mean"], row["low"], row["high"])
+            for row in sources:
+                zones.setdefault(row["zone"], ZoneFactors()).grid_sources.add(row["source"])
+            for row in pues:
+                low, high = pue.get(row["site"], (row["low"], row["high"]))
+                pue[row["site"]] = (min(low, row["low"]), max(high, row["high"]))
+        return int(dropped[0]["dropped"] or 0) if dropped else 0
+
+    def host_rollup_split(self, start: datetime, end: datetime) -> datetime:
+        """Where [start, end) passes from `fp_host_1d` to raw points: the end of the last day rolled up,
+        within [start, end]; `start` when it is not a UTC midnight."""
+        if ms(start) % DAY_MS:
+            return start
+        rows = self.influxql.query("SELECT last(samples) FROM fp_host_1d")
+        rolled_end = utc(rows[0]["time"] + DAY_MS) if rows else start
+        return min(max(start, rolled_end), end)
+
+    def rolled_end(self) -> datetime | None:
+        """The end of the last hour rolled up into fp_service_1h, if any."""
+        rows = self.influxql.query("SELECT last(samples) FROM fp_service_1h")
+        return utc(rows[0]["time"] + HOUR_MS) if rows else None
+
+    def service_days(self, start: datetime, end: datetime, rolled_end: datetime | None) -> list[dict[str, Any]]:
+        """Per UTC day, service and site in [start, end): the summed fields and `samples`."""
+        split = min(max(start, rolled_end or start), end)
+        rows: list[dict[str, Any]] = []
+        for measurement, begin, finish in (("fp_service_1h", start, split), ("fp_service", split, end)):
+            if finish <= begin:
+                continue
+            count = "sum(samples)" if measurement == "fp_service_1h" else "count(energy_wh)"
+            rows += [row for row in self.influxql.query(
+                f"SELECT {_SUMS}, {count} AS samples FROM {measurement} WHERE {self._between(True, begin, finish)} "
+                f"GROUP BY time(1d), service, site") if row["samples"]]
+        return rows
+
+    def inventory(self, end: datetime) -> dict[str, InventoryFacts]:
+        """Every host's last inventory before `end`, with when it was first seen."""
+        where = f"{self.where(False)} AND time < {ms(end)}ms"
+        first = {row["host"]: row["time"] for row in self.influxql.query(
+            f"SELECT first(ram_gb) FROM fp_inventory WHERE {where} GROUP BY host")}
+        facts: dict[str, InventoryFacts] = {}
+        for row in self.influxql.query(
+                f"SELECT last(lifetime_h) AS lifetime_h, last(embodied_gwp_total_gco2e) AS embodied "
+                f"FROM fp_inventory WHERE {where} GROUP BY host, kind, site"):
+            if row["host"] in first:
+                facts[row["host"]] = InventoryFacts(row["host"], row["kind"], row["site"], row["lifetime_h"],
+                                                    row["embodied"], utc(first[row["host"]]))
+        return facts
+
+    def service_hosts(self, start: datetime, end: datetime) -> set[str]:
+        """Hosts that reported for the scope's service in [start, end)."""
+        return {row["host"] for row in self.influxql.query(
+            f"SELECT last(energy_wh) FROM fp_service WHERE {self._between(True, start, end)} GROUP BY host")}
+
