@@ -113,7 +113,7 @@ class ImpactSettings(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class RollupSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """Per-service hourly and daily rollups (collector/rollups.py)."""
+    """Rollups per service (hourly, daily) and per host (daily) (collector/rollups.py)."""
 
     enabled: bool = True
     interval_s: Annotated[float, msgspec.Meta(ge=1, le=86400)] = 300.0

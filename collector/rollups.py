@@ -42,9 +42,10 @@ class Level:
     periods_per_query: int  # at most this many periods per query (bounds a catch-up's queries)
 
 
-LEVELS = (Level("fp_service_1h", SERVICE_MEASUREMENT, HOUR_MS, "1h", 168),
-          Level("fp_service_1d", SERVICE_MEASUREMENT, DAY_MS, "1d", 168),
-          # A host day is hosts × samples a day raw points (2.9 million for 1,000 hosts at 30 s): one a query.
+# A day of raw points is hosts × samples a day (2.9 million for 1,000 hosts at 30 s, more per
+# service): a catch-up reads at most a day per query, so that no query runs into the timeout.
+LEVELS = (Level("fp_service_1h", SERVICE_MEASUREMENT, HOUR_MS, "1h", 24),
+          Level("fp_service_1d", SERVICE_MEASUREMENT, DAY_MS, "1d", 1),
           Level("fp_host_1d", HOST_MEASUREMENT, DAY_MS, "1d", 1))
 
 
