@@ -8,8 +8,10 @@ InfluxDB holds every sample once. Recovery times are printed (pytest -s shows th
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from feeder import Feeder
 from netcut import CuttableRelay
 
@@ -151,23 +153,29 @@ def test_two_collectors_one_killed(mosquitto, influxdb, influx_db, tmp_path: Pat
         assert second.stop() == 0
 
 
-def test_batches_larger_than_the_database_takes(mosquitto, tmp_path: Path) -> None:
+@pytest.fixture
+def small_influxdb(tmp_path: Path) -> Iterator[InfluxDB]:
+    """An InfluxDB taking bodies of at most 16 kB (~35 points; each report here brings 100)."""
+    server = InfluxDB(max_body_bytes=16_000)
+    server.start(tmp_path / "small-influxdb")
+    yield server
+    server.stop()
+
+
+def test_batches_larger_than_the_database_takes(mosquitto, small_influxdb, tmp_path: Path) -> None:
     """InfluxDB refuses bodies over its max-body-size (413): the collector halves them, loses nothing."""
-    small = InfluxDB(max_body_bytes=16_000)  # ~35 points; each report here brings 100
-    small.start(tmp_path / "small-influxdb")
     database = "small"
-    collector = start_named(tmp_path, "small-collector", mosquitto, small, database)
+    collector = start_named(tmp_path, "small-collector", mosquitto, small_influxdb, database)
     feeder = Feeder("small-host", mosquitto.port, tmp_path / "agent")
     feeder.start()
     try:
         stream(feeder, TOTAL)
-        expect_all_stored(small, database, "small-host", watch=[collector])
+        expect_all_stored(small_influxdb, database, "small-host", watch=[collector])
         assert "writing it in two halves" in collector.log_text()
-        splits = wait_until(lambda: small.query("SELECT last(writes_split) AS n FROM fp_collector", database),
+        splits = wait_until(lambda: small_influxdb.query("SELECT last(writes_split) AS n FROM fp_collector", database),
                             what="the collector's health point", watch=[collector])
         assert splits[0]["n"] > 0
-        assert not small.query("SELECT last(points_refused) FROM fp_collector", database)  # never counted
+        assert not small_influxdb.query("SELECT last(points_refused) FROM fp_collector", database)  # never counted
     finally:
         feeder.stop()
         assert collector.stop() == 0
-        small.stop()

@@ -14,7 +14,7 @@ from fleetprint.collector.store.lineprotocol import epoch_ms
 from fleetprint.schema import Sample
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # made per sample: not frozen, which costs 5x to create
 class Assessment:
     power: PowerEstimate
     footprint: SampleFootprint

@@ -30,7 +30,7 @@ MIN_LEARNING_SAMPLES = 10  # wall samples needed before a ratio is used
 PLAUSIBLE_FACTOR, PLAUSIBLE_MARGIN_W = 5.0, 200.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # made per sample: not frozen, which costs 5x to create
 class PowerEstimate:
     """A sample's power, where it came from, and the readings refused on the way."""
 
