@@ -131,7 +131,8 @@ def test_servers_default_to_the_specpower_fit() -> None:
 
 
 def test_remembered_cpu_profiles_give_boaviztapis_own_figures() -> None:
-    """Models built with the remembered CPU fits equal models built with boaviztapi's own functions."""
+    """Models built with the remembered CPU lookups and fits equal models built with boaviztapi's own functions."""
+    from boaviztapi.models.component import cpu as cpu_module
     from boaviztapi.models.consumption_profile.consumption_profile import CPUConsumptionProfileModel as Profile
 
     taken = datetime(2026, 11, 2, tzinfo=timezone.utc)
@@ -148,11 +149,14 @@ def test_remembered_cpu_profiles_give_boaviztapis_own_figures() -> None:
     remembered = [figures(inventory) for inventory in inventories * 2]  # the second round from the cache
     cached_fit = Profile._CPUConsumptionProfileModel__compute_model_adaptation
     cached_lookup = Profile.__dict__["lookup_consumption_profile"]
+    cached_attributes = cpu_module.attributes_from_cpu_name
     try:
         Profile._CPUConsumptionProfileModel__compute_model_adaptation = boavizta._UNCACHED["fit"]
         Profile.lookup_consumption_profile = staticmethod(boavizta._UNCACHED["lookup"])
+        cpu_module.attributes_from_cpu_name = boavizta._UNCACHED["attributes"]
         own = [figures(inventory) for inventory in inventories]
     finally:
         Profile._CPUConsumptionProfileModel__compute_model_adaptation = cached_fit
         Profile.lookup_consumption_profile = cached_lookup
+        cpu_module.attributes_from_cpu_name = cached_attributes
     assert remembered == own * 2
