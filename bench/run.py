@@ -39,7 +39,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from processes import wait_until  # noqa: E402  (tests/processes.py)
-from services import InfluxDB, Mosquitto, free_port, which  # noqa: E402  (tests/services.py)
+from services import InfluxDB, InfluxQueryError, Mosquitto, free_port, which  # noqa: E402  (tests/services.py)
 
 PY = sys.executable
 INTERVAL_S = 30
@@ -149,9 +149,12 @@ def publisher_results(children: list[Child], timeout_s: float) -> list[dict[str,
     return results
 
 
+QUERY_TIMEOUT_S = 120.0  # a count over a 100,000-host fleet's points takes seconds while it is written
+
+
 def count(influx: InfluxDB, db: str, measurement: str, field: str) -> int:
     try:
-        rows = influx.query(f'SELECT count("{field}") FROM "{measurement}"', db)
+        rows = influx.query(f'SELECT count("{field}") FROM "{measurement}"', db, QUERY_TIMEOUT_S)
     except Exception:
         return 0
     return int(rows[0]["count"]) if rows else 0
@@ -539,9 +542,15 @@ def part_fleet(args, env, results: dict[str, Any]) -> None:
         seen: dict[int, int] = {}
         last_poll = time.time()
         end = time.time() + minutes * 60 + 120 + hosts * 0.03
+        poll_s = 1.0 if hosts <= 20_000 else 5.0  # each poll counts every point of the last 2 h
         while time.time() < end:
-            rows = influx.query(f'SELECT count("cpu_util_pct") FROM fp_host WHERE time > now() - 2h '
-                                f'GROUP BY time({INTERVAL_S}s) fill(none)', db)
+            try:
+                rows = influx.query(f'SELECT count("cpu_util_pct") FROM fp_host WHERE time > now() - 2h '
+                                    f'GROUP BY time({INTERVAL_S}s) fill(none)', db, QUERY_TIMEOUT_S)
+            except (InfluxQueryError, OSError) as exc:  # the database busy: the next poll tells
+                log(f"fleet: poll failed ({exc}), retrying")
+                time.sleep(poll_s)
+                continue
             now = time.time()
             for row in rows:
                 ts = int(row["time"] // 1000)
@@ -557,9 +566,9 @@ def part_fleet(args, env, results: dict[str, Any]) -> None:
                 if sent is None:
                     match = re.search(r"(\d+) reports with (\d+) samples", sim.text())
                     sent = int(match.group(1)) if match else -1
-                if total >= sent or now - last_poll > 30:
+                if total >= sent or now - last_poll > 30 + poll_s:
                     break
-            time.sleep(1.0)
+            time.sleep(poll_s)
         sim_code = sim.stop()
         text = sim.text()
         match = re.search(r"(\d+) reports with (\d+) samples", text)

@@ -208,14 +208,14 @@ class InfluxDB(_Daemon):
         """CREATE DATABASE `name` (does nothing if it exists)."""
         self.query(f"CREATE DATABASE {quote_ident(name)}")
 
-    def query(self, influxql: str, db: str | None = None) -> list[dict[str, Any]]:
+    def query(self, influxql: str, db: str | None = None, timeout_s: float = 10.0) -> list[dict[str, Any]]:
         """Run InfluxQL; return every row of every series as {tag or column: value}, times in epoch ms."""
         params = {"q": influxql, "epoch": "ms", **({"db": db} if db else {})}
         request = urllib.request.Request(
             f"{self.url}/query", data=urllib.parse.urlencode(params).encode(), method="POST"
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
                 body = json.load(response)
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace").strip()

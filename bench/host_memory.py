@@ -1,0 +1,58 @@
+"""What the collector keeps per known host, outside MQTT: Ingest.handle on a simulated fleet's
+inventories, its resident memory and its traced Python allocations before and after.
+
+    .venv/bin/python bench/host_memory.py 10000     # hosts; prints bytes per host, models, ms per inventory
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+import tracemalloc
+from datetime import date, datetime, timezone
+
+import psutil
+
+from fleetprint.collector.config import load_collector_config
+from fleetprint.collector.hosts import HostRegistry
+from fleetprint.collector.impact.assess import Assessor
+from fleetprint.collector.impact.grid import GridFactors
+from fleetprint.collector.ingest import Ingest
+from fleetprint.collector.stats import Counters
+from fleetprint.mqtt import Topics
+from fleetprint.schema import encode
+from fleetprint.simulator.fleet import FleetSpec, generate_fleet
+
+WARM_UP = 50  # hosts taken before measuring: boaviztapi's import-time tables and first caches
+
+
+def main(hosts: int, traced: bool) -> None:
+    config = load_collector_config(None)
+    registry = HostRegistry(config)
+    ingest = Ingest(registry, Topics(), Counters(), Assessor(config, GridFactors.from_config(config)))
+    now = datetime.now(timezone.utc)
+    messages = [(Topics().inventory(h.host_id), encode(h.inventory(now)))
+                for h in generate_fleet(hosts + WARM_UP, 1, date.today(), FleetSpec())]
+    for topic, payload in messages[:WARM_UP]:
+        ingest.handle(topic, payload)
+    gc.collect()
+    process = psutil.Process()
+    if traced:
+        tracemalloc.start()
+    rss0, cpu0 = process.memory_info().rss, time.process_time()
+    for topic, payload in messages[WARM_UP:]:
+        ingest.handle(topic, payload)
+    cpu = time.process_time() - cpu0
+    gc.collect()
+    rss = (process.memory_info().rss - rss0) / hosts
+    line = f"{hosts} hosts, {registry.configurations()} models: resident {rss:,.0f} B per host"
+    if traced:
+        line += f", traced {tracemalloc.get_traced_memory()[0] / hosts:,.0f} B per host"
+    else:
+        line += f", {cpu / hosts * 1e3:.2f} ms CPU per inventory"
+    print(line)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10000, "--traced" in sys.argv)
