@@ -720,6 +720,8 @@ def main() -> int:
                         help="py-spy the collector in its first run (bench/results/collector-profile.txt)")
     parser.add_argument("--fleet-hosts", type=int, help="fleet hold hosts (default 5000, --quick 3000; DESIGN: 100000)")
     parser.add_argument("--fleet-minutes", type=float, help="fleet hold minutes (default 4, --quick 1.5; DESIGN: 10)")
+    parser.add_argument("--influx-index", choices=("inmem", "tsi1"), default="inmem",
+                        help="InfluxDB's series index (tsi1, as docs/operations.md advises for large fleets)")
     parser.add_argument("--output", default=str(BENCH / "results" / "latest.json"))
     args = parser.parse_args()
     args.runs = args.runs or (1 if args.quick else 3)
@@ -733,7 +735,7 @@ def main() -> int:
     (BENCH / "results").mkdir(exist_ok=True)
 
     workdir = Path(tempfile.mkdtemp(prefix="fleetprint-bench-"))
-    mosquitto, influx = Mosquitto(), InfluxDB()
+    mosquitto, influx = Mosquitto(), InfluxDB(index=args.influx_index)
     results: dict[str, Any] = {
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -742,7 +744,8 @@ def main() -> int:
                     "mem_gb": round(psutil.virtual_memory().total / 2**30, 1)},
         "options": {"quick": args.quick, "runs": args.runs, "reports": args.reports, "hosts": args.hosts,
                     "publishers": args.publishers, "backlog": args.backlog, "parts": parts,
-                    "fleet_hosts": args.fleet_hosts, "fleet_minutes": args.fleet_minutes},
+                    "fleet_hosts": args.fleet_hosts, "fleet_minutes": args.fleet_minutes,
+                    "influx_index": args.influx_index},
         "targets": TARGETS,
     }
     env: dict[str, Any] = {"mosquitto": mosquitto, "influx": influx, "workdir": workdir, "seq": 0}

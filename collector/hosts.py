@@ -23,16 +23,16 @@ def model_inputs(inventory: Inventory, site: str, zone: str) -> tuple:
     """What `build_host_model` reads of an inventory: hosts alike in these share one model.
 
     Laptops and desktops are Boavizta archetypes whatever their parts; a VM is a share of
-    an archetype host with its CPU; a server depends on its CPU, memory and disks, and its
-    fit on its purchase year.
+    an archetype host with its CPU; a server depends on its CPU, memory and disks; the
+    SPECpower fit of either on the purchase year.
     """
     base = (inventory.kind, site, zone, inventory.lifetime_years)
     if inventory.kind in TERMINAL_KINDS:
         return base
     cpu = inventory.cpu
-    if inventory.kind == "vm":
-        return base + (cpu.model, cpu.threads, cpu.tdp_w)
     year = inventory.purchase_date.year if inventory.purchase_date else None
+    if inventory.kind == "vm":
+        return base + (cpu.model, cpu.threads, cpu.tdp_w, year)
     disks = tuple((disk.kind, disk.size_gb) for disk in inventory.disks)
     return base + (cpu.model, cpu.sockets, cpu.cores, cpu.threads, cpu.tdp_w, inventory.ram_gb,
                    inventory.ram_modules, disks, year)
@@ -98,16 +98,16 @@ class HostRegistry:
         with self._lock:
             shared = self._by_config.get(key)
             if shared is None:
-                shared = build_host_model(inventory, self._zone(zone), site,
-                                          default_lifetime_years=getattr(self._config.lifetimes, inventory.kind),
-                                          vm_host_threads=self._config.impact.vm_host_threads,
-                                          server_power_model=self._config.impact.server_power_model)
+                built = build_host_model(inventory, self._zone(zone), site,
+                                         default_lifetime_years=getattr(self._config.lifetimes, inventory.kind),
+                                         vm_host_threads=self._config.impact.vm_host_threads,
+                                         server_power_model=self._config.impact.server_power_model)
+                shared = dataclasses.replace(built, tag_tail=host_tag_parts(built)[1])  # site and zone: shared
                 self._by_config[key] = shared
             model = dataclasses.replace(shared, host_id=inventory.host_id,
                                         service_weights=self.service_weights(inventory, site),
                                         amortised_at_ms=amortised_at_ms(inventory.purchase_date,
                                                                         shared.embodied.lifetime_h))
-            head, tail = host_tag_parts(model)
-            model = dataclasses.replace(model, tag_head=head, tag_tail=shared.tag_tail or tail)
+            model = dataclasses.replace(model, tag_head=host_tag_parts(model)[0])
             self._models[inventory.host_id] = model
             return model

@@ -194,11 +194,12 @@ class InfluxDB(_Daemon):
 
     program = "influxd"
 
-    def __init__(self, max_body_bytes: int = 25_000_000) -> None:
+    def __init__(self, max_body_bytes: int = 25_000_000, index: str = "inmem") -> None:
         super().__init__()
         self.port = 0
         self.rpc_port = 0
         self.max_body_bytes = max_body_bytes  # influxd's default; larger writes get HTTP 413
+        self.index = index  # "inmem" (influxd's default) or "tsi1", the disk-based index for many series
 
     @property
     def url(self) -> str:
@@ -248,6 +249,7 @@ bind-address = "{self.host}:{self.rpc_port}"
   dir = "{tmp_dir / 'data'}"
   wal-dir = "{tmp_dir / 'wal'}"
   query-log-enabled = false
+  index-version = "{self.index}"
 
 [http]
   bind-address = "{self.host}:{self.port}"

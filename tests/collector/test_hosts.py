@@ -64,3 +64,15 @@ def test_a_model_input_changes_the_model(fleet) -> None:
     assert older.amortised_at_ms < base.amortised_at_ms  # per host, even where the model is shared
     renamed = registry.update(msgspec.structs.replace(server, host_id="renamed", vendor="Other", model="X", os="Other"))
     assert dataclasses.replace(renamed, host_id=base.host_id, tag_head=base.tag_head) == base
+
+
+def test_the_purchase_year_separates_models_of_servers_and_vms(fleet) -> None:
+    """The SPECpower fit reads the purchase year (a CPU of its time), for a VM's host too."""
+    for kind in ("server", "vm"):
+        registry = HostRegistry(CollectorConfig())
+        host = next(h.inventory(NOW) for h in fleet if h.kind == kind)
+        registry.update(msgspec.structs.replace(host, purchase_date=date(2019, 6, 1)))
+        registry.update(msgspec.structs.replace(host, host_id="same-year", purchase_date=date(2019, 1, 1)))
+        assert registry.configurations() == 1, kind
+        registry.update(msgspec.structs.replace(host, host_id="other-year", purchase_date=date(2023, 1, 1)))
+        assert registry.configurations() == 2, kind
