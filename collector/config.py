@@ -44,6 +44,9 @@ class InfluxSettings(msgspec.Struct, forbid_unknown_fields=True):
     token: str | None = None
     token_file: str | None = None
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 5000
+    # Points waiting for the database, at most: past it, the collector stops taking messages
+    # (the broker keeps them) until the writer has taken the batch.
+    max_pending_points: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 50_000
     flush_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
 
@@ -149,6 +152,8 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
             raise ValueError("influxdb.token: InfluxDB 2.x needs a token or token_file")
         if self.influxdb.version == 2 and not self.influxdb.org:
             raise ValueError("influxdb.org: InfluxDB 2.x needs an org")
+        if self.influxdb.max_pending_points < self.influxdb.batch_size:
+            raise ValueError("influxdb.max_pending_points: must be at least influxdb.batch_size")
         from fleetprint.collector.impact import boavizta
 
         for zone, key in [(self.impact.default_zone, "impact.default_zone")] + [

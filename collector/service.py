@@ -71,6 +71,7 @@ class Collector:
         self.connected = threading.Event()
         self._batch = _Batch()
         self._batch_ready = threading.Condition()
+        self._closing = False  # set before the last batch: nothing waits for room any more
         self._held = HeldReports(config.collector.receive_maximum, config.collector.inventory_wait_s)
         self._client = make_client(config.mqtt, config.collector.id, manual_ack=True)
         self._client.on_connect = self._on_connect
@@ -171,8 +172,14 @@ class Collector:
         self._add([], message)
 
     def _add(self, lines: list[str], message: HeldMessage) -> None:
-        """Queue a message's points for writing, and its acknowledgement for after the write."""
+        """Queue a message's points for writing, and its acknowledgement for after the write.
+
+        While `max_pending_points` wait for a database that is slow, the broker's thread waits
+        too, so that the broker, not the collector's memory, holds the backlog.
+        """
         with self._batch_ready:
+            while len(self._batch.lines) >= self.config.influxdb.max_pending_points and not self._closing:
+                self._batch_ready.wait(1.0)
             self._batch.lines.extend(lines)
             if message.qos:
                 self._batch.acks.append((message.mid, message.qos))
@@ -186,6 +193,7 @@ class Collector:
             if len(self._batch.lines) < self.config.influxdb.batch_size:
                 self._batch_ready.wait(timeout_s)
             batch, self._batch = self._batch, _Batch()
+            self._batch_ready.notify_all()  # room again for a thread waiting in _add
             return batch
 
     def _write(self, batch: _Batch, stop: threading.Event) -> None:
@@ -277,6 +285,9 @@ class Collector:
                     batch.lines.append(self._health_line())
                     next_health = time.monotonic() + settings.health_interval_s
                 self._write(batch, stop)
+            with self._batch_ready:
+                self._closing = True
+                self._batch_ready.notify_all()
             final = self._take_batch(0)
             final.lines.append(self._health_line())
             self._write(final, stop)

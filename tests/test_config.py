@@ -48,6 +48,7 @@ def test_bad_agent_config_names_file_key_and_reason(tmp_path: Path, text: str, k
     ("[sites.paris]\nzone = 'QQQ'\n", "sites.paris.zone"),
     ("[influxdb]\nversion = 2\norg = 'x'\n", "influxdb.token"),
     ("[influxdb]\nbatch_size = 0\n", "influxdb.batch_size"),
+    ("[influxdb]\nbatch_size = 5000\nmax_pending_points = 100\n", "influxdb.max_pending_points"),
 ])
 def test_bad_collector_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError) as caught:
