@@ -174,11 +174,13 @@ class Collector:
     def _add(self, lines: list[str], message: HeldMessage) -> None:
         """Queue a message's points for writing, and its acknowledgement for after the write.
 
-        While `max_pending_points` wait for a database that is slow, the broker's thread waits
-        too, so that the broker, not the collector's memory, holds the backlog.
+        While `max_pending_points` wait for a database that is slow, a message bringing points
+        waits too (it comes from the broker's thread), so that the broker, not the collector's
+        memory, holds the backlog. One bringing none (a rejection, or a held report given up
+        by the writer's thread) never waits: the writer must not wait for itself.
         """
         with self._batch_ready:
-            while len(self._batch.lines) >= self.config.influxdb.max_pending_points and not self._closing:
+            while lines and len(self._batch.lines) >= self.config.influxdb.max_pending_points and not self._closing:
                 self._batch_ready.wait(1.0)
             self._batch.lines.extend(lines)
             if message.qos:

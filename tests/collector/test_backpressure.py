@@ -44,5 +44,19 @@ def test_a_closing_collector_never_waits() -> None:
     collector = _collector(max_pending=10)
     collector._add([f"m v={n}i {n}" for n in range(10)], HeldMessage("t", b"", 1, 1))
     collector._closing = True
-    collector._add(["m v=1i 1"], HeldMessage("t", b"", 2, 1))  # returns at once
+    last = threading.Thread(target=collector._add, args=(["m v=1i 1"], HeldMessage("t", b"", 2, 1)), daemon=True)
+    last.start()
+    last.join(10)
+    assert not last.is_alive(), "a closing collector waited for room"
     assert len(collector._take_batch(0).lines) == 11
+
+
+def test_a_message_without_points_never_waits() -> None:
+    """The writer's thread gives up held reports through _add: it must not wait for itself."""
+    collector = _collector(max_pending=10)
+    collector._add([f"m v={n}i {n}" for n in range(10)], HeldMessage("t", b"", 1, 1))
+    given_up = threading.Thread(target=collector._add, args=([], HeldMessage("t", b"", 2, 1)), daemon=True)
+    given_up.start()
+    given_up.join(10)
+    assert not given_up.is_alive(), "a message without points waited for room"
+    assert collector._take_batch(0).acks == [(1, 1), (2, 1)]
