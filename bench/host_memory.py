@@ -10,30 +10,17 @@ import gc
 import sys
 import time
 import tracemalloc
-from datetime import date, datetime, timezone
 
 import psutil
-
-from fleetprint.collector.config import load_collector_config
-from fleetprint.collector.hosts import HostRegistry
-from fleetprint.collector.impact.assess import Assessor
-from fleetprint.collector.impact.grid import GridFactors
-from fleetprint.collector.ingest import Ingest
-from fleetprint.collector.stats import Counters
-from fleetprint.mqtt import Topics
-from fleetprint.schema import encode
-from fleetprint.simulator.fleet import FleetSpec, generate_fleet
+from inprocess import fleet, inventory_messages, make_ingest
 
 WARM_UP = 50  # hosts taken before measuring: boaviztapi's import-time tables and first caches
 
 
 def main(hosts: int, traced: bool) -> None:
-    config = load_collector_config(None)
-    registry = HostRegistry(config)
-    ingest = Ingest(registry, Topics(), Counters(), Assessor(config, GridFactors.from_config(config)))
-    now = datetime.now(timezone.utc)
-    messages = [(Topics().inventory(h.host_id), encode(h.inventory(now)))
-                for h in generate_fleet(hosts + WARM_UP, 1, date.today(), FleetSpec())]
+    ingest = make_ingest()
+    registry = ingest.hosts
+    messages = inventory_messages(fleet(hosts + WARM_UP))
     for topic, payload in messages[:WARM_UP]:
         ingest.handle(topic, payload)
     gc.collect()

@@ -10,37 +10,28 @@ import cProfile
 import pstats
 import sys
 import time
-from datetime import date, datetime, timezone
 
-from fleetprint.collector.config import load_collector_config
-from fleetprint.collector.hosts import HostRegistry
-from fleetprint.collector.impact.assess import Assessor
-from fleetprint.collector.impact.grid import GridFactors
-from fleetprint.collector.ingest import Ingest
-from fleetprint.collector.stats import Counters
-from fleetprint.mqtt import Topics
+from inprocess import fleet, inventory_messages, make_ingest
+
 from fleetprint.schema import Report, encode
-from fleetprint.simulator.fleet import FleetSpec, generate_fleet
 from fleetprint.simulator.load import LoadModel
 
 INTERVAL_S = 30
 
 
 def main(hosts: int, reports: int) -> None:
-    config = load_collector_config(None)
-    ingest = Ingest(HostRegistry(config), Topics(), Counters(), Assessor(config, GridFactors.from_config(config)))
-    fleet = generate_fleet(hosts, 1, date.today(), FleetSpec())
-    now = datetime.now(timezone.utc)
-    for host in fleet:
-        ingest.handle(Topics().inventory(host.host_id), encode(host.inventory(now)))
-    models = [LoadModel(host) for host in fleet]
+    ingest = make_ingest()
+    simulated = fleet(hosts)
+    for topic, payload in inventory_messages(simulated):
+        ingest.handle(topic, payload)
+    models = [LoadModel(host) for host in simulated]
     base = (int(time.time()) // INTERVAL_S - reports // hosts - 10) * INTERVAL_S
     messages = []
     for n in range(reports):
         model = models[n % hosts]
         ts = base + (n // hosts) * INTERVAL_S
         report = Report(host_id=model.host.host_id, seq=ts // INTERVAL_S, samples=[model.sample(ts, INTERVAL_S)])
-        messages.append((Topics().report(model.host.host_id), encode(report)))
+        messages.append((ingest.topics.report(model.host.host_id), encode(report)))
     points = 0
     started = time.process_time()
     for topic, payload in messages:

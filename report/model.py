@@ -9,8 +9,6 @@ from typing import Any
 
 from fleetprint.collector.rollups import SUMMED_FIELDS
 
-# The summed fields of fp_host, fp_service and the rollups (docs/storage.md), in their stored units.
-IMPACT_FIELDS = SUMMED_FIELDS
 # power_source values that come from a measurement rather than a model (docs/impact-model.md).
 MEASURED_SOURCES = ("wall", "battery", "components", "calibrated")
 
@@ -29,7 +27,7 @@ class Impacts:
 
     def add(self, row: Mapping[str, Any]) -> Impacts:
         """Add a row's fields (missing or null count as 0); returns self."""
-        for name in IMPACT_FIELDS:
+        for name in SUMMED_FIELDS:
             setattr(self, name, getattr(self, name) + float(row.get(name) or 0.0))
         return self
 

@@ -16,11 +16,12 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
+from fleetprint.collector.rollups import SUMMED_FIELDS
 from fleetprint.collector.store.influxql import InfluxQL
-from fleetprint.report.model import IMPACT_FIELDS, HostFigures, InventoryFacts, Scope, ZoneFactors
+from fleetprint.report.model import HostFigures, InventoryFacts, Scope, ZoneFactors
 
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
-_SUMS = ", ".join(f"sum({name}) AS {name}" for name in IMPACT_FIELDS)
+_SUMS = ", ".join(f"sum({name}) AS {name}" for name in SUMMED_FIELDS)
 
 
 def quote(value: str) -> str:

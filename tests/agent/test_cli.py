@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from fleetprint.schema import decode_inventory, decode_report
 
 
@@ -31,3 +33,12 @@ def test_agent_never_imports_the_collector_dependencies() -> None:
             "print(heavy)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+@pytest.mark.parametrize("redfish_url, loaded", [(None, False), ("https://bmc.example", True)])
+def test_redfish_http_stack_loads_only_when_configured(redfish_url: str | None, loaded: bool) -> None:
+    code = ("import sys; from fleetprint.agent.config import PowerSettings; "
+            "from fleetprint.agent.power import power_reader_for; "
+            f"power_reader_for(PowerSettings(redfish_url={redfish_url!r})); print('http.client' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == str(loaded), result.stderr
