@@ -66,6 +66,11 @@ def cpu_s(proc: psutil.Process) -> float:
     return times.user + times.system
 
 
+def family(proc: psutil.Process) -> list[psutil.Process]:
+    """A process and its children (the collector's MQTT session runs in one): measured together."""
+    return [proc, *proc.children(recursive=True)]
+
+
 class Child:
     """A child process with its output in a log file; stopped by its own pid only."""
 
@@ -221,25 +226,27 @@ def throughput_trial(kind: str, consumers: int, trial: str, env: dict[str, Any],
     else:
         children.append(start_bare(mosquitto, influx, db, prefix, trial, workdir))
         measurement, field = "fp_bare", "cpu_util_pct"
-    procs = [c.ps for c in children]
+    procs = [p for c in children for p in family(c.ps)]
     rss_before = sum(p.memory_info().rss for p in procs)
     spy = None
     if backlog:
         for p in procs:
             p.suspend()  # the broker queues everything (max_queued_messages 0); drained after SIGCONT
-    cpu0 = [cpu_s(p) for p in procs]
+    daemons = [psutil.Process(mosquitto.pid), psutil.Process(influx.pid)]
+    cpu0, daemons_cpu0, machine0 = [cpu_s(p) for p in procs], [cpu_s(p) for p in daemons], psutil.cpu_times()
     t_pub = time.monotonic()
     pubs = publish(mosquitto, workload["files"]["reports"], prefix, workdir, trial)
     if backlog:
         for c in pubs:
             c.popen.wait(300)
-        cpu0 = [cpu_s(p) for p in procs]
+        cpu0, daemons_cpu0, machine0 = [cpu_s(p) for p in procs], [cpu_s(p) for p in daemons], psutil.cpu_times()
         t_pub = time.monotonic()
         for p in procs:
             p.resume()
     if profile is not None and shutil.which("py-spy", path=str(Path(PY).parent)):
         spy = subprocess.Popen([str(Path(PY).parent / "py-spy"), "record", "--pid", str(procs[0].pid), "--format",
-                                "raw", "--output", str(profile), "--rate", "200", "--threads", "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                                "raw", "--output", str(profile), "--rate", "200", "--threads", "--subprocesses",
+                                "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     first_t = first_count = None
     last_count, last_change = 0, time.monotonic()
     pubs_done_t = None
@@ -264,6 +271,7 @@ def throughput_trial(kind: str, consumers: int, trial: str, env: dict[str, Any],
         time.sleep(0.1)
     last_t = last_change
     cpu1 = [cpu_s(p) for p in procs]
+    daemons_cpu1, machine1 = [cpu_s(p) for p in daemons], psutil.cpu_times()
     rss_after = sum(p.memory_info().rss for p in procs)
     if spy is not None:
         spy.send_signal(signal.SIGINT)
@@ -295,11 +303,29 @@ def throughput_trial(kind: str, consumers: int, trial: str, env: dict[str, Any],
         "points_per_s": rate * points / stored if rate and stored else None,
         "cpu_us_per_report": cpu_total / stored * 1e6 if stored else None,
         "cpu_cores_used": cpu_total / span if span else None,
+        # The whole machine over the same span (from the start of publishing, or of the drain):
+        # what the broker and the database spend per report, and how busy the cores were.
+        "broker_cpu_us_per_report": (daemons_cpu1[0] - daemons_cpu0[0]) / stored * 1e6 if stored else None,
+        "database_cpu_us_per_report": (daemons_cpu1[1] - daemons_cpu0[1]) / stored * 1e6 if stored else None,
+        "machine_busy_cores": _busy_cores(machine0, machine1),
+        "machine_cpu_us_per_report": _busy_seconds(machine0, machine1) / stored * 1e6 if stored else None,
         "publish_seconds": pub_seconds, "publisher_reports_per_s": n / pub_seconds if pub_seconds else None,
         "store_seconds_after_publish_start": (last_t - t_pub),
         "rss_mb_consumers": rss_after / 2**20, "rss_growth_mb": (rss_after - rss_before) / 2**20,
         "publisher_errors": [r["error"] for r in pub_results if "error" in r],
     }
+
+
+def _busy_seconds(before, after) -> float:
+    """CPU seconds the whole machine was busy between two `psutil.cpu_times()` (all but idle and iowait)."""
+    idle = (after.idle - before.idle) + (after.iowait - before.iowait)
+    return sum(after) - sum(before) - idle
+
+
+def _busy_cores(before, after) -> float | None:
+    """Cores busy on average between two `psutil.cpu_times()`."""
+    total = sum(after) - sum(before)
+    return _busy_seconds(before, after) / total * psutil.cpu_count() if total > 0 else None
 
 
 _AREAS = (  # by the innermost frame of ours or of a library, checked from the leaf up
@@ -376,7 +402,8 @@ def part_throughput(args, env, results: dict[str, Any], cases: list[tuple[str, s
     for name, items in runs.items():
         summary = {key: median([r[key] for r in items]) for key in
                    ("reports_per_s", "reports_per_s_from_publish_start", "points_per_s", "points_per_report", "cpu_us_per_report", "cpu_cores_used",
-                    "publisher_reports_per_s", "rss_mb_consumers")}
+                    "publisher_reports_per_s", "rss_mb_consumers", "broker_cpu_us_per_report",
+                    "database_cpu_us_per_report", "machine_busy_cores", "machine_cpu_us_per_report")}
         summary["loss_total"] = sum(r["loss"] for r in items)
         summary["published_total"] = sum(r["published"] for r in items)
         summary["runs"] = items
@@ -516,8 +543,9 @@ def part_fleet(args, env, results: dict[str, Any]) -> None:
     sim = None
     try:
         time.sleep(1.0)
-        rss0 = collector.ps.memory_info().rss
-        cpu0 = cpu_s(collector.ps)
+        procs = family(collector.ps)
+        rss0 = sum(p.memory_info().rss for p in procs)
+        cpu0 = sum(cpu_s(p) for p in procs)
         log(f"fleet: {hosts} hosts for {minutes} min at {INTERVAL_S} s (collector RSS {rss0 / 2**20:.1f} MB at start)")
         sim = Child([PY, "-m", "fleetprint", "simulate", "--host", mosquitto.host, "--port", str(mosquitto.port),
                      "--prefix", prefix, "--hosts", str(hosts), "--interval", str(INTERVAL_S), "--duration",
@@ -527,8 +555,8 @@ def part_fleet(args, env, results: dict[str, Any]) -> None:
         while (n_inv := count(influx, db, "fp_inventory", "cpu_cores")) < hosts and time.monotonic() < inv_deadline:
             time.sleep(0.5)
         out["inventories_stored"] = n_inv
-        rss_inv = collector.ps.memory_info().rss
-        cpu_inv = cpu_s(collector.ps)
+        rss_inv = sum(p.memory_info().rss for p in procs)
+        cpu_inv = sum(cpu_s(p) for p in procs)
         out["inventory_cpu_ms_per_host"] = (cpu_inv - cpu0) / max(1, n_inv) * 1e3
         out["inventories_stored_after_s"] = time.time() - (sim.ps.create_time())
         out["rss_mb_start"] = rss0 / 2**20
@@ -576,8 +604,8 @@ def part_fleet(args, env, results: dict[str, Any]) -> None:
         out["inventories_stored_end"] = count(influx, db, "fp_inventory", "cpu_cores")
         time.sleep(3)
         stored = count(influx, db, "fp_host", "cpu_util_pct")
-        cpu1 = cpu_s(collector.ps)
-        rss_end = collector.ps.memory_info().rss
+        cpu1 = sum(cpu_s(p) for p in procs)
+        rss_end = sum(p.memory_info().rss for p in procs)
         out.update({
             "simulator_exit": sim_code, "reports_sent": sent, "stored": stored,
             "loss": (sent - stored) if sent is not None else None,
@@ -645,6 +673,15 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
              "", "0"),
             ("publishers: reports/s offered (median)",
              f"{fmt(bare['publisher_reports_per_s'])} / {fmt(col['publisher_reports_per_s'])}", "", ""),
+            ("Mosquitto CPU µs/report: bare / collector",
+             f"{fmt(bare['broker_cpu_us_per_report'])} / {fmt(col['broker_cpu_us_per_report'])}", "", ""),
+            ("InfluxDB CPU µs/report: bare / collector",
+             f"{fmt(bare['database_cpu_us_per_report'])} / {fmt(col['database_cpu_us_per_report'])}", "", ""),
+            ("machine CPU µs/report (all processes): bare / collector",
+             f"{fmt(bare['machine_cpu_us_per_report'])} / {fmt(col['machine_cpu_us_per_report'])}",
+             f"{fmt(div(bare['machine_cpu_us_per_report'], col['machine_cpu_us_per_report']))}x", ""),
+            (f"machine busy cores (of {psutil.cpu_count()}): bare / collector",
+             f"{fmt(bare['machine_busy_cores'])} / {fmt(col['machine_busy_cores'])}", "", ""),
         ]
     if two:
         base = col["reports_per_s"] if col else None

@@ -67,6 +67,7 @@ def run(config_path: str | None, log_level: str) -> None:
     from fleetprint.collector.impact.assess import Assessor
     from fleetprint.collector.impact.grid import GridFactors
     from fleetprint.collector.ingest import Ingest
+    from fleetprint.collector.mqtt_session import SessionLost
     from fleetprint.collector.rollups import Rollups
     from fleetprint.collector.service import Collector
     from fleetprint.collector.stats import Counters
@@ -93,5 +94,8 @@ def run(config_path: str | None, log_level: str) -> None:
         signal.signal(signum, lambda *_: stop.set())
     log.info("collector %s starting: broker %s:%d, InfluxDB %s", config.collector.id, config.mqtt.host,
              config.mqtt.port, config.influxdb.url)
-    service.run(stop)
+    try:
+        service.run(stop)
+    except SessionLost as exc:
+        raise click.ClickException(f"{exc}; restart the collector") from None
     log.info("collector stopped: %s", counters.snapshot())

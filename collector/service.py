@@ -6,7 +6,8 @@ session is persistent (`clean_start=False` plus a session expiry), so a restarte
 collector gets what arrived while it was away. Acknowledgement is manual: a message is
 PUBACKed after its points are written, so while InfluxDB is down the broker keeps holding
 what is not yet stored, and the number of unacknowledged messages (Receive Maximum)
-bounds the collector's memory.
+bounds the collector's memory. The session is held by a child process
+(collector/mqtt_session.py), so that receiving and modelling run on two cores.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from paho.mqtt.enums import MQTTErrorCode
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from fleetprint.collector.budgets.job import BudgetJob
 from fleetprint.collector.budgets.leader import Leadership
@@ -29,6 +27,7 @@ from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.held import HeldMessage, HeldReports
 from fleetprint.collector.impact.grid_live import LiveIntensity
 from fleetprint.collector.ingest import AwaitingInventory, Ingest
+from fleetprint.collector.mqtt_session import MqttSession, SessionLost, SessionSettings, Subscription
 from fleetprint.collector.rollups import Rollups
 from fleetprint.collector.stats import Counters
 from fleetprint.collector.store.points import collector_health_line
@@ -38,7 +37,7 @@ from fleetprint.collector.store.sink import (
     Sink,
     TooLargeWriteError,
 )
-from fleetprint.mqtt import Topics, make_client
+from fleetprint.mqtt import Topics
 from fleetprint.schema import utc_now
 
 log = logging.getLogger(__name__)
@@ -68,57 +67,40 @@ class Collector:
         self.ingest = ingest
         self.counters = counters
         self.topics = Topics(config.mqtt.topic_prefix)
-        self.connected = threading.Event()
         self._batch = _Batch()
         self._batch_ready = threading.Condition()
         self._closing = False  # set before the last batch: nothing waits for room any more
         self._held = HeldReports(config.collector.receive_maximum, config.collector.inventory_wait_s)
-        self._client = make_client(config.mqtt, config.collector.id, manual_ack=True)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
-        self._client.on_subscribe = self._on_subscribe
-        self._client.will_set(self.topics.collector_status(config.collector.id), b"offline", qos=1, retain=True)
+        self.session = MqttSession(self._session_settings(), self._on_message)
 
-    # -- MQTT side (paho's network thread) ---------------------------------------------
+    def _session_settings(self) -> SessionSettings:
+        settings, group = self.config.collector, self.config.collector.share_group
+        return SessionSettings(
+            mqtt=self.config.mqtt, client_id=settings.id,
+            subscriptions=(Subscription("reports", f"$share/{group}/{self.topics.all_reports}", 1),
+                           Subscription("inventories", self.topics.all_inventories, 1),
+                           Subscription("collectors' statuses", self.topics.all_collector_statuses, 1),
+                           Subscription("budget alerts", self.topics.all_alerts, 1),
+                           Subscription("the broker's dropped-message count", BROKER_DROPPED_TOPIC, 0,
+                                        required=False)),
+            status_topic=self.topics.collector_status(settings.id), session_expiry_s=settings.session_expiry_s,
+            receive_maximum=settings.receive_maximum, log_level=logging.getLogger().getEffectiveLevel())
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure:
-            log.error("broker refused the connection: %s", reason_code)
+    @property
+    def connected(self) -> threading.Event:
+        return self.session.connected
+
+    # -- messages (the session's reader thread) ----------------------------------------
+
+    def _on_message(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        if topic == BROKER_DROPPED_TOPIC:
+            self._broker_dropped(payload)
             return
-        log.info("connected to %s:%d (session present: %s)", self.config.mqtt.host, self.config.mqtt.port,
-                 flags.session_present)
-        group = self.config.collector.share_group
-        client.publish(self.topics.collector_status(self.config.collector.id), b"online", qos=1, retain=True)
-        client.subscribe([(f"$share/{group}/{self.topics.all_reports}", 1), (self.topics.all_inventories, 1),
-                          (BROKER_DROPPED_TOPIC, 0), (self.topics.all_collector_statuses, 1),
-                          (self.topics.all_alerts, 1)])
-        self.connected.set()
-
-    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
-        reports, inventories, broker_stats, *_ = reason_codes
-        if reports.is_failure or inventories.is_failure:
-            log.error("the broker refused a subscription: reports %s, inventories %s", reports, inventories)
+        if self._control_message(topic, payload):
+            if qos:
+                self.session.ack([(mid, qos)])
             return
-        if broker_stats.is_failure:
-            log.warning("cannot read %s (%s): broker drops will go unseen; allow it in the ACL",
-                        BROKER_DROPPED_TOPIC, broker_stats)
-        log.info("subscribed to reports and inventories")
-
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        self.connected.clear()
-        if reason_code.is_failure:
-            log.warning("disconnected from the broker: %s (paho reconnects)", reason_code)
-
-    def _on_message(self, client, userdata, message) -> None:
-        if message.topic == BROKER_DROPPED_TOPIC:
-            self._broker_dropped(message.payload)
-            return
-        if self._control_message(message.topic, message.payload):
-            if message.qos:
-                client.ack(message.mid, message.qos)
-            return
-        self._process(HeldMessage(message.topic, message.payload, message.mid, message.qos), first_time=True)
+        self._process(HeldMessage(topic, payload, mid, qos), first_time=True)
 
     def _process(self, message: HeldMessage, first_time: bool) -> None:
         try:
@@ -147,7 +129,7 @@ class Collector:
         return False
 
     def publish_retained(self, topic: str, payload: bytes) -> None:
-        self._client.publish(topic, payload, qos=1, retain=True)
+        self.session.publish(topic, payload, qos=1, retain=True)
 
     def _evaluate_budgets(self) -> None:
         try:
@@ -205,8 +187,7 @@ class Collector:
         for start in range(0, len(batch.lines), size):
             if not self._write_chunk(batch.lines[start:start + size], stop):
                 return  # stopping: unacknowledged, the broker delivers them again later
-        for mid, qos in batch.acks:
-            self._client.ack(mid, qos)
+        self.session.ack(batch.acks)
 
     def _write_chunk(self, lines: list[str], stop: threading.Event) -> bool:
         """Write one chunk (halved while the database finds it too large); False when stopping first."""
@@ -267,15 +248,13 @@ class Collector:
         return scheduler
 
     def run(self, stop: threading.Event) -> None:
-        """Connect and process until `stop` is set; then flush, acknowledge and disconnect."""
+        """Connect and process until `stop` is set; then flush, acknowledge and disconnect.
+
+        Raises SessionLost when the MQTT session's process ended first (what was written is
+        acknowledged by no one: the broker delivers it again to the restarted collector).
+        """
         settings = self.config.collector
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = settings.session_expiry_s
-        props.ReceiveMaximum = settings.receive_maximum
-        self._client.reconnect_delay_set(1, 30)
-        self._client.connect_async(self.config.mqtt.host, self.config.mqtt.port, self.config.mqtt.keepalive_s,
-                                   clean_start=False, properties=props)
-        self._client.loop_start()
+        self.session.start(on_lost=stop.set)
         scheduler = self._start_jobs()
         next_health = time.monotonic()
         try:
@@ -297,11 +276,7 @@ class Collector:
             scheduler.shutdown(wait=False)
             if self.budgets is not None:
                 self.budgets.close()
-            if self.connected.is_set():
-                info = self._client.publish(self.topics.collector_status(self.config.collector.id), b"offline",
-                                            qos=1, retain=True)
-                if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:  # the broker may have gone meanwhile
-                    info.wait_for_publish(5)
-            self._client.disconnect()
-            self._client.loop_stop()
+            self.session.close()
             self.sink.close()
+        if self.session.lost.is_set():
+            raise SessionLost("the MQTT session process ended unexpectedly")

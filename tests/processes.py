@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
@@ -82,6 +83,28 @@ def start_collector(config: Path, log_path: Path) -> Program:
         program.kill()
         raise
     return program
+
+
+def retained_payload(mosquitto: Mosquitto, topic: str, client_id: str = "test-retained-reader") -> bytes:
+    """The message retained on `topic`, read by a fresh subscriber (fails if there is none)."""
+    received: list[bytes] = []
+    done = threading.Event()
+    client = make_client(MqttSettings(host=mosquitto.host, port=mosquitto.port), client_id)
+
+    def on_message(client, userdata, message) -> None:
+        received.append(message.payload)
+        done.set()
+
+    client.on_message = on_message
+    client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+    client.connect(mosquitto.host, mosquitto.port)
+    client.loop_start()
+    try:
+        assert done.wait(10), f"no retained message on {topic}"
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return received[0]
 
 
 def connected_client(port: int, client_id: str):

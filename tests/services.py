@@ -68,6 +68,13 @@ class _Daemon:
     def log_path(self) -> Path:
         return self.dir / f"{self.program}.log"
 
+    @property
+    def pid(self) -> int:
+        """The running daemon's process id (bench/ measures its CPU)."""
+        if self._proc is None:
+            raise ServiceError(f"{self.program} was never started")
+        return self._proc.pid
+
     def start(self, tmp_dir: Path) -> None:
         """Pick ports, write the config into `tmp_dir`, start the daemon and wait until it serves."""
         if self._proc is not None:

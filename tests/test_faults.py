@@ -7,15 +7,17 @@ InfluxDB holds every sample once. Recovery times are printed (pytest -s shows th
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from feeder import Feeder
 from netcut import CuttableRelay
 
-from processes import Program, collector_config, start_collector, wait_until
+from processes import Program, collector_config, retained_payload, start_collector, wait_until
 from services import InfluxDB
 
 TOTAL = 1200
@@ -34,6 +36,13 @@ def series_count(influxdb, database: str, host: str) -> int:
 def start_named(tmp_path: Path, name: str, mosquitto, influxdb, database: str, group: str = "") -> Program:
     config = collector_config(tmp_path / f"{name}.toml", mosquitto, influxdb, database, name, group)
     return start_collector(config, tmp_path / f"{name}.log")
+
+
+def session_process(collector: Program) -> psutil.Process:
+    """The child process holding the collector's MQTT session (collector/mqtt_session.py)."""
+    children = psutil.Process(collector.process.pid).children()
+    assert len(children) == 1, f"the collector has {len(children)} child processes, expected its MQTT session"
+    return children[0]
 
 
 def stream(feeder: Feeder, count: int) -> None:
@@ -59,12 +68,57 @@ def test_collector_killed_mid_stream(mosquitto, influxdb, influx_db, tmp_path: P
     try:
         stream(feeder, TOTAL // 3)
         wait_until(lambda: stored(influxdb, influx_db, "kill9-host") > 0, what="the first points", watch=[collector])
+        session = session_process(collector)
         collector.kill()
+        wait_until(lambda: not session.is_running() or session.status() == psutil.STATUS_ZOMBIE,
+                   what="the MQTT session process to end with its collector")
         stream(feeder, TOTAL - TOTAL // 3)
         wait_until(lambda: len(feeder.buffer) == 0, what="the broker to hold every sample")
         collector = start_named(tmp_path, "kill9-collector", mosquitto, influxdb, influx_db)
         took = expect_all_stored(influxdb, influx_db, "kill9-host", watch=[collector])
         print(f"\nfault kill -9 collector: published {TOTAL}, stored {TOTAL}, recovered in {took:.1f} s after restart")
+    finally:
+        feeder.stop()
+        assert collector.stop() == 0
+
+
+def test_mqtt_session_process_killed_mid_stream(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    """The collector stops with a clear error when its session's process dies; nothing is lost."""
+    collector = start_named(tmp_path, "session-collector", mosquitto, influxdb, influx_db)
+    feeder = Feeder("session-host", mosquitto.port, tmp_path / "agent")
+    feeder.start()
+    try:
+        stream(feeder, TOTAL // 3)
+        wait_until(lambda: stored(influxdb, influx_db, "session-host") > 0, what="the first points",
+                   watch=[collector])
+        session_process(collector).kill()
+        assert collector.process.wait(30) == 1
+        assert "MQTT session process ended unexpectedly" in collector.log_text()
+        stream(feeder, TOTAL - TOTAL // 3)
+        wait_until(lambda: len(feeder.buffer) == 0, what="the broker to hold every sample")
+        collector = start_named(tmp_path, "session-collector", mosquitto, influxdb, influx_db)
+        expect_all_stored(influxdb, influx_db, "session-host", watch=[collector])
+    finally:
+        feeder.stop()
+        assert collector.stop() == 0
+
+
+def test_stop_signal_to_every_process(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    """systemd and a terminal signal the collector and its session's process together: the
+    collector still writes its last points, acknowledges them and says offline."""
+    collector = start_named(tmp_path, "group-collector", mosquitto, influxdb, influx_db)
+    feeder = Feeder("group-host", mosquitto.port, tmp_path / "agent")
+    feeder.start()
+    try:
+        stream(feeder, TOTAL)
+        wait_until(lambda: len(feeder.buffer) == 0, what="the broker to take every sample")
+        session = session_process(collector)
+        session.send_signal(signal.SIGTERM)
+        collector.process.send_signal(signal.SIGTERM)
+        assert collector.stop() == 0, collector.log_text()[-3000:]
+        assert retained_payload(mosquitto, "fleetprint/v1/collectors/group-collector/status") == b"offline"
+        collector = start_named(tmp_path, "group-collector", mosquitto, influxdb, influx_db)
+        expect_all_stored(influxdb, influx_db, "group-host", watch=[collector])
     finally:
         feeder.stop()
         assert collector.stop() == 0

@@ -6,16 +6,15 @@ its own path (a Server request built here from the inventory the agent published
 
 from __future__ import annotations
 
-import threading
 import warnings
 from pathlib import Path
 
 import pytest
 
-from fleetprint.mqtt import MqttSettings, Topics, make_client
+from fleetprint.mqtt import Topics
 from fleetprint.schema import Inventory, decode_inventory
 
-from processes import Program, agent_config, collector_config, start_collector, wait_until
+from processes import Program, agent_config, collector_config, retained_payload, start_collector, wait_until
 
 HOST_ID = "e2e-host"
 ZONE = "FRA"
@@ -23,24 +22,7 @@ ZONE = "FRA"
 
 def retained_inventory(mosquitto, host_id: str) -> Inventory:
     """The inventory the agent left retained on the broker, read by a fresh subscriber."""
-    received: list[bytes] = []
-    done = threading.Event()
-    client = make_client(MqttSettings(host=mosquitto.host, port=mosquitto.port), "test-inventory-reader")
-
-    def on_message(client, userdata, message) -> None:
-        received.append(message.payload)
-        done.set()
-
-    client.on_message = on_message
-    client.on_connect = lambda c, *_: c.subscribe(Topics().inventory(host_id), qos=1)
-    client.connect(mosquitto.host, mosquitto.port)
-    client.loop_start()
-    try:
-        assert done.wait(10), "no retained inventory on the broker"
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    return decode_inventory(received[0])
+    return decode_inventory(retained_payload(mosquitto, Topics().inventory(host_id), "test-inventory-reader"))
 
 
 def boavizta_reference(inventory: Inventory, load_pct: float, hours: float):

@@ -1,0 +1,172 @@
+"""The child process that holds the collector's MQTT session (see collector/mqtt_session.py).
+
+`python -m fleetprint.collector.mqtt_child FD`: FD is its end of the socket pair. paho's
+network thread receives; a sender thread hands what it received to the collector in
+batches (all that arrived while the previous batch was being sent); the main thread carries
+out the collector's acknowledgements and publications.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from multiprocessing.connection import Connection
+
+from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from fleetprint.collector.mqtt_session import SessionSettings
+from fleetprint.mqtt import make_client
+
+log = logging.getLogger("fleetprint.collector.mqtt")
+OFFLINE_PUBLISH_TIMEOUT_S = 5.0
+
+
+class ChildSession:
+    """paho's client, and the collector's end of the pair."""
+
+    def __init__(self, conn: Connection, settings: SessionSettings) -> None:
+        self.conn = conn
+        self.settings = settings
+        self._outbox: list[tuple] = []  # events for the collector, in order
+        self._outbox_ready = threading.Condition()
+        self._stopping = False
+        self._connected = False
+        self._client = make_client(settings.mqtt, settings.client_id, manual_ack=True)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
+        self._client.will_set(settings.status_topic, b"offline", qos=1, retain=True)
+
+    # -- paho's network thread -------------------------------------------------------------
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused the connection: %s", reason_code)
+            return
+        mqtt = self.settings.mqtt
+        log.info("connected to %s:%d (session present: %s)", mqtt.host, mqtt.port, flags.session_present)
+        self._connected = True
+        client.publish(self.settings.status_topic, b"online", qos=1, retain=True)
+        client.subscribe([(s.topic, s.qos) for s in self.settings.subscriptions])
+        self._post(("connected", bool(flags.session_present)))
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        taken = []
+        for subscription, code in zip(self.settings.subscriptions, reason_codes):
+            if not code.is_failure:
+                taken.append(subscription.name)
+            elif subscription.required:
+                log.error("the broker refused the subscription to %s (%s): %s", subscription.name,
+                          subscription.topic, code)
+            else:
+                log.warning("the broker refused the subscription to %s (%s): %s; allow it in the ACL",
+                            subscription.name, subscription.topic, code)
+        log.info("subscribed to %s", ", ".join(taken))
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._connected = False
+        if reason_code.is_failure:
+            log.warning("disconnected from the broker: %s (paho reconnects)", reason_code)
+        self._post(("disconnected",))
+
+    def _on_message(self, client, userdata, message) -> None:
+        item = (message.topic, message.payload, message.mid, message.qos)
+        with self._outbox_ready:
+            if self._outbox and self._outbox[-1][0] == "messages":
+                self._outbox[-1][1].append(item)
+            else:
+                self._outbox.append(("messages", [item]))
+                self._outbox_ready.notify()
+
+    def _post(self, event: tuple) -> None:
+        with self._outbox_ready:
+            self._outbox.append(event)
+            self._outbox_ready.notify()
+
+    # -- the sender thread -----------------------------------------------------------------
+
+    def _send_events(self) -> None:
+        while True:
+            with self._outbox_ready:
+                while not self._outbox and not self._stopping:
+                    self._outbox_ready.wait()
+                events, self._outbox = self._outbox, []
+                if not events:
+                    return
+            for event in events:
+                try:
+                    self.conn.send(event)
+                except OSError:  # the collector is gone: the main thread sees it too
+                    return
+
+    # -- the main thread -------------------------------------------------------------------
+
+    def run(self) -> None:
+        settings = self.settings
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = settings.session_expiry_s
+        props.ReceiveMaximum = settings.receive_maximum
+        self._client.reconnect_delay_set(1, 30)
+        self._client.connect_async(settings.mqtt.host, settings.mqtt.port, settings.mqtt.keepalive_s,
+                                   clean_start=False, properties=props)
+        sender = threading.Thread(target=self._send_events, name="mqtt-session-sender", daemon=True)
+        sender.start()
+        self._client.loop_start()
+        try:
+            self._serve()
+        finally:
+            self._client.disconnect()
+            self._client.loop_stop()
+            with self._outbox_ready:
+                self._stopping = True
+                self._outbox_ready.notify()
+            sender.join()
+            try:
+                self.conn.send(("closed",))
+            except OSError:
+                pass
+
+    def _serve(self) -> None:
+        """Carry out the collector's commands until it says close, or is gone (then say offline)."""
+        while True:
+            try:
+                command = self.conn.recv()
+            except (EOFError, OSError):
+                log.error("the collector process is gone: closing its MQTT session")
+                self._say_offline(self.settings.status_topic)
+                return
+            kind = command[0]
+            if kind == "ack":
+                for mid, qos in command[1]:
+                    self._client.ack(mid, qos)
+            elif kind == "publish":
+                _, topic, payload, qos, retain = command
+                self._client.publish(topic, payload, qos=qos, retain=retain)
+            elif kind == "close":
+                self._say_offline(command[1])
+                return
+
+    def _say_offline(self, status_topic: str) -> None:
+        if not self._connected:
+            return
+        info = self._client.publish(status_topic, b"offline", qos=1, retain=True)
+        if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:  # the broker may have gone meanwhile
+            info.wait_for_publish(OFFLINE_PUBLISH_TIMEOUT_S)
+
+
+def main(argv: list[str]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the collector decides when its session ends
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    conn = Connection(int(argv[1]))
+    settings: SessionSettings = conn.recv()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ChildSession(conn, settings).run()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
