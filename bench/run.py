@@ -531,6 +531,11 @@ def _scrape(url: str, quiet: bool = False) -> str:
 
 # -- fleet hold ----------------------------------------------------------------------------
 
+def _rss_by_process(procs: list[psutil.Process]) -> dict[str, float]:
+    """Resident MB of each of the collector's processes, by pid and program."""
+    return {f"{p.pid} {' '.join(p.cmdline()[1:4])}": p.memory_info().rss / 2**20 for p in procs}
+
+
 def part_fleet(args, env, results: dict[str, Any]) -> None:
     """`fleetprint simulate` live at a 30 s interval for a few minutes into one collector."""
     mosquitto, influx, workdir = env["mosquitto"], env["influx"], env["workdir"]
@@ -545,6 +550,7 @@ def part_fleet(args, env, results: dict[str, Any]) -> None:
         time.sleep(1.0)
         procs = family(collector.ps)
         rss0 = sum(p.memory_info().rss for p in procs)
+        out["rss_mb_by_process_start"] = _rss_by_process(procs)
         cpu0 = sum(cpu_s(p) for p in procs)
         log(f"fleet: {hosts} hosts for {minutes} min at {INTERVAL_S} s (collector RSS {rss0 / 2**20:.1f} MB at start)")
         sim = Child([PY, "-m", "fleetprint", "simulate", "--host", mosquitto.host, "--port", str(mosquitto.port),
@@ -560,6 +566,7 @@ def part_fleet(args, env, results: dict[str, Any]) -> None:
         out["inventory_cpu_ms_per_host"] = (cpu_inv - cpu0) / max(1, n_inv) * 1e3
         out["inventories_stored_after_s"] = time.time() - (sim.ps.create_time())
         out["rss_mb_start"] = rss0 / 2**20
+        out["rss_mb_by_process_after_inventories"] = _rss_by_process(procs)
         out["rss_mb_after_inventories"] = rss_inv / 2**20
         out["bytes_per_host_inventories"] = (rss_inv - rss0) / max(1, n_inv)
         # Lag: for each interval, when its last report was stored, minus the interval's end.

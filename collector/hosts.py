@@ -51,6 +51,7 @@ class HostRegistry:
         self._models: dict[str, HostModel] = {}
         self._by_config: dict[bytes, HostModel] = {}  # a digest of the model's inputs: 49 bytes a key
         self._zones: dict[str, ZoneFactors] = {}
+        self._weights: dict[tuple[tuple[str, float], ...], dict[str, float]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -74,12 +75,18 @@ class HostRegistry:
         zone = inventory.zone or (site_settings.zone if site_settings else None) or self._config.impact.default_zone
         return site, zone
 
-    def service_weights(self, inventory: Inventory, site: str) -> dict[str, float]:
-        """The services the whole host serves: the inventory's, else its site's defaults."""
+    def _service_weights(self, inventory: Inventory, site: str) -> dict[str, float]:
+        """The services the whole host serves: the inventory's, else its site's defaults.
+
+        Hosts with the same weights share one dict (never modified): most of a fleet serves a
+        few services in a few proportions. Called under the registry's lock.
+        """
         if inventory.services:
-            return {sys.intern(name): weight for name, weight in inventory.services.items()}
-        site_settings = self._config.sites.get(site)
-        return dict(site_settings.services) if site_settings else {}
+            weights = tuple((sys.intern(name), weight) for name, weight in inventory.services.items())
+        else:
+            site_settings = self._config.sites.get(site)
+            weights = tuple(site_settings.services.items()) if site_settings else ()
+        return self._weights.setdefault(weights, dict(weights))
 
     def _zone(self, zone: str) -> ZoneFactors:
         if zone not in self._zones:
@@ -105,7 +112,7 @@ class HostRegistry:
                 shared = dataclasses.replace(built, tag_tail=host_tag_parts(built)[1])  # site and zone: shared
                 self._by_config[key] = shared
             model = dataclasses.replace(shared, host_id=inventory.host_id,
-                                        service_weights=self.service_weights(inventory, site),
+                                        service_weights=self._service_weights(inventory, site),
                                         amortised_at_ms=amortised_at_ms(inventory.purchase_date,
                                                                         shared.embodied.lifetime_h))
             model = dataclasses.replace(model, tag_head=host_tag_parts(model)[0])

@@ -23,6 +23,8 @@ from fleetprint.mqtt import make_client
 
 log = logging.getLogger("fleetprint.collector.mqtt")
 OFFLINE_PUBLISH_TIMEOUT_S = 5.0
+CLOSE_JOIN_TIMEOUT_S = 5.0
+MAX_BATCH = 500
 
 
 class ChildSession:
@@ -31,7 +33,7 @@ class ChildSession:
     def __init__(self, conn: Connection, settings: SessionSettings) -> None:
         self.conn = conn
         self.settings = settings
-        self._outbox: list[tuple] = []  # events for the collector, in order
+        self._outbox: list[tuple[str, bytes, int, int]] = []  # (topic, payload, mid, qos), in order
         self._outbox_ready = threading.Condition()
         self._stopping = False
         self._connected = False
@@ -53,7 +55,6 @@ class ChildSession:
         self._connected = True
         client.publish(self.settings.status_topic, b"online", qos=1, retain=True)
         client.subscribe([(s.topic, s.qos) for s in self.settings.subscriptions])
-        self._post(("connected", bool(flags.session_present)))
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         taken = []
@@ -72,37 +73,28 @@ class ChildSession:
         self._connected = False
         if reason_code.is_failure:
             log.warning("disconnected from the broker: %s (paho reconnects)", reason_code)
-        self._post(("disconnected",))
 
     def _on_message(self, client, userdata, message) -> None:
-        item = (message.topic, message.payload, message.mid, message.qos)
         with self._outbox_ready:
-            if self._outbox and self._outbox[-1][0] == "messages":
-                self._outbox[-1][1].append(item)
-            else:
-                self._outbox.append(("messages", [item]))
-                self._outbox_ready.notify()
-
-    def _post(self, event: tuple) -> None:
-        with self._outbox_ready:
-            self._outbox.append(event)
+            self._outbox.append((message.topic, message.payload, message.mid, message.qos))
             self._outbox_ready.notify()
 
     # -- the sender thread -----------------------------------------------------------------
 
-    def _send_events(self) -> None:
+    def _send_messages(self) -> None:
+        """Hand over, as one batch, what arrived while the previous batch was being sent (at most
+        MAX_BATCH messages: a burst of inventories must not be unpickled all at once)."""
         while True:
             with self._outbox_ready:
                 while not self._outbox and not self._stopping:
                     self._outbox_ready.wait()
-                events, self._outbox = self._outbox, []
-                if not events:
-                    return
-            for event in events:
-                try:
-                    self.conn.send(event)
-                except OSError:  # the collector is gone: the main thread sees it too
-                    return
+                if self._stopping:
+                    return  # unacknowledged: the broker delivers them again
+                batch, self._outbox = self._outbox[:MAX_BATCH], self._outbox[MAX_BATCH:]
+            try:
+                self.conn.send(("messages", batch))
+            except OSError:  # the collector is gone: the main thread sees it too
+                return
 
     # -- the main thread -------------------------------------------------------------------
 
@@ -114,7 +106,7 @@ class ChildSession:
         self._client.reconnect_delay_set(1, 30)
         self._client.connect_async(settings.mqtt.host, settings.mqtt.port, settings.mqtt.keepalive_s,
                                    clean_start=False, properties=props)
-        sender = threading.Thread(target=self._send_events, name="mqtt-session-sender", daemon=True)
+        sender = threading.Thread(target=self._send_messages, name="mqtt-session-sender", daemon=True)
         sender.start()
         self._client.loop_start()
         try:
@@ -125,7 +117,7 @@ class ChildSession:
             with self._outbox_ready:
                 self._stopping = True
                 self._outbox_ready.notify()
-            sender.join()
+            sender.join(CLOSE_JOIN_TIMEOUT_S)
             try:
                 self.conn.send(("closed",))
             except OSError:

@@ -11,8 +11,7 @@ acknowledges a message only once its points are written: the broker holds the re
 The two processes talk over a socket pair with `multiprocessing.connection`'s framing
 (pickled tuples; the pair is private to the two):
 
-child → collector: `("connected", session_present)`, `("disconnected",)`,
-`("messages", [(topic, payload, mid, qos), ...])`, `("closed",)`;
+child → collector: `("messages", [(topic, payload, mid, qos), ...])`, then `("closed",)`;
 collector → child: the `SessionSettings` first, then `("ack", [(mid, qos), ...])`,
 `("publish", topic, payload, qos, retain)`, `("close", offline_topic)`.
 
@@ -71,7 +70,6 @@ class MqttSession:
     def __init__(self, settings: SessionSettings, on_message: Callable[[str, bytes, int, int], None]) -> None:
         self.settings = settings
         self.on_message = on_message
-        self.connected = threading.Event()
         self.lost = threading.Event()
         self._closed = threading.Event()
         self._closing = False
@@ -143,10 +141,6 @@ class MqttSession:
                 if kind == "messages":
                     for topic, payload, mid, qos in event[1]:
                         self.on_message(topic, payload, mid, qos)
-                elif kind == "connected":
-                    self.connected.set()
-                elif kind == "disconnected":
-                    self.connected.clear()
                 elif kind == "closed":
                     self._closed.set()
                     return
@@ -154,7 +148,6 @@ class MqttSession:
             pass
         except Exception:  # a fault in handling a message must stop the collector, not silence it
             log.exception("the collector failed on a message from its MQTT session")
-        self.connected.clear()
         if not self._closing:
             code = self._child.poll() if self._child else None
             log.error("the MQTT session process ended unexpectedly (exit status %s): stopping", code)

@@ -86,10 +86,6 @@ class Collector:
             status_topic=self.topics.collector_status(settings.id), session_expiry_s=settings.session_expiry_s,
             receive_maximum=settings.receive_maximum, log_level=logging.getLogger().getEffectiveLevel())
 
-    @property
-    def connected(self) -> threading.Event:
-        return self.session.connected
-
     # -- messages (the session's reader thread) ----------------------------------------
 
     def _on_message(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
