@@ -7,6 +7,13 @@ every second), POST /write to InfluxDB 1.x over one kept-alive HTTP connection. 
 per sample, measurement `fp_bare`. Runs until SIGTERM, then writes and acknowledges what
 it holds.
 
+With `--collector-points HOSTS.json` ({host_id: {"kind", "site", "zone", "services"}}) it
+writes instead what the collector writes for a sample, as far as the database is concerned:
+an `fp_bare_host` point with the tags and the 23-25 fields of `fp_host`, and an
+`fp_bare_service` point with those of `fp_service` per service of the host, their values
+from the one formula. This separates the database's work for the collector's schema from
+the consumer's own.
+
     python bench/bare_pipeline.py --port 1883 --prefix bench/v1 --influx-url http://127.0.0.1:8086 --db bench
 """
 
@@ -39,7 +46,12 @@ def main() -> int:
     parser.add_argument("--db", required=True)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--flush-s", type=float, default=1.0)
+    parser.add_argument("--collector-points", help="hosts JSON: write the collector's points and fields")
     args = parser.parse_args()
+    hosts = None
+    if args.collector_points:
+        with open(args.collector_points, encoding="utf-8") as handle:
+            hosts = json.load(handle)
 
     url = urllib.parse.urlsplit(args.influx_url)
     path = "/write?" + urllib.parse.urlencode({"db": args.db, "precision": "ms"})
@@ -57,6 +69,30 @@ def main() -> int:
     def on_subscribe(client, userdata, mid, reason_codes, properties) -> None:
         print("subscribed", flush=True)
 
+    def as_collector(host: str, seq: int, s: dict, power: float, ts: int) -> list[str]:
+        """The collector's points for one sample, their values from the formula."""
+        h = hosts[host]
+        head, tail = f",host={host},kind={h['kind']}", f",site={h['site']},zone={h['zone']}"
+        interval = float(s["interval_s"])
+        energy = power * interval / 3600
+        gwp, adp, pe, emb = energy * 0.05, energy * 1e-8, energy * 0.011, interval * 0.0021
+        out = [f"fp_bare_host{head},power_source=modelled{tail} interval_s={interval},"
+               f"cpu_util_pct={float(s['cpu_util_pct'])},mem_used_bytes={s.get('mem_used_bytes', 0)}i,"
+               f"mem_total_bytes={s.get('mem_total_bytes', 0)}i,disk_read_bytes={s.get('disk_read_bytes', 0)}i,"
+               f"disk_write_bytes={s.get('disk_write_bytes', 0)}i,net_rx_bytes={s.get('net_rx_bytes', 0)}i,"
+               f"net_tx_bytes={s.get('net_tx_bytes', 0)}i,power_w={power},energy_wh={energy},usage_gwp_gco2e={gwp},"
+               f"usage_adp_kgsbeq={adp},usage_pe_mj={pe},embodied_gwp_gco2e={emb},embodied_adp_kgsbeq={emb * 1e-6},"
+               f"embodied_pe_mj={emb * 0.1},power_model=\"specpower_fit\",pue=1.0,gwp_gco2e_per_kwh=50.0,"
+               f"grid_source=\"annual\",past_lifetime=false,seq={seq}i {ts}"]
+        share = 1.0 / len(h["services"])
+        for service in h["services"]:
+            out.append(f"fp_bare_service{head},power_source=modelled,service={service}{tail} interval_s={interval},"
+                       f"cpu_share={share},power_w={power * share},energy_wh={energy * share},"
+                       f"usage_gwp_gco2e={gwp * share},usage_adp_kgsbeq={adp * share},usage_pe_mj={pe * share},"
+                       f"embodied_gwp_gco2e={emb * share},embodied_adp_kgsbeq={emb * share * 1e-6},"
+                       f"embodied_pe_mj={emb * share * 0.1} {ts}")
+        return out
+
     def on_message(client, userdata, message) -> None:
         report = json.loads(message.payload)
         host = report["host_id"]
@@ -65,7 +101,10 @@ def main() -> int:
             x = s["cpu_util_pct"]
             power = a * math.log(b * (x + c)) + d
             ts = int(datetime.fromisoformat(s["ts"]).timestamp() * 1000)
-            out.append(f"fp_bare,host={host} cpu_util_pct={x},power_w={power} {ts}")
+            if hosts is None:
+                out.append(f"fp_bare,host={host} cpu_util_pct={x},power_w={power} {ts}")
+            else:
+                out.extend(as_collector(host, report["seq"], s, power, ts))
         with lock:
             lines.extend(out)
             acks.append(message.mid)

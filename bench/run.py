@@ -125,8 +125,11 @@ def build_workload(hosts: int, reports: int, publishers: int, out: Path) -> dict
             payload = encode(Report(host_id=host_id, seq=ts // INTERVAL_S, samples=[model.sample(ts, INTERVAL_S)]))
             slices[i % publishers].append((f"hosts/{host_id}/report", payload, False))
             made += 1
-    files = {"inventory": out / "inventories.pkl", "reports": []}
+    files = {"inventory": out / "inventories.pkl", "reports": [], "hosts": out / "hosts.json"}
     files["inventory"].write_bytes(pickle.dumps(inventories))
+    files["hosts"].write_text(json.dumps({h.host_id: {"kind": h.kind, "site": h.site.name, "zone": h.site.zone or "FRA",
+                                                      "services": [service.name for service, _ in h.services]}
+                                          for h in fleet}))
     for n, part in enumerate(slices):
         path = out / f"reports-{n}.pkl"
         path.write_bytes(pickle.dumps(part))
@@ -196,10 +199,11 @@ def start_collector(mosquitto, influx, db, prefix, cid, group, workdir: Path) ->
     return child
 
 
-def start_bare(mosquitto, influx, db, prefix, cid, workdir: Path) -> Child:
+def start_bare(mosquitto, influx, db, prefix, cid, workdir: Path, collector_points: Path | None = None) -> Child:
     influx.create_database(db)
+    extra = ["--collector-points", str(collector_points)] if collector_points else []
     child = Child([PY, str(BENCH / "bare_pipeline.py"), "--port", str(mosquitto.port), "--prefix", prefix,
-                   "--group", cid, "--client-id", cid, "--influx-url", influx.url, "--db", db],
+                   "--group", cid, "--client-id", cid, "--influx-url", influx.url, "--db", db, *extra],
                   workdir / f"{cid}.log")
     wait_until(lambda: "subscribed" in child.text() or not child.alive(), 30, f"{cid} to subscribe")
     if not child.alive():
@@ -223,6 +227,9 @@ def throughput_trial(kind: str, consumers: int, trial: str, env: dict[str, Any],
         publisher_results(inv, 60)
         wait_until(lambda: count(influx, db, "fp_inventory", "cpu_cores") >= workload["hosts"], 60,
                  "inventories stored", 0.2)
+    elif kind == "bare_points":
+        children.append(start_bare(mosquitto, influx, db, prefix, trial, workdir, workload["files"]["hosts"]))
+        measurement, field = "fp_bare_host", "cpu_util_pct"
     else:
         children.append(start_bare(mosquitto, influx, db, prefix, trial, workdir))
         measurement, field = "fp_bare", "cpu_util_pct"
@@ -287,6 +294,8 @@ def throughput_trial(kind: str, consumers: int, trial: str, env: dict[str, Any],
     points = stored
     if kind == "collector":
         points += count(influx, db, "fp_service", "cpu_share")
+    elif kind == "bare_points":
+        points += count(influx, db, "fp_bare_service", "cpu_share")
     span = (last_t - first_t) if first_t else None
     # First to last stored point (the primary figure); from the start of publishing (or of the
     # drain) to the last stored point as a cross-check that includes the first batch.
@@ -690,6 +699,20 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             (f"machine busy cores (of {psutil.cpu_count()}): bare / collector",
              f"{fmt(bare['machine_busy_cores'])} / {fmt(col['machine_busy_cores'])}", "", ""),
         ]
+    same = results.get("bare_points")
+    if col and same:
+        ratio = div(col["reports_per_s"], same["reports_per_s"])
+        results["ratio_collector_vs_bare_points"] = ratio
+        rows += [
+            ("bare pipeline writing the collector's points: reports/s", fmt(same["reports_per_s"]),
+             f"{fmt(div(same['reports_per_s'], bare['reports_per_s'])) if bare else '?'}x bare", ""),
+            ("  its CPU µs/report; points/report; InfluxDB CPU µs/report",
+             f"{fmt(same['cpu_us_per_report'])}; {fmt(same['points_per_report'])}; "
+             f"{fmt(same['database_cpu_us_per_report'])}", "", ""),
+            ("  collector vs it: reports/s", fmt(col["reports_per_s"]), f"{fmt(ratio)}x", ""),
+            ("  machine busy cores / CPU µs per report", f"{fmt(same['machine_busy_cores'])} / "
+             f"{fmt(same['machine_cpu_us_per_report'])}", "", ""),
+        ]
     if two:
         base = col["reports_per_s"] if col else None
         ratio = div(two["reports_per_s"], base)
@@ -803,7 +826,7 @@ def main() -> int:
             results["workload"] = {k: v for k, v in env["workload"].items() if k != "files"}
             cases = []
             if "collector" in parts:
-                cases += [("bare", "bare", 1), ("collector", "collector", 1)]
+                cases += [("bare", "bare", 1), ("bare_points", "bare_points", 1), ("collector", "collector", 1)]
             if "scaleout" in parts:
                 if "collector" not in parts:
                     cases += [("collector", "collector", 1)]

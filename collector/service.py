@@ -67,6 +67,8 @@ class Collector:
         self.ingest = ingest
         self.counters = counters
         self.topics = Topics(config.mqtt.topic_prefix)
+        self._collectors_head = f"{self.topics.prefix}/collectors/"
+        self._alerts_head = f"{self.topics.prefix}/alerts/"
         self._batch = _Batch()
         self._batch_ready = threading.Condition()
         self._closing = False  # set before the last batch: nothing waits for room any more
@@ -114,11 +116,10 @@ class Collector:
 
     def _control_message(self, topic: str, payload: bytes) -> bool:
         """Collectors' statuses (who evaluates budgets) and announced budget alerts."""
-        head = f"{self.topics.prefix}/"
-        if topic.startswith(head + "collectors/") and topic.endswith("/status"):
-            self.leadership.update(topic[len(head + "collectors/"):-len("/status")], payload == b"online")
+        if topic.startswith(self._collectors_head) and topic.endswith("/status"):
+            self.leadership.update(topic[len(self._collectors_head):-len("/status")], payload == b"online")
             return True
-        if topic.startswith(head + "alerts/"):
+        if topic.startswith(self._alerts_head):
             if self.budgets is not None and payload:
                 self.budgets.on_alert(topic, payload)
             return True

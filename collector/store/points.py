@@ -39,6 +39,18 @@ def _service_tag(service: str) -> str:
     return _tag("service", service)
 
 
+@lru_cache(maxsize=256)
+def _escaped_tag(value: str) -> str:
+    """A tag value from a small set (power sources), escaped once."""
+    return escape_tag(value)
+
+
+@lru_cache(maxsize=256)
+def _string_field(value: str) -> str:
+    """A string field from a small set (power models, grid sources), quoted once."""
+    return format_field(value)
+
+
 def _tags(model: HostModel) -> tuple[str, str]:
     return (model.tag_head, model.tag_tail) if model.tag_head else host_tag_parts(model)
 
@@ -67,7 +79,7 @@ def host_sample_line(model: HostModel, seq: int, sample: Sample, fp: SampleFootp
             fp.calibration_ratio or 0.0, fp.pue, fp.gwp_gco2e_per_kwh)
     dropped = "" if agent_dropped_samples is None else f",agent_dropped_samples={agent_dropped_samples}i"
     return (
-        f"{HOST_MEASUREMENT}{head},power_source={escape_tag(fp.power_source)}{tail} "
+        f"{HOST_MEASUREMENT}{head},power_source={_escaped_tag(fp.power_source)}{tail} "
         f"interval_s={interval_s!r},cpu_util_pct={cpu!r},mem_used_bytes={sample.mem_used_bytes}i,"
         f"mem_total_bytes={sample.mem_total_bytes}i,disk_read_bytes={sample.disk_read_bytes}i,"
         f"disk_write_bytes={sample.disk_write_bytes}i,net_rx_bytes={sample.net_rx_bytes}i,"
@@ -75,8 +87,8 @@ def host_sample_line(model: HostModel, seq: int, sample: Sample, fp: SampleFootp
         f"usage_gwp_gco2e={fp.usage_gwp_gco2e!r},usage_adp_kgsbeq={fp.usage_adp_kgsbeq!r},"
         f"usage_pe_mj={fp.usage_pe_mj!r},embodied_gwp_gco2e={fp.embodied_gwp_gco2e!r}"
         f"{_optional('embodied_adp_kgsbeq', fp.embodied_adp_kgsbeq)}{_optional('embodied_pe_mj', fp.embodied_pe_mj)},"
-        f"power_model={format_field(model.power_model)}{_optional('calibration_ratio', fp.calibration_ratio)},"
-        f"pue={fp.pue!r},gwp_gco2e_per_kwh={fp.gwp_gco2e_per_kwh!r},grid_source={format_field(fp.grid_source)},"
+        f"power_model={_string_field(model.power_model)}{_optional('calibration_ratio', fp.calibration_ratio)},"
+        f"pue={fp.pue!r},gwp_gco2e_per_kwh={fp.gwp_gco2e_per_kwh!r},grid_source={_string_field(fp.grid_source)},"
         f"past_lifetime={'true' if fp.past_lifetime else 'false'},seq={seq}i{dropped} {time_ms}"
     )
 
@@ -90,7 +102,7 @@ def service_sample_line(model: HostModel, service: str, sample: Sample, power_so
     _finite(interval_s, sf.cpu_share, sf.power_w, sf.energy_wh, sf.usage_gwp_gco2e, sf.usage_adp_kgsbeq,
             sf.usage_pe_mj, sf.embodied_gwp_gco2e, sf.embodied_adp_kgsbeq or 0.0, sf.embodied_pe_mj or 0.0)
     return (
-        f"{SERVICE_MEASUREMENT}{head},power_source={escape_tag(power_source)}{_service_tag(service)}{tail} "
+        f"{SERVICE_MEASUREMENT}{head},power_source={_escaped_tag(power_source)}{_service_tag(service)}{tail} "
         f"interval_s={interval_s!r},cpu_share={float(sf.cpu_share)!r},power_w={sf.power_w!r},"
         f"energy_wh={sf.energy_wh!r},usage_gwp_gco2e={sf.usage_gwp_gco2e!r},"
         f"usage_adp_kgsbeq={sf.usage_adp_kgsbeq!r},usage_pe_mj={sf.usage_pe_mj!r},"
