@@ -75,9 +75,14 @@ class ChildSession:
             log.warning("disconnected from the broker: %s (paho reconnects)", reason_code)
 
     def _on_message(self, client, userdata, message) -> None:
+        """Queue the message for the collector. While the collector takes none (it waits for a
+        slow database), at most Receive Maximum messages queue here; then paho's thread waits
+        too, reads no more, and the broker keeps the rest."""
         with self._outbox_ready:
+            while len(self._outbox) >= self.settings.receive_maximum and not self._stopping:
+                self._outbox_ready.wait()
             self._outbox.append((message.topic, message.payload, message.mid, message.qos))
-            self._outbox_ready.notify()
+            self._outbox_ready.notify_all()
 
     # -- the sender thread -----------------------------------------------------------------
 
@@ -91,6 +96,7 @@ class ChildSession:
                 if self._stopping:
                     return  # unacknowledged: the broker delivers them again
                 batch, self._outbox = self._outbox[:MAX_BATCH], self._outbox[MAX_BATCH:]
+                self._outbox_ready.notify_all()  # room again for paho's thread
             try:
                 self.conn.send(("messages", batch))
             except OSError:  # the collector is gone: the main thread sees it too
@@ -112,11 +118,11 @@ class ChildSession:
         try:
             self._serve()
         finally:
+            with self._outbox_ready:  # first: paho's thread may be waiting for room
+                self._stopping = True
+                self._outbox_ready.notify_all()
             self._client.disconnect()
             self._client.loop_stop()
-            with self._outbox_ready:
-                self._stopping = True
-                self._outbox_ready.notify()
             sender.join(CLOSE_JOIN_TIMEOUT_S)
             try:
                 self.conn.send(("closed",))

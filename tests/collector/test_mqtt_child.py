@@ -1,0 +1,57 @@
+"""The MQTT session's child process hands messages over in batches, in order, and holds at most
+Receive Maximum of them: past that, paho's thread waits (and the broker keeps the rest)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from multiprocessing.connection import Connection
+from types import SimpleNamespace
+
+from fleetprint.collector.mqtt_child import MAX_BATCH, ChildSession
+from fleetprint.collector.mqtt_session import SessionSettings
+from fleetprint.mqtt import MqttSettings
+
+BLOCKED_FOR_S = 0.5  # how long a blocked thread is given to (wrongly) get through
+
+
+def _session(receive_maximum: int) -> tuple[ChildSession, Connection]:
+    ours, theirs = socket.socketpair()
+    settings = SessionSettings(mqtt=MqttSettings(), client_id="test-child", subscriptions=(),
+                               status_topic="t/status", session_expiry_s=60, receive_maximum=receive_maximum)
+    return ChildSession(Connection(theirs.detach()), settings), Connection(ours.detach())
+
+
+def _message(mid: int) -> SimpleNamespace:
+    return SimpleNamespace(topic=f"p/hosts/h{mid}/report", payload=b"{}", mid=mid, qos=1)
+
+
+def test_at_most_receive_maximum_messages_wait_for_the_collector() -> None:
+    child, collector_end = _session(receive_maximum=3)
+    for mid in (1, 2, 3):
+        child._on_message(None, None, _message(mid))
+    fourth_taken = threading.Event()
+    paho = threading.Thread(target=lambda: (child._on_message(None, None, _message(4)), fourth_taken.set()),
+                            daemon=True)
+    paho.start()
+    assert not fourth_taken.wait(BLOCKED_FOR_S), "took a message past Receive Maximum"
+    threading.Thread(target=child._send_messages, daemon=True).start()
+    assert collector_end.recv() == ("messages", [(f"p/hosts/h{mid}/report", b"{}", mid, 1) for mid in (1, 2, 3)])
+    assert fourth_taken.wait(10), "the collector took the batch, yet paho's thread still waits"
+    assert collector_end.recv() == ("messages", [("p/hosts/h4/report", b"{}", 4, 1)])
+
+
+def test_a_burst_is_handed_over_in_batches_of_at_most_max_batch() -> None:
+    child, collector_end = _session(receive_maximum=10_000)
+    burst = MAX_BATCH * 2 + 7
+    for mid in range(1, burst + 1):
+        child._on_message(None, None, _message(mid))
+    threading.Thread(target=child._send_messages, daemon=True).start()
+    sizes, mids = [], []
+    while len(mids) < burst:
+        kind, batch = collector_end.recv()
+        assert kind == "messages"
+        sizes.append(len(batch))
+        mids += [mid for _, _, mid, _ in batch]
+    assert sizes == [MAX_BATCH, MAX_BATCH, 7]
+    assert mids == list(range(1, burst + 1)), "in the order received"
