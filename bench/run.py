@@ -375,8 +375,12 @@ def summarise_profile(path: Path, top: int = 18) -> dict[str, Any]:
             continue
         samples = int(n)
         frames = stack.split(";")
+        process = ""
+        while frames[0].startswith("process "):  # py-spy --subprocesses: the collector, then its session's child
+            process = "session process: " if "mqtt_child" in frames[0] else "collector process: "
+            frames = frames[1:]
         thread = re.sub(r"\(\d+\)", "", frames[0]).strip()
-        thread = re.sub(r"-b\d+-.*", "", thread)
+        thread = process + re.sub(r"-b\d+-.*", "", thread)
         names = [re.sub(r":\d+\)", ")", f) for f in frames[1:]]
         total += samples
         threads[thread] = threads.get(thread, 0) + samples
