@@ -136,7 +136,7 @@ class ChildSession:
                 command = self.conn.recv()
             except (EOFError, OSError):
                 log.error("the collector process is gone: closing its MQTT session")
-                self._say_offline(self.settings.status_topic)
+                self._say_offline()
                 return
             kind = command[0]
             if kind == "ack":
@@ -146,13 +146,13 @@ class ChildSession:
                 _, topic, payload, qos, retain = command
                 self._client.publish(topic, payload, qos=qos, retain=retain)
             elif kind == "close":
-                self._say_offline(command[1])
+                self._say_offline()
                 return
 
-    def _say_offline(self, status_topic: str) -> None:
+    def _say_offline(self) -> None:
         if not self._connected:
             return
-        info = self._client.publish(status_topic, b"offline", qos=1, retain=True)
+        info = self._client.publish(self.settings.status_topic, b"offline", qos=1, retain=True)
         if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:  # the broker may have gone meanwhile
             info.wait_for_publish(OFFLINE_PUBLISH_TIMEOUT_S)
 

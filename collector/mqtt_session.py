@@ -13,7 +13,7 @@ The two processes talk over a socket pair with `multiprocessing.connection`'s fr
 
 child → collector: `("messages", [(topic, payload, mid, qos), ...])`, then `("closed",)`;
 collector → child: the `SessionSettings` first, then `("ack", [(mid, qos), ...])`,
-`("publish", topic, payload, qos, retain)`, `("close", offline_topic)`.
+`("publish", topic, payload, qos, retain)`, `("close",)`.
 
 The child ignores SIGINT and SIGTERM (a terminal or systemd sends them to both processes):
 the collector stops it once its last points are written. It ends by itself when the
@@ -58,19 +58,18 @@ class SessionSettings(msgspec.Struct, frozen=True):
 
 
 class SessionLost(RuntimeError):
-    """The child process ended while the collector was running."""
-
-
-Message = tuple[str, bytes, int, int]  # topic, payload, mid, qos
+    """The MQTT session ended while the collector was running."""
 
 
 class MqttSession:
     """The collector's handle on its MQTT session: messages in, acknowledgements and publications out."""
 
-    def __init__(self, settings: SessionSettings, on_message: Callable[[str, bytes, int, int], None]) -> None:
+    def __init__(self, settings: SessionSettings,
+                 on_message: Callable[[str, bytes, int, int], None]) -> None:  # (topic, payload, mid, qos)
         self.settings = settings
         self.on_message = on_message
-        self.lost = threading.Event()
+        self.lost = threading.Event()  # set, with lost_reason, when the session ends before close()
+        self.lost_reason = ""
         self._closed = threading.Event()
         self._closing = False
         self._send_lock = threading.Lock()
@@ -93,10 +92,6 @@ class MqttSession:
         self._reader = threading.Thread(target=self._read, name="mqtt-session-reader", daemon=True)
         self._reader.start()
 
-    @property
-    def pid(self) -> int | None:
-        return self._child.pid if self._child else None
-
     def ack(self, acks: list[tuple[int, int]]) -> None:
         """PUBACK these (mid, qos) messages: their points are stored."""
         if acks:
@@ -111,7 +106,7 @@ class MqttSession:
             return
         self._closing = True
         try:
-            self._send(("close", self.settings.status_topic))
+            self._send(("close",))
             self._closed.wait(CLOSE_TIMEOUT_S)
         except SessionLost:
             pass
@@ -145,11 +140,12 @@ class MqttSession:
                     self._closed.set()
                     return
         except (EOFError, OSError):
-            pass
+            reason = "the MQTT session process ended unexpectedly"
         except Exception:  # a fault in handling a message must stop the collector, not silence it
             log.exception("the collector failed on a message from its MQTT session")
+            reason = "the collector failed on a message from its MQTT session"
         if not self._closing:
-            code = self._child.poll() if self._child else None
-            log.error("the MQTT session process ended unexpectedly (exit status %s): stopping", code)
+            log.error("%s: stopping", reason)
+            self.lost_reason = reason
             self.lost.set()
             self._on_lost()

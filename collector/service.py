@@ -247,8 +247,9 @@ class Collector:
     def run(self, stop: threading.Event) -> None:
         """Connect and process until `stop` is set; then flush, acknowledge and disconnect.
 
-        Raises SessionLost when the MQTT session's process ended first (what was written is
-        acknowledged by no one: the broker delivers it again to the restarted collector).
+        Raises SessionLost when the MQTT session ended first (its process died, or handing a
+        message over failed): what was not acknowledged, the broker delivers again to the
+        restarted collector.
         """
         settings = self.config.collector
         self.session.start(on_lost=stop.set)
@@ -276,4 +277,4 @@ class Collector:
             self.session.close()
             self.sink.close()
         if self.session.lost.is_set():
-            raise SessionLost("the MQTT session process ended unexpectedly")
+            raise SessionLost(self.session.lost_reason)
