@@ -7,15 +7,19 @@ import sys
 
 import psutil
 
-# Busy for `duty` of every 20 ms slice, until killed. The marker makes rules match it.
+# Burns `duty` CPU seconds per second of wall time, until killed: while behind (preempted on a
+# busy machine) it spins in 1 ms steps, else sleeps 5 ms. The marker makes rules match it.
 _BURN = """
 import sys, time
 duty = float(sys.argv[2])
+wall0, cpu0 = time.perf_counter(), time.process_time()
 while True:
-    start = time.perf_counter()
-    while time.perf_counter() - start < 0.02 * duty:
-        pass
-    time.sleep(0.02 * (1 - duty))
+    if time.process_time() - cpu0 < duty * (time.perf_counter() - wall0):
+        step = time.perf_counter()
+        while time.perf_counter() - step < 0.001:
+            pass
+    else:
+        time.sleep(0.005)
 """
 
 # Spawns short children (each burns `child_s` and exits) one after another, waiting for each.
