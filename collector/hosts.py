@@ -17,6 +17,7 @@ from fleetprint.schema import Inventory
 
 log = logging.getLogger(__name__)
 TERMINAL_KINDS = ("laptop", "desktop")
+MAX_SHARED_WEIGHTS = 10_000  # distinct service weights kept for sharing
 
 
 def model_inputs(inventory: Inventory, site: str, zone: str) -> tuple:
@@ -86,6 +87,8 @@ class HostRegistry:
         else:
             site_settings = self._config.sites.get(site)
             weights = tuple(site_settings.services.items()) if site_settings else ()
+        if len(self._weights) >= MAX_SHARED_WEIGHTS:  # weights that change at every inventory: start afresh
+            self._weights.clear()
         return self._weights.setdefault(weights, dict(weights))
 
     def _zone(self, zone: str) -> ZoneFactors:

@@ -76,3 +76,19 @@ def test_the_purchase_year_separates_models_of_servers_and_vms(fleet) -> None:
         assert registry.configurations() == 1, kind
         registry.update(msgspec.structs.replace(host, host_id="other-year", purchase_date=date(2023, 1, 1)))
         assert registry.configurations() == 2, kind
+
+
+def test_hosts_with_the_same_service_weights_share_them(fleet, monkeypatch) -> None:
+    registry = HostRegistry(CollectorConfig())
+    laptop = next(host.inventory(NOW) for host in fleet if host.kind == "laptop")
+    first = registry.update(msgspec.structs.replace(laptop, host_id="a", services={"web": 2.0, "db": 1.0}))
+    second = registry.update(msgspec.structs.replace(laptop, host_id="b", services={"web": 2.0, "db": 1.0}))
+    other = registry.update(msgspec.structs.replace(laptop, host_id="c", services={"web": 1.0}))
+    assert first.service_weights is second.service_weights and first.service_weights == {"web": 2.0, "db": 1.0}
+    assert other.service_weights == {"web": 1.0}
+    # Weights that change at every inventory do not pile up: the shared set starts afresh.
+    monkeypatch.setattr("fleetprint.collector.hosts.MAX_SHARED_WEIGHTS", 5)
+    for n in range(20):
+        model = registry.update(msgspec.structs.replace(laptop, host_id="d", services={"web": float(n + 1)}))
+        assert model.service_weights == {"web": float(n + 1)}
+    assert len(registry._weights) <= 5
