@@ -79,6 +79,9 @@ class ChildSession:
         slow database), at most Receive Maximum messages queue here; then paho's thread waits
         too, reads no more, and the broker keeps the rest."""
         with self._outbox_ready:
+            if len(self._outbox) >= self.settings.receive_maximum and not self._stopping:
+                log.warning("the collector takes no messages (%d waiting): the broker keeps the rest "
+                            "until it does; keepalive pings wait too", len(self._outbox))
             while len(self._outbox) >= self.settings.receive_maximum and not self._stopping:
                 self._outbox_ready.wait()
             self._outbox.append((message.topic, message.payload, message.mid, message.qos))

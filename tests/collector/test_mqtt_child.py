@@ -26,7 +26,7 @@ def _message(mid: int) -> SimpleNamespace:
     return SimpleNamespace(topic=f"p/hosts/h{mid}/report", payload=b"{}", mid=mid, qos=1)
 
 
-def test_at_most_receive_maximum_messages_wait_for_the_collector() -> None:
+def test_at_most_receive_maximum_messages_wait_for_the_collector(caplog) -> None:
     child, collector_end = _session(receive_maximum=3)
     for mid in (1, 2, 3):
         child._on_message(None, None, _message(mid))
@@ -35,6 +35,7 @@ def test_at_most_receive_maximum_messages_wait_for_the_collector() -> None:
                             daemon=True)
     paho.start()
     assert not fourth_taken.wait(BLOCKED_FOR_S), "took a message past Receive Maximum"
+    assert "the collector takes no messages (3 waiting)" in caplog.text
     threading.Thread(target=child._send_messages, daemon=True).start()
     assert collector_end.recv() == ("messages", [(f"p/hosts/h{mid}/report", b"{}", mid, 1) for mid in (1, 2, 3)])
     assert fourth_taken.wait(10), "the collector took the batch, yet paho's thread still waits"
