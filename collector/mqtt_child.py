@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 
 from paho.mqtt.enums import MQTTErrorCode
@@ -25,6 +26,7 @@ log = logging.getLogger("fleetprint.collector.mqtt")
 OFFLINE_PUBLISH_TIMEOUT_S = 5.0
 CLOSE_JOIN_TIMEOUT_S = 5.0
 MAX_BATCH = 500
+WAIT_WARNING_INTERVAL_S = 10.0
 
 
 class ChildSession:
@@ -36,6 +38,7 @@ class ChildSession:
         self._outbox: list[tuple[str, bytes, int, int]] = []  # (topic, payload, mid, qos), in order
         self._outbox_ready = threading.Condition()
         self._stopping = False
+        self._warned_at = -WAIT_WARNING_INTERVAL_S
         self._connected = False
         self._client = make_client(settings.mqtt, settings.client_id, manual_ack=True)
         self._client.on_connect = self._on_connect
@@ -79,9 +82,12 @@ class ChildSession:
         slow database), at most Receive Maximum messages queue here; then paho's thread waits
         too, reads no more, and the broker keeps the rest."""
         with self._outbox_ready:
-            if len(self._outbox) >= self.settings.receive_maximum and not self._stopping:
+            full = len(self._outbox) >= self.settings.receive_maximum and not self._stopping
+            if full and time.monotonic() - self._warned_at >= WAIT_WARNING_INTERVAL_S:
+                self._warned_at = time.monotonic()
                 log.warning("the collector takes no messages (%d waiting): the broker keeps the rest "
-                            "until it does; keepalive pings wait too", len(self._outbox))
+                            "until it does; keepalive pings wait too (logged at most every %.0f s)",
+                            len(self._outbox), WAIT_WARNING_INTERVAL_S)
             while len(self._outbox) >= self.settings.receive_maximum and not self._stopping:
                 self._outbox_ready.wait()
             self._outbox.append((message.topic, message.payload, message.mid, message.qos))
