@@ -61,15 +61,21 @@ def fleetprint_broker(*args: str) -> str:
     return result.stdout
 
 
+def tls_files(directory: Path, server_name: str) -> dict[str, Path]:
+    """A new CA, and a server certificate and key it signed for `server_name`: ca, cert, key .pem files."""
+    ca = trustme.CA()
+    files = {name: directory / f"{name}.pem" for name in ("ca", "cert", "key")}
+    ca.cert_pem.write_to_path(str(files["ca"]))
+    server = ca.issue_cert(server_name)
+    server.cert_chain_pems[0].write_to_path(str(files["cert"]))
+    server.private_key_pem.write_to_path(str(files["key"]))
+    return files
+
+
 @pytest.fixture
 def secured(tmp_path: Path):
     """The shipped broker with a CA, a server certificate for 127.0.0.1 and credentials for two hosts."""
-    ca = trustme.CA()
-    files = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
-    ca.cert_pem.write_to_path(str(files["ca"]))
-    server = ca.issue_cert("127.0.0.1")
-    server.cert_chain_pems[0].write_to_path(str(files["cert"]))
-    server.private_key_pem.write_to_path(str(files["key"]))
+    files = tls_files(tmp_path, "127.0.0.1")
     files["passwd"] = tmp_path / "passwd"
     secrets = tmp_path / "secrets"
     for host in ("host-a", "host-b"):
@@ -230,3 +236,4 @@ def test_the_collector_reports_messages_the_broker_dropped(influxdb, influx_db, 
     finally:
         assert collector.stop() == 0
         broker.stop()
+

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import trustme
 from stack import AuthInfluxDB, by_name, doctor
-from test_broker_security import ShippedMosquitto
+from test_broker_security import ShippedMosquitto, tls_files
 
 from fleetprint.collector.doctor import PROBE_MEASUREMENT, collector_checks
 
@@ -93,12 +93,7 @@ def test_a_broker_certificate_from_another_ca(tls_broker, secrets, influxdb, inf
 
 
 def test_a_certificate_for_another_name(secrets, influxdb, influx_db, tmp_path) -> None:
-    ca = trustme.CA()
-    files = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
-    ca.cert_pem.write_to_path(str(files["ca"]))
-    server = ca.issue_cert("broker.example.org")
-    server.cert_chain_pems[0].write_to_path(str(files["cert"]))
-    server.private_key_pem.write_to_path(str(files["key"]))
+    files = tls_files(tmp_path, "broker.example.org")
     broker = ShippedMosquitto({**files, "passwd": secrets / "mosquitto.passwd"})
     broker.start(tmp_path / "broker")
     try:
