@@ -20,7 +20,7 @@ class HostFacts(msgspec.Struct, forbid_unknown_fields=True):
 
     id: Annotated[str, msgspec.Meta(pattern=HOST_ID_PATTERN)] | None = None
     site: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
-    zone: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] | None = None
+    zone: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}\Z")] | None = None
     kind: str | None = None
     purchase_date: date | None = None
     lifetime_years: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
@@ -51,10 +51,10 @@ class PowerSettings(msgspec.Struct, forbid_unknown_fields=True):
     and the battery are read whenever the host has them)."""
 
     ipmi: bool = False
-    redfish_url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s]+/?$")] | None = None
+    redfish_url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s]+/?\Z")] | None = None
     redfish_username: str | None = None
     redfish_password_file: str | None = None
-    redfish_chassis: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:-]{1,64}$")] = "1"
+    redfish_chassis: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:-]{1,64}\Z")] = "1"
     redfish_verify_tls: bool = True
     redfish_ca_file: str | None = None
 

@@ -18,7 +18,7 @@ from typing import Annotated
 
 import msgspec
 
-ServiceName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
+ServiceName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+\Z")]
 _UNIT = re.compile(r"/([^/]+\.(?:service|scope))(?:/|$)")
 _CONTAINER_ID = re.compile(r"(?:docker-|crio-|cri-containerd-|libpod-|/)([0-9a-f]{64})(?:\.scope)?(?:/|$)")
 
@@ -32,7 +32,7 @@ class ServiceRule(msgspec.Struct, forbid_unknown_fields=True):
     user: str | None = None
     systemd_unit: str | None = None
     cgroup: str | None = None
-    container_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{1,64}$")] | None = None
+    container_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{1,64}\Z")] | None = None
 
 
 class ServiceSettings(msgspec.Struct, forbid_unknown_fields=True):

@@ -66,7 +66,7 @@ def run(config_path: str | None, log_level: str) -> None:
     from fleetprint.collector.hosts import HostRegistry
     from fleetprint.collector.impact.assess import Assessor
     from fleetprint.collector.impact.grid import GridFactors
-    from fleetprint.collector.ingest import Ingest
+    from fleetprint.collector.ingest import Ingest, SampleWindow
     from fleetprint.collector.mqtt_session import SessionLost
     from fleetprint.collector.rollups import Rollups
     from fleetprint.collector.service import Collector
@@ -81,8 +81,9 @@ def run(config_path: str | None, log_level: str) -> None:
     counters = Counters()
     rollups = Rollups(make_influxql(config), sink, config.rollups.lag_s) if config.rollups.enabled else None
     grid = GridFactors.from_config(config)
+    window = SampleWindow(config.collector.max_sample_age_days * 86_400, config.collector.max_sample_ahead_s)
     ingest = Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters, Assessor(config, grid),
-                    on_sample=rollups.mark if rollups else None)
+                    on_sample=rollups.mark if rollups else None, window=window)
     service = Collector(config, sink, ingest, counters, rollups, grid.live)
     if config.budgets.file:
         service.budgets = BudgetJob(config.budgets.file, BudgetEvaluator(make_influxql(config), load_budgets(

@@ -11,23 +11,29 @@ import msgspec
 from fleetprint.config import load_config
 from fleetprint.mqtt import MqttSettings
 
-Zone = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+Zone = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}\Z")]
 
 
 class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True):
     """This collector's identity on the broker and its persistent session."""
 
     # MQTT client id: must be stable across restarts (the broker keeps the session by it).
-    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = msgspec.field(
+    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}\Z")] = msgspec.field(
         default_factory=lambda: "fleetprint-collector-" + "".join(
             c if c.isalnum() or c in "._-" else "-" for c in socket.gethostname())[:40]
     )
-    share_group: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "fleetprint"
+    share_group: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}\Z")] = "fleetprint"
     session_expiry_s: Annotated[int, msgspec.Meta(ge=0, le=4294967295)] = 7 * 86400
     receive_maximum: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 10000
     health_interval_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 10.0
     # How long a report from a host with no inventory yet is held before it is rejected.
     inventory_wait_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 60.0
+    # Samples older than this, or dated further ahead than max_sample_ahead_s, are refused
+    # (`samples_refused_too_old`, `samples_refused_in_future`): a wrong clock or a hostile host
+    # must not open database shards far from now nor freeze the rollups. The default covers an
+    # agent's whole queue (200,000 samples: 69 days at 30 s).
+    max_sample_age_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] = 90.0
+    max_sample_ahead_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 300.0
 
 
 class InfluxSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -57,7 +63,7 @@ class InfluxSettings(msgspec.Struct, forbid_unknown_fields=True):
         return self.token
 
 
-ServiceName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
+ServiceName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+\Z")]
 
 
 class SiteSettings(msgspec.Struct, forbid_unknown_fields=True):

@@ -13,18 +13,26 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.host_model import HostModel
-from fleetprint.collector.stats import Counters
+from fleetprint.collector.stats import Counters, ThrottledLog
 from fleetprint.collector.store.lineprotocol import epoch_ms
 from fleetprint.collector.store.points import host_sample_line, inventory_line, service_sample_line
 from fleetprint.mqtt import Topics
 from fleetprint.schema import PayloadError, Sample, decode_inventory, decode_report
 
 log = logging.getLogger(__name__)
-REJECTION_LOG_INTERVAL_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SampleWindow:
+    """How far from now a sample's time may lie to be stored."""
+
+    max_age_s: float = 90 * 86_400.0
+    max_ahead_s: float = 300.0
 
 
 class AwaitingInventory(Exception):
@@ -39,13 +47,16 @@ class Ingest:
     """Decodes, validates and models inventories and reports; returns line-protocol points."""
 
     def __init__(self, hosts: HostRegistry, topics: Topics, counters: Counters, assessor: Assessor,
-                 on_sample: Callable[[int], None] | None = None) -> None:
+                 on_sample: Callable[[int], None] | None = None, window: SampleWindow = SampleWindow(),
+                 clock: Callable[[], float] = time.time) -> None:
         self.hosts = hosts
+        self.window = window
+        self.clock = clock
         self.assessor = assessor
         self.on_sample = on_sample  # told each sample's time (ms), e.g. to roll its period up again
         self.topics = topics
         self.counters = counters
-        self._last_logged: dict[str, float] = {}
+        self._rejections = ThrottledLog(log)
 
     def handle(self, topic: str, payload: bytes, first_time: bool = True) -> list[str]:
         """Points for one message; [] when it was rejected (counted and logged) or carries none.
@@ -94,11 +105,27 @@ class Ingest:
             raise AwaitingInventory(host_id)
         dropped = report.dropped_samples or None
         lines: list[str] = []
-        for index, sample in enumerate(report.samples):
-            lines.extend(self._sample_lines(model, report.seq, sample, dropped if index == 0 else None))
+        samples = self._in_window(host_id, report.samples)
+        for sample in samples:
+            lines.extend(self._sample_lines(model, report.seq, sample, dropped))
+            dropped = None  # the agent's count of dropped samples goes on the first point only
         self.counters.add("reports_ok")
-        self.counters.add("samples_ok", len(report.samples))
+        self.counters.add("samples_ok", len(samples))
         return lines
+
+    def _in_window(self, host_id: str, samples: list[Sample]) -> list[Sample]:
+        """The samples dated within the window around now; the others are counted and logged."""
+        now_s = self.clock()
+        oldest_s, newest_s = now_s - self.window.max_age_s, now_s + self.window.max_ahead_s
+        kept = [sample for sample in samples if oldest_s <= sample.ts.timestamp() <= newest_s]
+        if len(kept) < len(samples):
+            for sample in samples:
+                if not oldest_s <= sample.ts.timestamp() <= newest_s:
+                    reason = "too_old" if sample.ts.timestamp() < oldest_s else "in_future"
+                    self.counters.refuse_samples(reason)
+                    self._rejections.log(reason, f"refused a sample of {host_id} dated {sample.ts.isoformat()}: "
+                                         f"{reason}", self.counters.get(f"samples_refused_{reason}"))
+        return kept
 
     def _sample_lines(self, model: HostModel, seq: int, sample: Sample, dropped: int | None) -> list[str]:
         """The host's point and one point per service it is split across."""
@@ -120,10 +147,5 @@ class Ingest:
 
     def _reject(self, topic: str, exc: PayloadError) -> None:
         self.counters.reject(exc.reason)
-        log.debug("rejected message on %s: %s: %s", topic[:200], exc.reason, exc.detail[:300])
-        now = time.monotonic()
-        if now - self._last_logged.get(exc.reason, -REJECTION_LOG_INTERVAL_S) >= REJECTION_LOG_INTERVAL_S:
-            self._last_logged[exc.reason] = now
-            total = self.counters.get(f"rejected_{exc.reason}")
-            log.warning("rejected message on %s: %s: %s (%d %s so far; logged at most every %.0f s per reason)",
-                        topic[:200], exc.reason, exc.detail[:300], total, exc.reason, REJECTION_LOG_INTERVAL_S)
+        self._rejections.log(exc.reason, f"rejected message on {topic[:200]}: {exc.reason}: {exc.detail[:300]}",
+                             self.counters.get(f"rejected_{exc.reason}"))

@@ -31,6 +31,15 @@ HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 SUMMED_FIELDS = ("energy_wh", "usage_gwp_gco2e", "usage_adp_kgsbeq", "usage_pe_mj",
                  "embodied_gwp_gco2e", "embodied_adp_kgsbeq", "embodied_pe_mj")
 HOST_TAGS = ("host", "kind", "site", "zone", "power_source")
+MAX_ATTEMPTS = 5  # a late period whose rollup fails this many times is given up
+
+
+class RollupFailed(Exception):
+    """Some ranges could not be rolled up this run; the others were (`written` points)."""
+
+    def __init__(self, message: str, written: int) -> None:
+        super().__init__(message)
+        self.written = written
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class Rollups:
         self.lag_ms = int(lag_s * 1000)
         self.settle_s = settle_s
         self._late: dict[str, dict[int, float]] = {level.name: {} for level in LEVELS}  # period -> marked at
+        self._attempts: dict[tuple[str, int], int] = {}  # failed late periods: attempts so far
         self._lock = threading.Lock()
 
     def mark(self, sample_ms: int) -> None:
@@ -73,10 +83,15 @@ class Rollups:
                 self._late[level.name][sample_ms - sample_ms % level.period_ms] = now
 
     def run(self, now_ms: int | None = None) -> int:
-        """Recompute what is due; returns the number of rollup points written."""
+        """Recompute what is due; returns the number of rollup points written.
+
+        A range that fails is tried again at the next runs (at most MAX_ATTEMPTS times, then
+        given up with an error) and never keeps the other ranges from being rolled up; the run
+        raises RollupFailed after doing all it could.
+        """
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         settled_before = time.monotonic() - self.settle_s
-        written = 0
+        written, failures = 0, []
         for level in LEVELS:
             complete_before = (now_ms - self.lag_ms) // level.period_ms * level.period_ms
             with self._lock:
@@ -84,16 +99,36 @@ class Rollups:
                 late = {p for p, marked in pending.items() if p < complete_before and marked <= settled_before}
                 for period in late:
                     del pending[period]
-            starts = self._due(level, complete_before) | late
             try:
-                for begin, end in _ranges(sorted(starts), level.period_ms, level.periods_per_query):
+                starts = self._due(level, complete_before) | late
+            except Exception as exc:  # the database may be down: the late periods wait for the next run
+                self._retry(level, late, exc, failures)
+                continue
+            for begin, end in _ranges(sorted(starts), level.period_ms, level.periods_per_query):
+                try:
                     written += self._write(level, begin, end, self._compute(level, begin, end))
-            except Exception:
-                with self._lock:  # try these periods again next run
-                    for period in late:
-                        self._late[level.name].setdefault(period, 0.0)
-                raise
+                except Exception as exc:
+                    self._retry(level, {p for p in late if begin <= p < end}, exc, failures)
+                else:
+                    for period in range(begin, end, level.period_ms):
+                        self._attempts.pop((level.name, period), None)
+        if failures:
+            more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+            raise RollupFailed("; ".join(failures[:5]) + more, written)
         return written
+
+    def _retry(self, level: Level, periods: set[int], exc: Exception, failures: list[str]) -> None:
+        """Mark late periods of a failed range for the next run, or give them up after MAX_ATTEMPTS."""
+        failures.append(f"{level.name}: {exc}")
+        with self._lock:
+            for period in periods:
+                attempts = self._attempts[(level.name, period)] = self._attempts.get((level.name, period), 0) + 1
+                if attempts < MAX_ATTEMPTS:
+                    self._late[level.name].setdefault(period, 0.0)
+                else:
+                    del self._attempts[(level.name, period)]
+                    log.error("gave up rolling up %s for the period starting at %d ms after %d attempts: %s",
+                              level.name, period, attempts, exc)
 
     def _due(self, level: Level, complete_before: int) -> set[int]:
         """Periods from the last rolled up (or the first raw sample) to the last complete one."""

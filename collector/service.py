@@ -28,8 +28,8 @@ from fleetprint.collector.held import HeldMessage, HeldReports
 from fleetprint.collector.impact.grid_live import LiveIntensity
 from fleetprint.collector.ingest import AwaitingInventory, Ingest
 from fleetprint.collector.mqtt_session import MqttSession, SessionLost, SessionSettings, Subscription
-from fleetprint.collector.rollups import Rollups
-from fleetprint.collector.stats import Counters
+from fleetprint.collector.rollups import RollupFailed, Rollups
+from fleetprint.collector.stats import Counters, ThrottledLog
 from fleetprint.collector.store.points import collector_health_line
 from fleetprint.collector.store.sink import (
     RejectedWriteError,
@@ -72,6 +72,7 @@ class Collector:
         self._batch = _Batch()
         self._batch_ready = threading.Condition()
         self._closing = False  # set before the last batch: nothing waits for room any more
+        self._refusals = ThrottledLog(log, logging.ERROR)
         self._held = HeldReports(config.collector.receive_maximum, config.collector.inventory_wait_s)
         self.session = MqttSession(self._session_settings(), self._on_message)
 
@@ -80,7 +81,10 @@ class Collector:
         return SessionSettings(
             mqtt=self.config.mqtt, client_id=settings.id,
             subscriptions=(Subscription("reports", f"$share/{group}/{self.topics.all_reports}", 1),
-                           Subscription("inventories", self.topics.all_inventories, 1),
+                           # QoS 0: retained inventories, sent again at every (re)subscription,
+                           # then pass the reports queued ahead of them outside the Receive Maximum
+                           # window, which held reports fill after a restart (docs/reliability.md).
+                           Subscription("inventories", self.topics.all_inventories, 0),
                            Subscription("collectors' statuses", self.topics.all_collector_statuses, 1),
                            Subscription("budget alerts", self.topics.all_alerts, 1),
                            Subscription("the broker's dropped-message count", BROKER_DROPPED_TOPIC, 0,
@@ -187,32 +191,40 @@ class Collector:
         self.session.ack(batch.acks)
 
     def _write_chunk(self, lines: list[str], stop: threading.Event) -> bool:
-        """Write one chunk (halved while the database finds it too large); False when stopping first."""
+        """Write one chunk, retrying while the database is unavailable; False when stopping first.
+
+        A chunk the database finds too large is halved until it goes through. A chunk it
+        refuses is bisected down to the points it refuses, so that one host's bad point never
+        costs the other points of its chunk (InfluxDB may have stored some of them already:
+        writing them again overwrites them with themselves).
+        """
         backoff = 0.5
         while True:
             try:
                 self.sink.write(lines)
                 self.counters.add("points_written", len(lines))
                 return True
-            except TooLargeWriteError as exc:
+            except (TooLargeWriteError, RejectedWriteError) as exc:
+                reason = exc.reason if isinstance(exc, RejectedWriteError) else "too_large"
                 if len(lines) == 1:
-                    self.counters.add("points_refused")
-                    log.error("%s; the point is dropped", exc)
+                    self._refuse_point(lines[0], reason, exc)
                     return True
                 self.counters.add("writes_split")
-                log.warning("%s; writing it in two halves", exc)
+                log.log(logging.WARNING if reason == "too_large" else logging.DEBUG, "%s; writing it in two halves", exc)
                 half = len(lines) // 2
                 return self._write_chunk(lines[:half], stop) and self._write_chunk(lines[half:], stop)
-            except RejectedWriteError as exc:
-                self.counters.add("points_refused", len(lines))
-                log.error("%s; %d points dropped", exc, len(lines))
-                return True
             except RetryableWriteError as exc:
                 self.counters.add("write_retries")
                 log.warning("%s; retrying in %.1f s", exc, backoff)
                 if stop.wait(backoff):
                     return False
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    def _refuse_point(self, point: str, reason: str, exc: Exception) -> None:
+        self.counters.refuse_points(reason)
+        head = point.split(" ", 1)[0] if reason != "unparsable" else point
+        self._refusals.log(reason, f"InfluxDB refused a point ({reason}), dropped: {head[:300]!r}: {str(exc)[:300]}",
+                           self.counters.get(f"points_refused_{reason}"))
 
     def _health_line(self) -> str:
         counters = self.counters.snapshot()
@@ -223,7 +235,11 @@ class Collector:
         """The scheduled rollup job (APScheduler's thread)."""
         try:
             self.counters.add("rollup_points_written", self.rollups.run())
-        except Exception as exc:  # the database may be down: the next run catches up
+        except RollupFailed as exc:  # the database may be down: the next run catches up
+            self.counters.add("rollup_points_written", exc.written)
+            self.counters.add("rollup_failures")
+            log.warning("rollup failed in part, retried at the next run: %s", exc)
+        except Exception as exc:
             self.counters.add("rollup_failures")
             log.warning("rollup failed, retried at the next run: %s", exc)
 

@@ -24,7 +24,7 @@ class MqttSettings(msgspec.Struct, forbid_unknown_fields=True):
     password_file: str | None = None
     tls: bool = False
     ca_file: str | None = None
-    topic_prefix: Annotated[str, msgspec.Meta(pattern=r"^[^#+\x00]+$")] = DEFAULT_PREFIX
+    topic_prefix: Annotated[str, msgspec.Meta(pattern=r"^[^#+\x00]+\Z")] = DEFAULT_PREFIX
     keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 60
 
     def secret(self) -> str | None:

@@ -17,11 +17,11 @@ import msgspec
 INVENTORY_SCHEMA = "fleetprint.inventory/1"
 REPORT_SCHEMA = "fleetprint.report/1"
 MAX_PAYLOAD_BYTES = 256 * 1024
-HOST_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+HOST_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}\Z"
 
 HostId = Annotated[str, msgspec.Meta(pattern=HOST_ID_PATTERN)]
 ShortText = Annotated[str, msgspec.Meta(max_length=256)]
-Label = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]*$")]
+Label = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]*\Z")]
 UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
 NonNegInt = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 Percent = Annotated[float, msgspec.Meta(ge=0.0, le=100.0)]
@@ -99,7 +99,7 @@ class Inventory(_Strict, tag_field="schema", tag=INVENTORY_SCHEMA):
     agent_version: ShortText = ""
     # Operator-supplied facts, from the agent's config.
     site: Label | None = None
-    zone: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] | None = None
+    zone: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}\Z")] | None = None
     purchase_date: date | None = None
     lifetime_years: Annotated[float, msgspec.Meta(gt=0.0, le=50.0)] | None = None
     # Services the whole host serves, with relative weights (e.g. {"mail": 2, "web": 1}).

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
@@ -16,6 +17,7 @@ from fleetprint.mqtt import MqttSettings, make_client
 from services import InfluxDB, Mosquitto
 
 T = TypeVar("T")
+TEST_DATA_SINCE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def wait_until(probe: Callable[[], T], timeout_s: float = 30.0, what: str = "condition", poll_s: float = 0.1,
@@ -120,7 +122,9 @@ def collector_config(path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, datab
     """A collector.toml for the test services, flushing and reporting health quickly.
 
     Each collector id gets its own share group unless one is given: the broker keeps a
-    stopped collector's persistent session in its group and goes on giving it a share.
+    stopped collector's persistent session in its group and goes on giving it a share. The
+    tests' samples are dated on fixed days (so that their references stay fixed): the window of
+    sample times the collector takes reaches back to them, whatever day the suite runs on.
     """
     path.write_text(
         f"""
@@ -128,6 +132,7 @@ def collector_config(path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, datab
 id = "{collector_id}"
 share_group = "{share_group or collector_id}"
 health_interval_s = 1
+max_sample_age_days = {days_since_test_data()}
 {collector_extra}
 [mqtt]
 host = "{mosquitto.host}"
@@ -140,6 +145,11 @@ flush_interval_s = 0.2
         encoding="utf-8",
     )
     return path
+
+
+def days_since_test_data() -> int:
+    """Days from the earliest date the tests' samples use (2026-01-01) to now, with a margin."""
+    return (datetime.now(timezone.utc) - TEST_DATA_SINCE).days + 30
 
 
 def agent_config(path: Path, mosquitto: Mosquitto, host_id: str, state_dir: Path, extra_host: str = "",

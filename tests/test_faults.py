@@ -233,3 +233,32 @@ def test_batches_larger_than_the_database_takes(mosquitto, small_influxdb, tmp_p
     finally:
         feeder.stop()
         assert collector.stop() == 0
+
+
+def test_restart_with_a_backlog_larger_than_the_window_loses_nothing(mosquitto, influxdb, influx_db,
+                                                                       tmp_path: Path) -> None:
+    """The broker delivers a restarted collector's queued reports before the retained inventories:
+    reports that wait for their inventory must wait, whatever the backlog."""
+    config = collector_config(tmp_path / "window.toml", mosquitto, influxdb, influx_db, "window-collector",
+                              collector_extra="receive_maximum = 50")
+    hosts = [f"window-host-{n}" for n in range(4)]
+    collector = start_collector(config, tmp_path / "window-1.log")
+    feeders = [Feeder(host, mosquitto.port, tmp_path / host, max_samples_per_report=1) for host in hosts]
+    try:
+        for feeder in feeders:
+            feeder.start()
+            feeder.take(1)
+        wait_until(lambda: all(stored(influxdb, influx_db, host) == 1 for host in hosts), watch=[collector],
+                   what="each host's first sample")
+        assert collector.stop() == 0
+        for feeder in feeders:
+            feeder.take(CHUNK * 2 - 1)
+        wait_until(lambda: all(len(feeder.buffer) == 0 for feeder in feeders), what="the broker to hold every sample")
+        collector = start_collector(config, tmp_path / "window-2.log")
+        wait_until(lambda: all(stored(influxdb, influx_db, host) == CHUNK * 2 for host in hosts), timeout_s=60,
+                   poll_s=0.2, watch=[collector], what="every sample of every host stored")
+        assert "no_inventory" not in collector.log_text()
+    finally:
+        for feeder in feeders:
+            feeder.stop()
+        collector.stop()

@@ -66,7 +66,8 @@ def test_deep_nesting_is_refused_not_a_crash() -> None:
 _hosts = HostRegistry(CollectorConfig())
 _hosts.update(Inventory(host_id="fuzz", taken_at=TS, kind="server", ram_gb=32,
                         cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32)))
-_ingest = Ingest(_hosts, Topics(), Counters(), Assessor(CollectorConfig(), GridFactors({}, {}, None)))
+_ingest = Ingest(_hosts, Topics(), Counters(), Assessor(CollectorConfig(), GridFactors({}, {}, None)),
+                 clock=lambda: TS.timestamp())
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])

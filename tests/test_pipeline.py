@@ -32,13 +32,18 @@ def boavizta_reference(inventory: Inventory, load_pct: float, hours: float):
     from boaviztapi.dto.device import Server
     from boaviztapi.dto.device.device import mapper_server
 
+    from fleetprint.collector.impact.boavizta import clean_cpu_name
+
     cpu = inventory.cpu
-    # The documented rule when the DIMM count is unknown: 32 GB modules (Boavizta's typical DDR4 DIMM).
-    dimms = max(1, round(inventory.ram_gb / 32))
+    # The documented rules (docs/impact-model.md): the CPU's name without what the OS adds to it
+    # (clean_cpu_name, tested on fixed names in tests/collector/test_host_model.py); the DIMM count
+    # the agent read, else 32 GB modules (Boavizta's typical DDR4 DIMM).
+    dimms = inventory.ram_modules or max(1, round(inventory.ram_gb / 32))
     server = Server(
         model={"type": "rack"},
         configuration={
-            "cpu": {"units": cpu.sockets, "name": cpu.model, "core_units": cpu.cores // cpu.sockets},
+            "cpu": {"units": cpu.sockets, "name": clean_cpu_name(cpu.model),
+                    "core_units": max(1, cpu.cores // cpu.sockets), **({"tdp": cpu.tdp_w} if cpu.tdp_w else {})},
             "ram": [{"units": dimms, "capacity": max(1, round(inventory.ram_gb / dimms))}],
             "disk": [{"units": 1, "type": "hdd" if d.kind == "hdd" else "ssd", "capacity": round(d.size_gb)}
                      for d in inventory.disks],

@@ -194,3 +194,44 @@ def test_a_report_delivered_twice_is_stored_once(mosquitto, influxdb, influx_db,
         publisher.loop_stop()
         assert collector.stop() == 0
     assert len(rows) == 1 and rows[0]["seq"] == 1
+
+
+def test_a_hostile_label_costs_no_other_host_its_data(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    """A site and a service named `x\\ y\\="` once broke the line protocol of every point in their write."""
+    collector = start_collector(collector_config(
+        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "label-collector"), tmp_path / "collector.log")
+    publisher = connected_client(mosquitto.port, "test-label-publisher")
+    hostile_label = 'x\\ y\\="'
+    hosts = [f"label-host-{n:02d}" for n in range(20)] + ["label-hostile"]
+    try:
+        for host in hosts:
+            inventory = Inventory(host_id=host, taken_at=START, kind="server", ram_gb=32,
+                                  site=hostile_label if host == "label-hostile" else "paris",
+                                  cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32))
+            publisher.publish(topics.inventory(host), encode(inventory), qos=1, retain=True).wait_for_publish(5)
+        sent = []
+        for seq in range(1, 11):  # interleaved, so that each write holds every host's points
+            for host in hosts:
+                services = {hostile_label: 0.1} if host == "label-hostile" else {}
+                sent.append(publisher.publish(topics.report(host), json.dumps(
+                    report_json(host, seq, services=services)).encode(), qos=1))
+        for info in sent:
+            info.wait_for_publish(5)
+        expected = len(hosts) * 10
+
+        def stored() -> list[dict] | None:
+            rows = influxdb.query("SELECT count(power_w) AS n FROM fp_host GROUP BY host, site", influx_db)
+            return rows if sum(row["n"] for row in rows) == expected else None
+
+        rows = wait_until(stored, timeout_s=30, what=f"{expected} host points", watch=[collector])
+        services = influxdb.query("SELECT count(power_w) AS n FROM fp_service WHERE host = 'label-hostile' "
+                                  "GROUP BY service, site", influx_db)
+    finally:
+        for host in hosts:
+            publisher.publish(topics.inventory(host), b"", qos=1, retain=True).wait_for_publish(5)
+        publisher.disconnect()
+        publisher.loop_stop()
+        assert collector.stop() == 0
+    assert {(row["host"], row["site"], row["n"]) for row in rows} == {
+        (host, 'x y="' if host == "label-hostile" else "paris", 10) for host in hosts}
+    assert ('x y="', 'x y="') in {(row["service"], row["site"]) for row in services}

@@ -48,6 +48,8 @@ def mutated(**changes) -> bytes:
     (encode(INVENTORY), "wrong_schema"),
     (mutated(host_id="bad host"), "invalid"),
     (mutated(host_id="x" * 65), "invalid"),
+    (mutated(host_id="web-01\n"), "invalid"),  # patterns match the whole text, not up to a last newline
+    (mutated(sample_services={"web\n": 0.5}), "invalid"),
     (mutated(seq=-1), "invalid"),
     (mutated(samples=[]), "invalid"),
     (mutated(sample_cpu_util_pct=100.5), "invalid"),
@@ -81,3 +83,12 @@ def test_inventory_digest_ignores_time_only() -> None:
     later = msgspec.structs.replace(INVENTORY, taken_at=datetime(2027, 1, 1, tzinfo=timezone.utc))
     assert inventory_digest(later) == inventory_digest(INVENTORY)
     assert inventory_digest(msgspec.structs.replace(INVENTORY, ram_gb=128)) != inventory_digest(INVENTORY)
+
+
+@pytest.mark.parametrize("zone", ["FRA\n", "fra", "FRAN"])
+def test_an_inventory_zone_is_three_capitals_and_nothing_else(zone: str) -> None:
+    body = json.loads(encode(INVENTORY))
+    body["zone"] = zone
+    with pytest.raises(PayloadError) as caught:
+        decode_inventory(json.dumps(body).encode())
+    assert caught.value.reason == "invalid"

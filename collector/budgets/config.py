@@ -22,7 +22,7 @@ import msgspec
 
 from fleetprint.config import load_config
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f/+#]+$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f/+#]+\Z")]
 Period = Literal["day", "week", "month", "year"]
 
 

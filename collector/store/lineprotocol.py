@@ -4,10 +4,15 @@ influxdb-client's Point)."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 
 # InfluxDB 1.x takes a backslash in a tag literally unless it precedes one of these.
 _TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\ ", "\r": r"\ ", "\t": r"\ "})
+# InfluxDB 1.x's scanner reads a backslash and the character after it as a pair, and unescapes only
+# `\,`, `\=` and `\ `: a backslash before one of those (or at the end) has no faithful encoding, and
+# left in place it would unescape the separator after it and break the line (and its batch).
+_UNENCODABLE_BACKSLASHES = re.compile(r"\\+(?=[,= \n\r\t]|$)")
 _STRING_ESCAPES = str.maketrans({'"': r"\"", "\\": "\\\\", "\n": r"\n"})
 
 FieldValue = float | int | str | bool
@@ -16,9 +21,12 @@ FieldValue = float | int | str | bool
 def escape_tag(value: str) -> str:
     """Escape a tag key or value (commas, equals signs, spaces; control characters become spaces).
 
-    A trailing backslash would escape the separator after it, so it is dropped.
+    Backslashes before a comma, an equals sign, white space or the end are dropped: InfluxDB 1.x
+    cannot store them there (others are kept as they are).
     """
-    return value.rstrip("\\").translate(_TAG_ESCAPES)
+    if "\\" in value:
+        value = _UNENCODABLE_BACKSLASHES.sub("", value)
+    return value.translate(_TAG_ESCAPES)
 
 
 def format_field(value: FieldValue) -> str:

@@ -71,9 +71,9 @@ def timed_reads(source: PowerSource, change: Callable[[], None]) -> tuple[dict[s
 
 
 def assert_mean(watts: float, joules: float, shortest: float, longest: float) -> None:
-    """`watts` is `joules` over the elapsed time, which lies between `shortest` and `longest`."""
+    """`watts` is `joules` over the elapsed time, which lies between `shortest` and `longest` (the
+    bracket is exact; where within it depends on the scheduler, so nothing more is asserted)."""
     assert joules / longest <= watts <= joules / shortest
-    assert watts == pytest.approx(joules / ((shortest + longest) / 2), rel=0.01)
 
 
 # --- RAPL ---------------------------------------------------------------------------------

@@ -160,3 +160,14 @@ def test_remembered_cpu_profiles_give_boaviztapis_own_figures() -> None:
         Profile.lookup_consumption_profile = cached_lookup
         cpu_module.attributes_from_cpu_name = cached_attributes
     assert remembered == own * 2
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("Intel(R) Xeon(R) Processor", "Intel Xeon"),
+    ("Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz", "Intel Xeon Gold 6130"),
+    ("AMD EPYC 7763 64-Core Processor", "AMD EPYC 7763"),
+    ("11th Gen Intel(R) Core(TM) i7-1165G7 @ 2.80GHz", "Intel Core i7-1165G7"),
+    ("AMD Ryzen 7 5800U with Radeon Graphics", "AMD Ryzen 7 5800U"),
+])
+def test_cpu_names_lose_what_the_os_adds(raw: str, clean: str) -> None:
+    assert boavizta.clean_cpu_name(raw) == clean

@@ -8,7 +8,7 @@ from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.grid import GridFactors
-from fleetprint.collector.ingest import Ingest
+from fleetprint.collector.ingest import Ingest, SampleWindow
 from fleetprint.collector.stats import Counters
 from fleetprint.mqtt import Topics
 from fleetprint.schema import Cpu, Inventory, Report, Sample, encode
@@ -21,7 +21,8 @@ def test_report_points_and_dropped_count() -> None:
     hosts.update(Inventory(host_id="h1", taken_at=T0, kind="server", ram_gb=32,
                            cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32)))
     counters = Counters()
-    ingest = Ingest(hosts, Topics(), counters, Assessor(CollectorConfig(), GridFactors({}, {}, None)))
+    ingest = Ingest(hosts, Topics(), counters, Assessor(CollectorConfig(), GridFactors({}, {}, None)),
+                    clock=lambda: T0.timestamp())
     samples = [Sample(ts=T0 + timedelta(seconds=30 * i), interval_s=30, cpu_util_pct=10.0) for i in range(3)]
     lines = ingest.handle(Topics().report("h1"), encode(Report(host_id="h1", seq=4, samples=samples, dropped_samples=7)))
     host_lines = [line for line in lines if line.startswith("fp_host,")]
@@ -31,3 +32,27 @@ def test_report_points_and_dropped_count() -> None:
     assert "agent_dropped_samples=7i" in host_lines[0]
     assert all("agent_dropped_samples" not in line for line in host_lines[1:])
     assert counters.get("samples_ok") == 3 and counters.get("reports_ok") == 1
+
+
+def test_samples_dated_far_from_now_are_refused_and_counted() -> None:
+    """A wrong clock or a hostile host must not open shards far from now nor freeze the rollups."""
+    hosts = HostRegistry(CollectorConfig())
+    hosts.update(Inventory(host_id="h1", taken_at=T0, kind="server", ram_gb=32,
+                           cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32)))
+    counters = Counters()
+    marked: list[int] = []
+    ingest = Ingest(hosts, Topics(), counters, Assessor(CollectorConfig(), GridFactors({}, {}, None)),
+                    on_sample=marked.append, window=SampleWindow(max_age_s=86_400, max_ahead_s=300),
+                    clock=lambda: T0.timestamp())
+    times = [datetime(1600, 1, 1, tzinfo=timezone.utc), T0 - timedelta(days=1, seconds=1),
+             T0 - timedelta(days=1), T0, T0 + timedelta(seconds=300), T0 + timedelta(seconds=301),
+             datetime(9999, 12, 31, tzinfo=timezone.utc)]
+    samples = [Sample(ts=ts, interval_s=30, cpu_util_pct=10.0) for ts in times]
+    lines = ingest.handle(Topics().report("h1"), encode(Report(host_id="h1", seq=1, samples=samples,
+                                                               dropped_samples=2)))
+    host_lines = [line for line in lines if line.startswith("fp_host,")]
+    kept_ms = [int(ts.timestamp() * 1000) for ts in times[2:5]]
+    assert [int(line.rsplit(" ", 1)[1]) for line in host_lines] == kept_ms == marked
+    assert "agent_dropped_samples=2i" in host_lines[0]  # the agent's count survives a refused first sample
+    assert counters.get("samples_refused_too_old") == 2 and counters.get("samples_refused_in_future") == 2
+    assert counters.get("samples_refused_total") == 4 and counters.get("samples_ok") == 3

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from fleetprint.collector.rollups import SUMMED_FIELDS, Rollups
+from fleetprint.collector.rollups import MAX_ATTEMPTS, SUMMED_FIELDS, RollupFailed, Rollups
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
 from fleetprint.collector.store.influxql import InfluxQL
 from fleetprint.collector.store.lineprotocol import line
@@ -190,3 +190,26 @@ def test_host_daily_rollup_matches_independent_sums_per_host_and_day_and_takes_l
     later = now + HOUR_MS
     rollups.run(later)
     assert_host_days(influxql, host_expected(first + late, later))
+
+
+def test_a_period_that_fails_never_blocks_the_others_and_is_given_up(influxdb, influx_db, caplog) -> None:
+    """A sample dated 1600 once made its period's InfluxQL overflow at every run, and every rollup
+    stopped with it (the collector now refuses such samples; the rollups must not depend on it)."""
+    sink, influxql = InfluxV1Sink(influxdb.url, influx_db), InfluxQL(influxdb.url, influx_db)
+    rollups = Rollups(influxql, sink, lag_s=0, settle_s=0)
+    points = raw_points(T0, T0 + 3 * HOUR_MS, seed=3)
+    write(sink, points)
+    now = T0 + 3 * HOUR_MS
+    year_1600_ms = -11_676_096_000_000
+    rollups.mark(year_1600_ms)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        with pytest.raises(RollupFailed) as failed:
+            rollups.run(now)
+        assert failed.value.written > 0 if attempt == 1 else True
+        assert_matches(stored(influxql, "fp_service_1h"), expected(points, HOUR_MS, now), HOUR_MS)
+    assert "gave up rolling up fp_service_1h" in caplog.text
+    late = [("h4", "web", "paris", T0 + 60_000, {field: 1.0 for field in SUMMED_FIELDS})]
+    write(sink, late)
+    rollups.mark(late[0][3])
+    assert rollups.run(now) > 0, "given up, the bad period no longer fails the runs"
+    assert_matches(stored(influxql, "fp_service_1h"), expected(points + late, HOUR_MS, now), HOUR_MS)
