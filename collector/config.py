@@ -28,12 +28,24 @@ class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True):
     health_interval_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 10.0
     # How long a report from a host with no inventory yet is held before it is rejected.
     inventory_wait_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 60.0
+    # Memory bounds in bytes of payload (docs/operations.md sizes them for a 1 GiB container):
+    # reports held for their inventory (past it, the largest holder's oldest is rejected), and
+    # messages the session process keeps for the collector (past it, it reads no more and the
+    # broker keeps them).
+    max_held_bytes: Annotated[int, msgspec.Meta(ge=262_144)] = 128 * 2**20
+    max_queued_bytes: Annotated[int, msgspec.Meta(ge=262_144)] = 64 * 2**20
     # Samples older than this, or dated further ahead than max_sample_ahead_s, are refused
     # (`samples_refused_too_old`, `samples_refused_in_future`): a wrong clock or a hostile host
     # must not open database shards far from now nor freeze the rollups. The default covers an
     # agent's whole queue (200,000 samples: 69 days at 30 s).
     max_sample_age_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] = 90.0
     max_sample_ahead_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 300.0
+    # What one host may cost the others (collector/host_limits.py): distinct services it may
+    # name (past it, their share goes to `unallocated`), and points per second it may bring,
+    # with a burst saved up (past it, its reports are rejected as `rate_limited`).
+    max_services_per_host: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 64
+    max_points_per_host_per_s: Annotated[float, msgspec.Meta(gt=0)] = 5000.0
+    max_points_per_host_burst: Annotated[float, msgspec.Meta(ge=1)] = 300_000.0
 
 
 class InfluxSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -158,6 +170,9 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
             raise ValueError("influxdb.token: InfluxDB 2.x needs a token or token_file")
         if self.influxdb.version == 2 and not self.influxdb.org:
             raise ValueError("influxdb.org: InfluxDB 2.x needs an org")
+        if self.collector.max_points_per_host_burst < 2880 * (self.collector.max_services_per_host + 1):
+            raise ValueError("collector.max_points_per_host_burst: must hold the largest report allowed, "
+                             "2,880 samples x (collector.max_services_per_host + 1) points")
         if self.influxdb.max_pending_points < self.influxdb.batch_size:
             raise ValueError("influxdb.max_pending_points: must be at least influxdb.batch_size")
         from fleetprint.collector.impact import boavizta

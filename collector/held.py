@@ -2,8 +2,10 @@
 
 After a collector restart the broker delivers the reports queued in its session at once,
 before the retained inventories that the new subscription brings: rejecting them would
-lose them. They wait here, bounded in number and time; past either bound the oldest are
-rejected as `no_inventory`.
+lose them. They wait here, bounded in number, in bytes and in time; past a bound the oldest
+report of the host that holds the most bytes is rejected as `no_inventory` (so that a host
+sending large reports without an inventory pushes out its own, not others'), and past
+the time its host's inventory had to come, each is.
 """
 
 from __future__ import annotations
@@ -26,24 +28,33 @@ class HeldMessage:
 class HeldReports:
     """Per-host queues of held reports, oldest host first."""
 
-    def __init__(self, max_messages: int, max_wait_s: float) -> None:
+    def __init__(self, max_messages: int, max_bytes: int, max_wait_s: float) -> None:
         self.max_messages = max_messages
+        self.max_bytes = max_bytes
         self.max_wait_s = max_wait_s
         self._by_host: OrderedDict[str, deque[HeldMessage]] = OrderedDict()
+        self._bytes_by_host: dict[str, int] = {}
         self._count = 0
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return self._count
 
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
     def hold(self, host_id: str, message: HeldMessage) -> list[HeldMessage]:
-        """Keep a message; returns the oldest ones pushed out by the bound (to reject)."""
+        """Keep a message; returns the ones pushed out by the bounds (to reject)."""
         with self._lock:
             self._by_host.setdefault(host_id, deque()).append(message)
+            self._bytes_by_host[host_id] = self._bytes_by_host.get(host_id, 0) + len(message.payload)
             self._count += 1
+            self._bytes += len(message.payload)
             overflow = []
-            while self._count > self.max_messages:
-                overflow.append(self._pop_oldest())
+            while self._count > self.max_messages or self._bytes > self.max_bytes:
+                overflow.append(self._pop(max(self._bytes_by_host, key=self._bytes_by_host.__getitem__)))
             return overflow
 
     def release(self, host_id: str) -> list[HeldMessage]:
@@ -51,6 +62,7 @@ class HeldReports:
         with self._lock:
             messages = list(self._by_host.pop(host_id, ()))
             self._count -= len(messages)
+            self._bytes -= self._bytes_by_host.pop(host_id, 0)
             return messages
 
     def expired(self, now: float | None = None) -> list[HeldMessage]:
@@ -61,16 +73,16 @@ class HeldReports:
             for host_id in list(self._by_host):
                 queue = self._by_host[host_id]
                 while queue and now - queue[0].held_at > self.max_wait_s:
-                    out.append(queue.popleft())
-                    self._count -= 1
-                if not queue:
-                    del self._by_host[host_id]
+                    out.append(self._pop(host_id))
         return out
 
-    def _pop_oldest(self) -> HeldMessage:
-        host_id, queue = min(self._by_host.items(), key=lambda item: item[1][0].held_at)
+    def _pop(self, host_id: str) -> HeldMessage:
+        """The host's oldest message, out of the counts. Called under the lock."""
+        queue = self._by_host[host_id]
         message = queue.popleft()
-        if not queue:
-            del self._by_host[host_id]
         self._count -= 1
+        self._bytes -= len(message.payload)
+        self._bytes_by_host[host_id] -= len(message.payload)
+        if not queue:
+            del self._by_host[host_id], self._bytes_by_host[host_id]
         return message

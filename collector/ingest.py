@@ -3,9 +3,12 @@
 Every message either becomes points or is rejected with a reason: `oversize`,
 `malformed` (not JSON), `wrong_schema`, `invalid` (types, ranges, NaN, unknown fields),
 `bad_topic`, `host_mismatch` (the body names another host than its topic),
-`no_inventory` (a report whose host's inventory did not arrive in time: see held.py), and
-`internal_error` (the collector failed on it: a bug or a model failure, logged with its traceback). Rejections are
-counted per reason and logged; they never stop the collector.
+`no_inventory` (a report whose host's inventory did not arrive in time: see held.py),
+`rate_limited` (the host brings points faster than its share: see host_limits.py), and
+`internal_error` (the collector failed on it: a bug or a model failure, logged with its traceback).
+Samples of a report that is otherwise stored are refused when dated too far from now
+(`too_old`, `in_future`) or already stored under a later sequence number (`replayed`).
+Rejections and refusals are counted per reason and logged; they never stop the collector.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import msgspec
+
+from fleetprint.collector.host_limits import HostRateLimit, ServiceBound
 from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.host_model import HostModel
@@ -48,8 +54,11 @@ class Ingest:
 
     def __init__(self, hosts: HostRegistry, topics: Topics, counters: Counters, assessor: Assessor,
                  on_sample: Callable[[int], None] | None = None, window: SampleWindow = SampleWindow(),
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, service_bound: ServiceBound | None = None,
+                 rate_limit: HostRateLimit | None = None) -> None:
         self.hosts = hosts
+        self.service_bound = service_bound or ServiceBound(64, assessor.attribution.unallocated)
+        self.rate_limit = rate_limit
         self.window = window
         self.clock = clock
         self.assessor = assessor
@@ -57,6 +66,7 @@ class Ingest:
         self.topics = topics
         self.counters = counters
         self._rejections = ThrottledLog(log)
+        self._latest: dict[str, tuple[int, int]] = {}  # host -> (its latest seq, its newest sample's ms)
 
     def handle(self, topic: str, payload: bytes, first_time: bool = True) -> list[str]:
         """Points for one message; [] when it was rejected (counted and logged) or carries none.
@@ -103,9 +113,14 @@ class Ingest:
         model = self.hosts.get(host_id)
         if model is None:
             raise AwaitingInventory(host_id)
+        if self.rate_limit is not None:
+            points = sum(1 + len(sample.services) for sample in report.samples)
+            if not self.rate_limit.take(host_id, points):
+                raise PayloadError("rate_limited", f"{points} points over the host's rate "
+                                                   f"({self.rate_limit.rate_per_s:g} points/s)")
         dropped = report.dropped_samples or None
         lines: list[str] = []
-        samples = self._in_window(host_id, report.samples)
+        samples = self._not_replayed(host_id, report.seq, self._in_window(host_id, report.samples))
         for sample in samples:
             lines.extend(self._sample_lines(model, report.seq, sample, dropped))
             dropped = None  # the agent's count of dropped samples goes on the first point only
@@ -127,9 +142,40 @@ class Ingest:
                                          f"{reason}", self.counters.get(f"samples_refused_{reason}"))
         return kept
 
+    def _not_replayed(self, host_id: str, seq: int, samples: list[Sample]) -> list[Sample]:
+        """Samples not already stored under a later sequence number.
+
+        A report with a lower `seq` than the host's latest must not overwrite what that one
+        stored: its samples dated up to the latest's newest are refused as `replayed`. The same
+        `seq` again (the broker delivering a message twice) writes the same points and passes;
+        so do samples newer than any seen (an agent whose state was wiped starts again at 1).
+        """
+        if not samples:
+            return samples
+        newest_ms = max(epoch_ms(sample.ts) for sample in samples)
+        last = self._latest.get(host_id)
+        if last is None or seq >= last[0]:
+            self._latest[host_id] = (seq, max(newest_ms, last[1]) if last else newest_ms)
+            return samples
+        kept = [sample for sample in samples if epoch_ms(sample.ts) > last[1]]
+        if len(kept) < len(samples):
+            self.counters.refuse_samples("replayed", len(samples) - len(kept))
+            self._rejections.log("replayed", f"refused {len(samples) - len(kept)} samples of {host_id} sent again "
+                                 f"under seq {seq} after seq {last[0]}",
+                                 self.counters.get("samples_refused_replayed"))
+        return kept
+
     def _sample_lines(self, model: HostModel, seq: int, sample: Sample, dropped: int | None) -> list[str]:
         """The host's point and one point per service it is split across."""
         time_ms = epoch_ms(sample.ts)
+        if sample.services:
+            shares, over = self.service_bound.bounded(model.host_id, sample.services)
+            if over:
+                sample = msgspec.structs.replace(sample, services=shares)
+                self.counters.add("services_over_limit", over)
+                self._rejections.log("services_over_limit", f"{model.host_id} names more than "
+                                     f"{self.service_bound.max_services} services: the share of {over} more goes "
+                                     f"to {self.service_bound.unallocated}", self.counters.get("services_over_limit"))
         assessment = self.assessor.assess(model, sample, time_ms)
         if assessment.power.rejected:
             self.counters.add("power_readings_rejected", len(assessment.power.rejected))

@@ -26,6 +26,7 @@ log = logging.getLogger("fleetprint.collector.mqtt")
 OFFLINE_PUBLISH_TIMEOUT_S = 5.0
 CLOSE_JOIN_TIMEOUT_S = 5.0
 MAX_BATCH = 500
+MAX_BATCH_BYTES = 8 * 2**20  # payload bytes in one batch (at least one message)
 WAIT_WARNING_INTERVAL_S = 10.0
 
 
@@ -36,6 +37,7 @@ class ChildSession:
         self.conn = conn
         self.settings = settings
         self._outbox: list[tuple[str, bytes, int, int]] = []  # (topic, payload, mid, qos), in order
+        self._outbox_bytes = 0
         self._outbox_ready = threading.Condition()
         self._stopping = False
         self._warned_at = -WAIT_WARNING_INTERVAL_S
@@ -79,32 +81,44 @@ class ChildSession:
 
     def _on_message(self, client, userdata, message) -> None:
         """Queue the message for the collector. While the collector takes none (it waits for a
-        slow database), at most Receive Maximum messages queue here; then paho's thread waits
-        too, reads no more, and the broker keeps the rest."""
+        slow database), at most Receive Maximum messages and `max_queued_bytes` of payload queue
+        here; then paho's thread waits too, reads no more, and the broker keeps the rest."""
         with self._outbox_ready:
-            full = len(self._outbox) >= self.settings.receive_maximum and not self._stopping
-            if full and time.monotonic() - self._warned_at >= WAIT_WARNING_INTERVAL_S:
+            if self._full() and time.monotonic() - self._warned_at >= WAIT_WARNING_INTERVAL_S:
                 self._warned_at = time.monotonic()
-                log.warning("the collector takes no messages (%d waiting): the broker keeps the rest "
+                log.warning("the collector takes no messages (%d waiting, %d bytes): the broker keeps the rest "
                             "until it does; keepalive pings wait too (logged at most every %.0f s)",
-                            len(self._outbox), WAIT_WARNING_INTERVAL_S)
-            while len(self._outbox) >= self.settings.receive_maximum and not self._stopping:
+                            len(self._outbox), self._outbox_bytes, WAIT_WARNING_INTERVAL_S)
+            while self._full():
                 self._outbox_ready.wait()
             self._outbox.append((message.topic, message.payload, message.mid, message.qos))
+            self._outbox_bytes += len(message.payload)
             self._outbox_ready.notify_all()
+
+    def _full(self) -> bool:
+        """No room for another message (one always fits in an empty outbox). Under the lock."""
+        return bool(self._outbox) and not self._stopping and (
+            len(self._outbox) >= self.settings.receive_maximum
+            or self._outbox_bytes >= self.settings.max_queued_bytes)
 
     # -- the sender thread -----------------------------------------------------------------
 
     def _send_messages(self) -> None:
         """Hand over, as one batch, what arrived while the previous batch was being sent (at most
-        MAX_BATCH messages: a burst of inventories must not be unpickled all at once)."""
+        MAX_BATCH messages and MAX_BATCH_BYTES: a burst must not be unpickled all at once)."""
         while True:
             with self._outbox_ready:
                 while not self._outbox and not self._stopping:
                     self._outbox_ready.wait()
                 if self._stopping:
                     return  # unacknowledged: the broker delivers them again
-                batch, self._outbox = self._outbox[:MAX_BATCH], self._outbox[MAX_BATCH:]
+                count, size = 0, 0
+                for _, payload, _, _ in self._outbox[:MAX_BATCH]:
+                    if count and size + len(payload) > MAX_BATCH_BYTES:
+                        break
+                    count, size = count + 1, size + len(payload)
+                batch, self._outbox = self._outbox[:count], self._outbox[count:]
+                self._outbox_bytes -= size
                 self._outbox_ready.notify_all()  # room again for paho's thread
             try:
                 self.conn.send(("messages", batch))

@@ -54,6 +54,7 @@ class SessionSettings(msgspec.Struct, frozen=True):
     status_topic: str  # retained "online" on connect, "offline" as the Last Will and on close
     session_expiry_s: int
     receive_maximum: int
+    max_queued_bytes: int = 64 * 2**20  # payload bytes waiting for the collector, at most
     log_level: int = logging.INFO
 
 

@@ -73,7 +73,8 @@ class Collector:
         self._batch_ready = threading.Condition()
         self._closing = False  # set before the last batch: nothing waits for room any more
         self._refusals = ThrottledLog(log, logging.ERROR)
-        self._held = HeldReports(config.collector.receive_maximum, config.collector.inventory_wait_s)
+        self._held = HeldReports(config.collector.receive_maximum, config.collector.max_held_bytes,
+                                 config.collector.inventory_wait_s)
         self.session = MqttSession(self._session_settings(), self._on_message)
 
     def _session_settings(self) -> SessionSettings:
@@ -90,7 +91,8 @@ class Collector:
                            Subscription("the broker's dropped-message count", BROKER_DROPPED_TOPIC, 0,
                                         required=False)),
             status_topic=self.topics.collector_status(settings.id), session_expiry_s=settings.session_expiry_s,
-            receive_maximum=settings.receive_maximum, log_level=logging.getLogger().getEffectiveLevel())
+            receive_maximum=settings.receive_maximum, max_queued_bytes=settings.max_queued_bytes,
+            log_level=logging.getLogger().getEffectiveLevel())
 
     # -- messages (the session's reader thread) ----------------------------------------
 

@@ -262,3 +262,46 @@ def test_restart_with_a_backlog_larger_than_the_window_loses_nothing(mosquitto, 
         for feeder in feeders:
             feeder.stop()
         collector.stop()
+
+
+def test_held_reports_are_bounded_in_bytes(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    """Large reports from a host that sends no inventory: held by count alone, 4,000 of 255 KB took a
+    collector past 2 GB. Now the held bytes are bounded; the host loses its own oldest reports."""
+    import json
+
+    from fleetprint.mqtt import Topics
+
+    from processes import connected_client
+
+    held_mib = 8
+    config = collector_config(tmp_path / "held.toml", mosquitto, influxdb, influx_db, "held-bytes-collector",
+                              collector_extra=f"inventory_wait_s = 600\nmax_held_bytes = {held_mib * 2**20}")
+    collector = start_collector(config, tmp_path / "held.log")
+    publisher = connected_client(mosquitto.port, "test-held-publisher")
+    host, count = "no-inventory-host", 800
+    sample = {"interval_s": 1, "cpu_util_pct": 10.0, "mem_used_bytes": 1, "net_rx_bytes": 1}
+    processes = [psutil.Process(collector.process.pid), session_process(collector)]
+    try:
+        rss_before = sum(p.memory_info().rss for p in processes)
+        size = 0
+        for seq in range(1, count + 1):
+            payload = json.dumps({"schema": "fleetprint.report/1", "host_id": host, "seq": seq, "samples": [
+                {**sample, "ts": f"2026-11-02T{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}Z"}
+                for n in range(seq, seq + 2300)]}).encode()
+            size = len(payload)
+            publisher.publish(Topics().report(host), payload, qos=1).wait_for_publish(10)
+        most_held = held_mib * 2**20 // size
+        counts = wait_until(lambda: (r := influxdb.query(
+            "SELECT last(reports_held) AS held, last(rejected_no_inventory) AS rejected FROM fp_collector",
+            influx_db)) and r[0]["held"] == count and r[0], timeout_s=60, what="every report taken",
+            watch=[collector])
+        rss_growth = sum(p.memory_info().rss for p in processes) - rss_before
+    finally:
+        publisher.disconnect()
+        publisher.loop_stop()
+        assert collector.stop() == 0
+    assert size > 200_000
+    assert counts["rejected"] >= count - most_held
+    print(f"\nheld {count} reports of {size:,} B ({count * size / 2**20:.0f} MiB) with max_held_bytes = {held_mib} "
+          f"MiB: the collector's processes grew by {rss_growth / 2**20:.0f} MiB")
+    assert rss_growth < count * size / 2, "the collector kept more than half of what it was sent"

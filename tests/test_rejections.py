@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+import pytest
 
 from fleetprint.mqtt import Topics
 from fleetprint.schema import Cpu, Inventory, Report, Sample, encode
 
-from processes import collector_config, connected_client, start_collector, wait_until
+from processes import Program, collector_config, connected_client, start_collector, wait_until
 
 GOOD = "good-host"
 topics = Topics()
@@ -23,9 +27,14 @@ def report_json(host_id: str, seq: int, **sample_fields) -> dict:
     return {"schema": "fleetprint.report/1", "host_id": host_id, "seq": seq, "samples": [sample]}
 
 
-def valid_report(seq: int) -> bytes:
-    return encode(Report(host_id=GOOD, seq=seq, samples=[
+def valid_report(seq: int, host: str = GOOD) -> bytes:
+    return encode(Report(host_id=host, seq=seq, samples=[
         Sample(ts=START + timedelta(seconds=30 * seq), interval_s=30, cpu_util_pct=25.0)]))
+
+
+def inventory_of(host: str, site: str | None = None) -> bytes:
+    return encode(Inventory(host_id=host, taken_at=START, kind="server", ram_gb=32, site=site,
+                            cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32)))
 
 
 BAD_MESSAGES: list[tuple[str, str, bytes]] = [
@@ -101,9 +110,7 @@ def test_report_before_its_inventory_is_held_then_stored(mosquitto, influxdb, in
             publisher.publish(topics.report(host), json.dumps(report_json(host, seq)).encode(), qos=1).wait_for_publish(5)
         wait_until(lambda: influxdb.query("SELECT last(reports_held) AS n FROM fp_collector", influx_db),
                    what="the reports to be held", watch=[collector])
-        inventory = Inventory(host_id=host, taken_at=START, kind="server", ram_gb=32,
-                              cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32))
-        publisher.publish(topics.inventory(host), encode(inventory), qos=1, retain=True).wait_for_publish(5)
+        publisher.publish(topics.inventory(host), inventory_of(host), qos=1, retain=True).wait_for_publish(5)
         rows = wait_until(lambda: len(r := influxdb.query(f"SELECT seq FROM fp_host WHERE host = '{host}'",
                                                           influx_db)) == 3 and r, what="the held reports stored")
     finally:
@@ -179,9 +186,7 @@ def test_a_report_delivered_twice_is_stored_once(mosquitto, influxdb, influx_db,
     publisher = connected_client(mosquitto.port, "test-dup-publisher")
     host = "dup-host"
     try:
-        inventory = Inventory(host_id=host, taken_at=START, kind="server", ram_gb=32,
-                              cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32))
-        publisher.publish(topics.inventory(host), encode(inventory), qos=1, retain=True).wait_for_publish(5)
+        publisher.publish(topics.inventory(host), inventory_of(host), qos=1, retain=True).wait_for_publish(5)
         report = json.dumps(report_json(host, 1)).encode()
         for _ in range(3):
             publisher.publish(topics.report(host), report, qos=1).wait_for_publish(5)
@@ -196,28 +201,42 @@ def test_a_report_delivered_twice_is_stored_once(mosquitto, influxdb, influx_db,
     assert len(rows) == 1 and rows[0]["seq"] == 1
 
 
+@contextmanager
+def collector_and_hosts(mosquitto, influxdb, database: str, tmp_path: Path, name: str, sites: dict[str, str | None],
+                        collector_extra: str = "") -> Iterator[tuple[Program, object]]:
+    """A running collector, and a publisher that has published each host's inventory (retained, with
+    its site); the inventories are cleared and the collector stopped (exit 0) afterwards."""
+    collector = start_collector(collector_config(tmp_path / f"{name}.toml", mosquitto, influxdb, database, name,
+                                                 collector_extra=collector_extra), tmp_path / f"{name}.log")
+    publisher = connected_client(mosquitto.port, f"test-{name}-publisher")
+    try:
+        for host, site in sites.items():
+            publisher.publish(topics.inventory(host), inventory_of(host, site), qos=1, retain=True).wait_for_publish(5)
+        yield collector, publisher
+    finally:
+        for host in sites:
+            publisher.publish(topics.inventory(host), b"", qos=1, retain=True).wait_for_publish(5)
+        publisher.disconnect()
+        publisher.loop_stop()
+        assert collector.stop() == 0
+
+
+def publish_all(publisher, messages: list[tuple[str, bytes]]) -> None:
+    """Publish without waiting for each acknowledgement (so that they arrive together), then wait for all."""
+    for info in [publisher.publish(topic, payload, qos=1) for topic, payload in messages]:
+        info.wait_for_publish(5)
+
+
 def test_a_hostile_label_costs_no_other_host_its_data(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
     """A site and a service named `x\\ y\\="` once broke the line protocol of every point in their write."""
-    collector = start_collector(collector_config(
-        tmp_path / "collector.toml", mosquitto, influxdb, influx_db, "label-collector"), tmp_path / "collector.log")
-    publisher = connected_client(mosquitto.port, "test-label-publisher")
     hostile_label = 'x\\ y\\="'
-    hosts = [f"label-host-{n:02d}" for n in range(20)] + ["label-hostile"]
-    try:
-        for host in hosts:
-            inventory = Inventory(host_id=host, taken_at=START, kind="server", ram_gb=32,
-                                  site=hostile_label if host == "label-hostile" else "paris",
-                                  cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32))
-            publisher.publish(topics.inventory(host), encode(inventory), qos=1, retain=True).wait_for_publish(5)
-        sent = []
-        for seq in range(1, 11):  # interleaved, so that each write holds every host's points
-            for host in hosts:
-                services = {hostile_label: 0.1} if host == "label-hostile" else {}
-                sent.append(publisher.publish(topics.report(host), json.dumps(
-                    report_json(host, seq, services=services)).encode(), qos=1))
-        for info in sent:
-            info.wait_for_publish(5)
-        expected = len(hosts) * 10
+    sites = {f"label-host-{n:02d}": "paris" for n in range(20)} | {"label-hostile": hostile_label}
+    with collector_and_hosts(mosquitto, influxdb, influx_db, tmp_path, "label-collector", sites) as (collector, publisher):
+        publish_all(publisher, [  # interleaved, so that each write holds every host's points
+            (topics.report(host), json.dumps(report_json(
+                host, seq, services={hostile_label: 0.1} if host == "label-hostile" else {})).encode())
+            for seq in range(1, 11) for host in sites])
+        expected = len(sites) * 10
 
         def stored() -> list[dict] | None:
             rows = influxdb.query("SELECT count(power_w) AS n FROM fp_host GROUP BY host, site", influx_db)
@@ -226,12 +245,65 @@ def test_a_hostile_label_costs_no_other_host_its_data(mosquitto, influxdb, influ
         rows = wait_until(stored, timeout_s=30, what=f"{expected} host points", watch=[collector])
         services = influxdb.query("SELECT count(power_w) AS n FROM fp_service WHERE host = 'label-hostile' "
                                   "GROUP BY service, site", influx_db)
-    finally:
-        for host in hosts:
-            publisher.publish(topics.inventory(host), b"", qos=1, retain=True).wait_for_publish(5)
-        publisher.disconnect()
-        publisher.loop_stop()
-        assert collector.stop() == 0
     assert {(row["host"], row["site"], row["n"]) for row in rows} == {
-        (host, 'x y="' if host == "label-hostile" else "paris", 10) for host in hosts}
+        (host, 'x y="' if host == "label-hostile" else "paris", 10) for host in sites}
     assert ('x y="', 'x y="') in {(row["service"], row["site"]) for row in services}
+
+
+def test_a_replayed_report_is_refused_and_counted(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    """An older `seq` for a sample time already stored under a later one must not overwrite it."""
+    host = "replay-host"
+    with collector_and_hosts(mosquitto, influxdb, influx_db, tmp_path, "replay-collector", {host: None}) as (
+            collector, publisher):
+        first = report_json(host, 2)
+        replay = {**report_json(host, 1), "samples": [{**first["samples"][0], "cpu_util_pct": 90.0}]}
+        for body in (first, replay):
+            publisher.publish(topics.report(host), json.dumps(body).encode(), qos=1).wait_for_publish(5)
+        counted = wait_until(lambda: (r := influxdb.query(
+            "SELECT last(samples_refused_replayed) AS n FROM fp_collector", influx_db)) and r[0]["n"],
+            what="the replay counted", watch=[collector])
+        rows = influxdb.query(f"SELECT seq, cpu_util_pct FROM fp_host WHERE host = '{host}'", influx_db)
+    assert counted == 1
+    assert [(row["seq"], row["cpu_util_pct"]) for row in rows] == [(2, 25.0)]
+
+
+def test_a_host_naming_too_many_services_is_bounded(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    """Each service is a series: one host inventing names must not reach the database's series limit."""
+    host = "inventive-host"
+    with collector_and_hosts(mosquitto, influxdb, influx_db, tmp_path, "services-collector", {host: None},
+                             collector_extra="max_services_per_host = 10") as (collector, publisher):
+        publish_all(publisher, [(topics.report(host), json.dumps(report_json(
+            host, seq, services={f"svc-{seq}-{n:03d}": 0.002 for n in range(100)})).encode()) for seq in range(1, 4)])
+        counted = wait_until(lambda: (r := influxdb.query(
+            "SELECT last(reports_ok) AS ok, last(services_over_limit) AS over FROM fp_collector", influx_db))
+            and r[0]["ok"] == 3 and r[0], what="three reports stored", watch=[collector])
+        per_service = influxdb.query(f"SELECT sum(energy_wh) AS e FROM fp_service WHERE host = '{host}' "
+                                     "GROUP BY service", influx_db)
+        host_energy = influxdb.query(f"SELECT sum(energy_wh) AS e FROM fp_host WHERE host = '{host}'", influx_db)
+    assert counted["over"] == 290  # 90 of the first report's 100 names, then every new name
+    assert {row["service"] for row in per_service} == {f"svc-1-{n:03d}" for n in range(10)} | {"unallocated"}
+    assert sum(row["e"] for row in per_service) == pytest.approx(host_energy[0]["e"], rel=1e-9)
+
+
+def test_a_flooding_host_is_rate_limited_and_others_are_not(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
+    flood, quiet = "flooding-host", "quiet-host"
+    limits = "max_services_per_host = 1\nmax_points_per_host_per_s = 0.001\nmax_points_per_host_burst = 6000"
+    with collector_and_hosts(mosquitto, influxdb, influx_db, tmp_path, "rate-collector", {flood: None, quiet: None},
+                             collector_extra=limits) as (collector, publisher):
+        messages = []
+        for seq in range(1, 101):  # 100 samples a report: the burst pays for 60 reports
+            body = report_json(flood, seq)
+            body["samples"] = [{**body["samples"][0], "ts": (START + timedelta(seconds=100 * seq + n)).isoformat(),
+                                "interval_s": 1} for n in range(100)]
+            messages.append((topics.report(flood), json.dumps(body).encode()))
+            if seq % 5 == 0:
+                messages.append((topics.report(quiet), valid_report(seq // 5, quiet)))
+        publish_all(publisher, messages)
+        counts = wait_until(lambda: (r := influxdb.query(
+            "SELECT last(rejected_rate_limited) AS limited, last(reports_ok) AS ok FROM fp_collector", influx_db))
+            and r[0]["ok"] == 80 and r[0], what="every report processed", watch=[collector])
+        stored = {row["host"]: row["n"] for row in influxdb.query(
+            "SELECT count(power_w) AS n FROM fp_host GROUP BY host", influx_db)}
+    assert counts["limited"] == 40
+    assert stored == {flood: 60 * 100, quiet: 20}
+    assert ": rate_limited: " in collector.log_text()

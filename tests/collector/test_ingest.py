@@ -16,13 +16,18 @@ from fleetprint.schema import Cpu, Inventory, Report, Sample, encode
 T0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
 
 
-def test_report_points_and_dropped_count() -> None:
+def _ingest(**options) -> tuple[Ingest, Counters]:
+    """An Ingest that knows host h1, at T0 by its clock."""
     hosts = HostRegistry(CollectorConfig())
     hosts.update(Inventory(host_id="h1", taken_at=T0, kind="server", ram_gb=32,
                            cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32)))
     counters = Counters()
-    ingest = Ingest(hosts, Topics(), counters, Assessor(CollectorConfig(), GridFactors({}, {}, None)),
-                    clock=lambda: T0.timestamp())
+    return Ingest(hosts, Topics(), counters, Assessor(CollectorConfig(), GridFactors({}, {}, None)),
+                  clock=lambda: T0.timestamp(), **options), counters
+
+
+def test_report_points_and_dropped_count() -> None:
+    ingest, counters = _ingest()
     samples = [Sample(ts=T0 + timedelta(seconds=30 * i), interval_s=30, cpu_util_pct=10.0) for i in range(3)]
     lines = ingest.handle(Topics().report("h1"), encode(Report(host_id="h1", seq=4, samples=samples, dropped_samples=7)))
     host_lines = [line for line in lines if line.startswith("fp_host,")]
@@ -36,14 +41,8 @@ def test_report_points_and_dropped_count() -> None:
 
 def test_samples_dated_far_from_now_are_refused_and_counted() -> None:
     """A wrong clock or a hostile host must not open shards far from now nor freeze the rollups."""
-    hosts = HostRegistry(CollectorConfig())
-    hosts.update(Inventory(host_id="h1", taken_at=T0, kind="server", ram_gb=32,
-                           cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32)))
-    counters = Counters()
     marked: list[int] = []
-    ingest = Ingest(hosts, Topics(), counters, Assessor(CollectorConfig(), GridFactors({}, {}, None)),
-                    on_sample=marked.append, window=SampleWindow(max_age_s=86_400, max_ahead_s=300),
-                    clock=lambda: T0.timestamp())
+    ingest, counters = _ingest(on_sample=marked.append, window=SampleWindow(max_age_s=86_400, max_ahead_s=300))
     times = [datetime(1600, 1, 1, tzinfo=timezone.utc), T0 - timedelta(days=1, seconds=1),
              T0 - timedelta(days=1), T0, T0 + timedelta(seconds=300), T0 + timedelta(seconds=301),
              datetime(9999, 12, 31, tzinfo=timezone.utc)]
@@ -56,3 +55,20 @@ def test_samples_dated_far_from_now_are_refused_and_counted() -> None:
     assert "agent_dropped_samples=2i" in host_lines[0]  # the agent's count survives a refused first sample
     assert counters.get("samples_refused_too_old") == 2 and counters.get("samples_refused_in_future") == 2
     assert counters.get("samples_refused_total") == 4 and counters.get("samples_ok") == 3
+
+
+def test_a_replayed_report_never_overwrites_a_later_one() -> None:
+    ingest, counters = _ingest()
+
+    def send(seq: int, *offsets_s: int) -> list[int]:
+        samples = [Sample(ts=T0 + timedelta(seconds=s), interval_s=30, cpu_util_pct=10.0) for s in offsets_s]
+        lines = ingest.handle(Topics().report("h1"), encode(Report(host_id="h1", seq=seq, samples=samples)))
+        return [int(line.rsplit(" ", 1)[1]) // 1000 - int(T0.timestamp()) for line in lines
+                if line.startswith("fp_host,")]
+
+    assert send(5, 0, 30, 60) == [0, 30, 60]
+    assert send(3, 30, 90) == [90], "an older seq may bring newer samples (an agent whose state was wiped)"
+    assert send(5, 0, 30, 60) == [0, 30, 60], "the same message delivered twice writes the same points"
+    assert send(4, 60) == []
+    assert counters.get("samples_refused_replayed") == 2
+    assert send(6, 120) == [120]
