@@ -46,7 +46,7 @@ def run(config_path: str | None, log_level: str) -> None:
     if config_path and config.mqtt.password and world_readable(config_path):
         logging.getLogger("fleetprint.agent").warning("%s holds a password and is readable by every user: chmod 600 it",
                                                       config_path)
-    Agent(config, host_id).run()
+    raise SystemExit(Agent(config, host_id).run())
 
 
 @agent.command()

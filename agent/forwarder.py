@@ -10,6 +10,11 @@ subscribed, as happens after a broker restart until the collectors subscribe aga
 refusals keep the samples for a later try;
 after a restart, whatever was not acknowledged is sent again, in new reports with new
 sequence numbers, and the collector stores the same points again (idempotent writes).
+
+A full disk does not stop it (the queue and the sequence file degrade, agent/buffer.py and
+agent/state.py). Any other error in its thread is a bug it cannot reason about: it logs it
+and calls `on_failure`, with which the agent exits with status 1 for its service manager to
+restart it, rather than living on without sending.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fleetprint.agent.buffer import SampleBuffer
@@ -56,6 +62,8 @@ class Forwarder:
         self._last_taken_id = 0
         self._paused_until = 0.0
         self._backoff_s = 0.0
+        self.on_failure: Callable[[], None] = lambda: None
+        self.failed = False
         self._thread = threading.Thread(target=self._run, name="forwarder", daemon=True)
         publisher.on_event = self.wake
 
@@ -95,6 +103,14 @@ class Forwarder:
         return entry.outcome is not None
 
     def _run(self) -> None:
+        try:
+            self._forward()
+        except Exception:
+            log.critical("the forwarder failed: nothing more would be sent, the agent stops", exc_info=True)
+            self.failed = True
+            self.on_failure()
+
+    def _forward(self) -> None:
         while not self._stop.is_set():
             with self._wake:
                 self._wake.wait_for(self._has_work, timeout=1.0)

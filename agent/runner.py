@@ -55,14 +55,15 @@ class Agent:
         self.buffer.put(self.sampler.take())
         self.forwarder.wake()
 
-    def run(self) -> None:
-        """Run until SIGTERM or Ctrl-C."""
+    def run(self) -> int:
+        """Run until SIGTERM or Ctrl-C (0), or until the forwarder fails (1: to be restarted)."""
         sampling = self.config.sampling
         ticker = Ticker(sampling.misfire_grace_s)
         ticker.every(sampling.interval_s, "sample", self.sample)
         ticker.every(sampling.inventory_refresh_s, "inventory refresh", self.refresh_inventory)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: ticker.stop())
+        self.forwarder.on_failure = ticker.stop
         self.refresh_inventory()
         self.publisher.start()
         self.forwarder.start()
@@ -75,3 +76,4 @@ class Agent:
             self.publisher.stop()
             self.buffer.close()
             log.info("agent stopped; %d samples waiting on disk", len(self.buffer))
+        return 1 if self.forwarder.failed else 0

@@ -125,3 +125,22 @@ def test_reports_nobody_subscribed_to_stay_on_disk(own_mosquitto, tmp_path: Path
             sink.close()
     finally:
         feeder.stop()
+
+
+def test_an_unexpected_error_in_the_forwarder_stops_the_agent(mosquitto, tmp_path: Path) -> None:
+    """No zombie agent that samples and never sends: the agent is told to stop (and exits 1)."""
+    feeder = Feeder("broken-host", mosquitto.port, tmp_path / "agent")
+    told = threading.Event()
+    feeder.forwarder.on_failure = told.set
+
+    def publish_report(report):
+        raise RuntimeError("a bug")
+
+    feeder.publisher.publish_report = publish_report
+    try:
+        feeder.start()
+        feeder.take(1)
+        assert told.wait(10), "the agent was not told"
+        assert feeder.forwarder.failed
+    finally:
+        feeder.stop()
