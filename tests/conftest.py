@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from services import InfluxDB, Mosquitto, VictoriaMetrics, quote_ident, which
+from smalldisk import SmallDisk
 
 
 def _require(program: str, package: str) -> None:
@@ -74,3 +75,11 @@ def own_influxdb(tmp_path: Path) -> Iterator[InfluxDB]:
     server.start(tmp_path / "own-influxdb")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 16 MiB filesystem of its own, to be filled (tests/smalldisk.py)."""
+    disk = SmallDisk(tmp_path / "small-disk", 16 << 20)
+    yield disk
+    disk.unmount()

@@ -8,7 +8,7 @@ from pathlib import Path
 from fleetprint.agent.buffer import SampleBuffer
 from fleetprint.agent.forwarder import Forwarder
 from fleetprint.agent.publisher import Publisher
-from fleetprint.agent.state import SequenceFile
+from fleetprint.agent.state import RESERVE, SequenceFile
 from fleetprint.mqtt import MqttSettings
 from fleetprint.schema import Cpu, Inventory, Sample
 
@@ -20,11 +20,11 @@ class Feeder:
 
     def __init__(self, host_id: str, port: int, state_dir: Path, max_samples: int = 200_000,
                  max_samples_per_report: int = 50, max_in_flight: int = 20, max_reports_per_s: float = 1000,
-                 mqtt: MqttSettings | None = None) -> None:
+                 mqtt: MqttSettings | None = None, seq_reserve: int = RESERVE) -> None:
         self.host_id = host_id
         self.publisher = Publisher(mqtt or MqttSettings(port=port), host_id, max_in_flight)
         self.buffer = SampleBuffer(state_dir / "buffer.sqlite3", max_samples)
-        self.forwarder = Forwarder(self.buffer, self.publisher, SequenceFile(state_dir / "seq"), host_id,
+        self.forwarder = Forwarder(self.buffer, self.publisher, SequenceFile(state_dir / "seq", seq_reserve), host_id,
                                    max_samples_per_report, max_in_flight, max_reports_per_s)
         self.taken = 0
         self.publisher.set_inventory(Inventory(
@@ -35,13 +35,15 @@ class Feeder:
         self.publisher.start()
         self.forwarder.start()
 
-    def take(self, count: int) -> None:
-        """Queue `count` more samples, as the agent's sampling job does."""
+    def take(self, count: int) -> int:
+        """Queue `count` more samples, as the agent's sampling job does; return how many were queued."""
+        queued = 0
         for _ in range(count):
             ts = START + timedelta(seconds=30 * self.taken)
-            self.buffer.put(Sample(ts=ts, interval_s=30.0, cpu_util_pct=float(self.taken % 101)))
+            queued += self.buffer.put(Sample(ts=ts, interval_s=30.0, cpu_util_pct=float(self.taken % 101)))
             self.taken += 1
         self.forwarder.wake()
+        return queued
 
     def stop(self) -> None:
         self.forwarder.stop()

@@ -7,6 +7,7 @@ InfluxDB holds every sample once. Recovery times are printed (pytest -s shows th
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from collections.abc import Iterator
@@ -175,6 +176,57 @@ def test_agent_offline_for_a_while(mosquitto, influxdb, influx_db, tmp_path: Pat
         relay.restore()
         took = expect_all_stored(influxdb, influx_db, "offline-host", watch=[collector])
         print(f"\nfault agent offline: published {TOTAL}, stored {TOTAL}, recovered in {took:.1f} s after reconnection")
+    finally:
+        feeder.stop()
+        relay.close()
+        assert collector.stop() == 0
+
+
+def test_agent_disk_full_mid_stream(mosquitto, influxdb, influx_db, small_disk, tmp_path: Path,
+                                   caplog: pytest.LogCaptureFixture) -> None:
+    """The agent's disk fills while a backlog waits for the broker: the backlog is still delivered,
+    samples taken meanwhile are dropped and counted (`agent_dropped_samples`), and what is taken
+    once space returns is delivered; report numbers only grow. Every sample queued is stored once."""
+    collector = start_named(tmp_path, "disk-collector", mosquitto, influxdb, influx_db)
+    relay = CuttableRelay(mosquitto.port)
+    # A sequence file written every 5 reports: it too meets the full disk.
+    feeder = Feeder("disk-host", relay.port, small_disk.path / "agent", seq_reserve=5)
+    feeder.start()
+    try:
+        queued = feeder.take(TOTAL // 3)
+        wait_until(lambda: len(feeder.buffer) == 0, what="the first samples delivered")
+        relay.cut()
+        queued += feeder.take(TOTAL // 3)  # the backlog
+        small_disk.fill()
+        for _ in range(2000):  # SQLite may still reuse room in its journal for a few samples
+            if not feeder.take(1):
+                break
+            queued += 1
+        assert feeder.take(49) == 0
+        dropped = feeder.taken - queued
+        assert dropped == 50 and feeder.buffer.evicted() == dropped
+        with caplog.at_level(logging.WARNING, "fleetprint.agent"):
+            relay.restore()
+            wait_until(lambda: stored(influxdb, influx_db, "disk-host") == queued, timeout_s=60, poll_s=0.2,
+                       what="the backlog delivered on a full disk", watch=[collector])
+            assert not feeder.forwarder.failed
+            small_disk.free()
+            freed = time.monotonic()
+            queued += feeder.take(TOTAL - feeder.taken)
+            assert feeder.taken == queued + dropped
+            wait_until(lambda: stored(influxdb, influx_db, "disk-host") == queued, timeout_s=60, poll_s=0.2,
+                       what="new samples delivered once space returned", watch=[collector])
+            took = time.monotonic() - freed
+            wait_until(lambda: len(feeder.buffer) == 0, what="the acknowledged samples deleted")
+        rows = influxdb.query("SELECT sum(agent_dropped_samples) AS n FROM fp_host WHERE host = 'disk-host'", influx_db)
+        assert rows[0]["n"] == dropped
+        seqs = [row["seq"] for row in influxdb.query("SELECT seq FROM fp_host WHERE host = 'disk-host'", influx_db)]
+        assert seqs == sorted(seqs) and len(seqs) == queued
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        for path in (feeder.buffer.path, small_disk.path / "agent" / "seq"):
+            assert sum(f"cannot write {path} " in e for e in errors) == 1, errors
+        print(f"\nfault agent disk full: taken {feeder.taken}, stored {queued}, dropped and counted {dropped}, "
+              f"recovered in {took:.1f} s after space returned")
     finally:
         feeder.stop()
         relay.close()
