@@ -8,7 +8,8 @@ disk) until a report that says so is acknowledged.
 It degrades rather than fails. When the file cannot be written (disk full, quota, I/O error),
 a sample that cannot be queued is dropped and counted with the evicted ones, and acknowledged
 samples that cannot be deleted are deleted with the next write that succeeds; reading, and so
-sending what is queued, goes on. A damaged file (not a database, malformed) is moved aside,
+sending what is queued, goes on, after a restart too (without room for SQLite's shared-memory
+file, the queue is opened for this process alone). A damaged file (not a database, malformed) is moved aside,
 at start or whenever an operation meets it, and a fresh queue takes its place.
 """
 
@@ -65,8 +66,21 @@ class SampleBuffer:
         return self._count
 
     def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect(exclusive=False)
+        except sqlite3.Error as exc:
+            if _damaged(exc):
+                raise
+            # No shared-memory index to create (it takes space): what is queued can be read and sent.
+            db = self._connect(exclusive=True)
+            log.warning("cannot open %s as usual (%s): opened for this process alone", self.path, exc)
+            return db
+
+    def _connect(self, exclusive: bool) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
+            if exclusive:
+                db.execute("PRAGMA locking_mode=EXCLUSIVE")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA cache_size=-512")  # KiB: the page cache stays small even with a long backlog

@@ -57,7 +57,7 @@ class WriteWarning:
 
     def succeeded(self) -> None:
         if self.failures:
-            self.log.warning("%s works again (after %d failures)", self.path, self.failures)
+            self.log.warning("%s works again (failures meanwhile: %d)", self.path, self.failures)
             self.failures = 0
             self._logged_at = -self.interval_s
 

@@ -150,9 +150,11 @@ sequence = SequenceFile(state / "seq", reserve=5)
 for i in range(10):
     buffer.put(sample(i))
 seqs = [sequence.next()]
+buffer.close()
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
 resource.setrlimit(resource.RLIMIT_FSIZE, (0, hard))  # every write fails (EFBIG), as on a full disk
+buffer = SampleBuffer(state / "buffer.sqlite3", max_samples=1000)  # restarted on a full disk
 queued = [buffer.put(sample(i)) for i in range(10, 30)]
 sent = buffer.oldest_after(0, 100)
 seqs += [sequence.next() for _ in range(20)]
@@ -168,8 +170,8 @@ print(json.dumps(dict(queued=queued, sent=len(sent), still_sent=len(still_sent),
 
 def test_a_queue_that_cannot_be_written_still_sends_and_counts(tmp_path: Path) -> None:
     """No write succeeds for a while (a file size limit of 0: EFBIG, which any user can set, where
-    tests/test_faults.py fills a real filesystem): what is queued is still read and sent, new samples are
-    counted as dropped, numbers go on, and all of it recovers when writing works again."""
+    tests/test_faults.py fills a real filesystem), from a restart on: what is queued is still read and
+    sent, new samples are counted as dropped, numbers go on, and all recovers when writing works again."""
     code = UNWRITABLE.format(tests=str(Path(__file__).parent), state=str(tmp_path))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -181,3 +183,4 @@ def test_a_queue_that_cannot_be_written_still_sends_and_counts(tmp_path: Path) -
     seqs = outcome["seqs"]
     assert seqs == sorted(set(seqs)) and SequenceFile(tmp_path / "seq").next() > seqs[-1]
     assert result.stderr.count("cannot write") == 2, "one line per file, not one per sample"
+    assert "opened for this process alone" in result.stderr, "no shared-memory file to create on a full disk"
