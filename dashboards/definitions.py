@@ -187,10 +187,16 @@ def data_quality_view() -> dict[str, Any]:
               "Sort by time: agents that went quiet are at the top.", w=12, h=10),
         bars("Power sources used", 'SELECT count("power_w") FROM "fp_host" WHERE $timeFilter GROUP BY "power_source"',
              "none", "How much of the fleet's power is measured rather than modelled.", w=12),
-        timeseries("Rejected messages by reason", [target(
-            'SELECT non_negative_difference(max(/^rejected_/)) FROM "fp_collector" WHERE $timeFilter '
-            'GROUP BY time($__interval), "collector" fill(none)', alias="$tag_collector $col")], "none",
-                   "Malformed, invalid, oversize, other host's, no inventory... per interval."),
+        timeseries("Dropped by reason", [target(
+            'SELECT non_negative_difference(max(/^(rejected|samples_refused|points_refused)_/)) FROM "fp_collector" '
+            'WHERE $timeFilter GROUP BY time($__interval), "collector" fill(none)', alias="$tag_collector $col"),
+            target('SELECT non_negative_difference(max("services_over_limit")) AS "services_over_limit" FROM '
+                   '"fp_collector" WHERE $timeFilter GROUP BY time($__interval), "collector" fill(none)', ref="B",
+                   alias="$tag_collector $col")], "none",
+                   "Per interval, each counted once under its reason (docs/reliability.md): messages rejected "
+                   "(malformed, invalid, oversize, other host's, no inventory, rate limited...), samples refused "
+                   "(too old, in the future, replayed), points the database refused, and service shares folded "
+                   "into unallocated past the per-host bound. *_total are the sums."),
         timeseries("Broker drops and held reports", [target(
             'SELECT max("broker_dropped_messages") AS "broker drops", max("reports_held") AS "held reports", '
             'max("write_retries") AS "write retries" FROM "fp_collector" WHERE $timeFilter '
@@ -200,7 +206,7 @@ def data_quality_view() -> dict[str, Any]:
             'SELECT non_negative_difference(max("points_written")) FROM "fp_collector" WHERE $timeFilter '
             'GROUP BY time($__interval), "collector" fill(none)', alias="$tag_collector")], "none"),
         table("Samples dropped by agents", 'SELECT sum("agent_dropped_samples") AS "dropped" FROM "fp_host" '
-              'WHERE $timeFilter GROUP BY "host"', "Agents whose disk queue overflowed during an outage."),
+              'WHERE $timeFilter GROUP BY "host"', "Samples an agent could not keep: its disk queue overflowed during an outage, or its disk was full."),
     ]
     return dashboard("fp-quality", "fleetprint: data quality",
                      "Are agents reporting, how is power known, what is rejected or lost.", panels, [],

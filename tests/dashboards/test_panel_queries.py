@@ -28,7 +28,8 @@ def expand(query: str, service: str, host: str) -> str:
 
 @pytest.fixture(scope="module")
 def filled(mosquitto, influxdb, tmp_path_factory):
-    """Three days of a 12-host simulated fleet, rolled up, with a budget evaluated and a rejected message."""
+    """Three days of a 12-host simulated fleet, rolled up, with a budget evaluated, a rejected message
+    and a host past the services bound."""
     tmp = tmp_path_factory.mktemp("dashboards")
     database = "dashboards_fleet"
     influxdb.create_database(database)
@@ -36,7 +37,7 @@ def filled(mosquitto, influxdb, tmp_path_factory):
     budgets.write_text('[evaluation]\ninterval_s = 1\n[[budget]]\nservice = "mail"\nperiod = "month"\n'
                        'limit_kgco2e = 1\n')
     config = collector_config(tmp / "collector.toml", mosquitto, influxdb, database, "dashboards-collector",
-                              collector_extra="")
+                              collector_extra="max_services_per_host = 8")
     config.write_text(config.read_text() + f'[rollups]\ninterval_s = 1\nlag_s = 0\n[budgets]\nfile = "{budgets}"\n'
                       'leader_settle_s = 0\n')
     collector = Program(["collector", "run", "-c", str(config)], tmp / "collector.log")
@@ -54,8 +55,10 @@ def filled(mosquitto, influxdb, tmp_path_factory):
         client.connect("127.0.0.1", mosquitto.port)
         client.loop_start()
         # An agent that had to drop samples during an outage says so in its next report.
+        # It also names more services than a host may (their share goes to unallocated).
         late = Report(host_id="sim-srv-0001", seq=10**9, dropped_samples=3,
-                      samples=[Sample(ts=utc_now() - timedelta(minutes=10), interval_s=60, cpu_util_pct=5.0)])
+                      samples=[Sample(ts=utc_now() - timedelta(minutes=10), interval_s=60, cpu_util_pct=5.0,
+                                      services={f"extra-{n}": 0.01 for n in range(12)})])
         client.publish(Topics().report("sim-srv-0001"), encode(late), qos=1).wait_for_publish(5)
         for _ in range(2):  # two rejections, a health point apart, so rates have two points
             client.publish(Topics().report("sim-srv-0001"), b"not json", qos=1).wait_for_publish(5)
