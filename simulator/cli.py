@@ -114,12 +114,12 @@ def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | No
     workers = min(processes, host_count)
     plans = [
         Plan(settings=settings, hosts=fleet[slot::workers], interval_s=interval,
-             backfill=(end - backfill, end) if backfill else None, live=go_live,
+             backfill=(end - backfill, end) if backfill else None, live=go_live, live_from=int(now),
              live_until=now + duration if duration else None, samples_per_report=samples_per_report,
              rate=rate / workers, max_in_flight=max_in_flight, client_id=f"fleetprint-simulator-{os.getpid()}-{slot}")
         for slot in range(workers)
     ]
-    expected = [expected_messages(plan, now) for plan in plans]
+    expected = [expected_messages(plan) for plan in plans]
     # SIGTERM stops like Ctrl-C: what was sent is acknowledged, and the summary printed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with tqdm(total=None if None in expected else sum(expected), unit="msg", disable=None, dynamic_ncols=True) as bar:

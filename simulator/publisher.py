@@ -58,6 +58,7 @@ class Plan:
     interval_s: int
     backfill: tuple[int, int] | None  # (start, end) in epoch seconds: samples end in (start, end]
     live: bool
+    live_from: int  # epoch seconds: without backfill, live samples end at the intervals after it
     live_until: float | None  # epoch seconds; None: until stopped
     samples_per_report: int
     rate: float  # messages per second for this worker; 0: unlimited
@@ -71,7 +72,7 @@ def sample_times(start: int, end: int, interval_s: int) -> list[int]:
     return list(range(first, end + 1, interval_s))
 
 
-def expected_messages(plan: Plan, now: float) -> int | None:
+def expected_messages(plan: Plan) -> int | None:
     """How many messages the plan sends in all; None when it runs until stopped."""
     hosts = len(plan.hosts)
     total = hosts  # inventories
@@ -81,7 +82,7 @@ def expected_messages(plan: Plan, now: float) -> int | None:
     if plan.live:
         if plan.live_until is None:
             return None
-        start = plan.backfill[1] if plan.backfill else int(now)
+        start = plan.backfill[1] if plan.backfill else plan.live_from
         total += hosts * (2 + len(sample_times(start, int(plan.live_until), plan.interval_s)))  # + online, offline
     return total
 
@@ -240,7 +241,7 @@ class Worker:
             if plan.backfill:
                 self._backfill(*plan.backfill)
             if plan.live:
-                self._live(plan.backfill[1] if plan.backfill else int(time.time()))
+                self._live(plan.backfill[1] if plan.backfill else plan.live_from)
         finally:
             refused = self.publisher.close()
             if refused:

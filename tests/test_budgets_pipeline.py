@@ -91,7 +91,8 @@ def seed_hourly(sink: InfluxV1Sink, hours: int, grams: float) -> None:
 def start(tmp_path: Path, name: str, mosquitto, influxdb, db: str, budgets: Path) -> Program:
     config = collector_config(tmp_path / f"{name}.toml", mosquitto, influxdb, db, name, share_group="budget-pair",
                               collector_extra="")
-    config.write_text(config.read_text() + f'[budgets]\nfile = "{budgets}"\nleader_settle_s = 0\n')
+    # A second of settling: a collector starting sees the others' statuses and the announced alerts first.
+    config.write_text(config.read_text() + f'[budgets]\nfile = "{budgets}"\nleader_settle_s = 1\n')
     return start_collector(config, tmp_path / f"{name}.log")
 
 
