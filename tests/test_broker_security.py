@@ -110,13 +110,20 @@ def connect(settings: MqttSettings, client_id: str):
     return client, result["reason"]
 
 
-def test_agents_reach_the_collector_over_tls_with_their_credentials(secured, influxdb, influx_db, tmp_path) -> None:
-    broker, files, secrets = secured
-    config = collector_config(tmp_path / "collector.toml", broker, influxdb, influx_db, "secure-collector")
+def collector_with_credentials(broker: ShippedMosquitto, secrets: Path, influxdb, influx_db: str, tmp_path: Path,
+                               collector_id: str = "secure-collector") -> Program:
+    """A collector process logged in as the collectors' user, on the broker's loopback listener."""
+    config = collector_config(tmp_path / "collector.toml", broker, influxdb, influx_db, collector_id)
     password = (secrets / "collector").read_text().strip()
     config.write_text(config.read_text().replace("[mqtt]", f'[mqtt]\nusername = "{COLLECTOR_USER}"\n'
                                                            f'password = "{password}"'))
-    collector = Program(["collector", "run", "-c", str(config)], tmp_path / "collector.log")
+    return Program(["collector", "run", "-c", str(config)], tmp_path / "collector.log")
+
+
+def test_agents_reach_the_collector_over_tls_with_their_credentials(secured, influxdb, influx_db, tmp_path) -> None:
+    broker, files, secrets = secured
+    password = (secrets / "collector").read_text().strip()
+    collector = collector_with_credentials(broker, secrets, influxdb, influx_db, tmp_path)
     feeder = Feeder("host-a", broker.tls_port, tmp_path / "agent",
                     mqtt=agent_settings(broker, files, secrets, "host-a"))
     try:
@@ -183,6 +190,58 @@ def test_host_a_cannot_publish_as_host_b(secured) -> None:
     wait_until(lambda: topics.report("host-a") in received, what="host-a's own message")
     assert topics.report("host-b") not in received
     for client in (host_a, watcher):
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_a_host_using_the_collectors_client_id_cannot_take_its_session(secured, influxdb, influx_db,
+                                                                        tmp_path) -> None:
+    """Host A connects again and again with the collector's client id and a persistent session (as
+    the collector does) while host B reports: every report B was acknowledged for is stored."""
+    broker, files, secrets = secured
+    collector_id = "secure-collector"
+    collector = collector_with_credentials(broker, secrets, influxdb, influx_db, tmp_path, collector_id)
+    feeder = Feeder("host-b", broker.tls_port, tmp_path / "agent", max_samples_per_report=1, max_reports_per_s=5,
+                    mqtt=agent_settings(broker, files, secrets, "host-b"))
+    intruder = make_client(agent_settings(broker, files, secrets, "host-a"), collector_id)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 3600
+    connected = threading.Event()
+    intruder.on_connect = lambda *_: connected.set()
+    intruder.reconnect_delay_set(1, 1)  # comes back at once each time it is knocked off
+    try:
+        wait_until(lambda: "subscribed to reports" in collector.log_text(), watch=[collector],
+                   what="the collector's subscription")
+        intruder.connect_async("127.0.0.1", broker.tls_port, clean_start=False, properties=props)
+        intruder.loop_start()
+        assert connected.wait(5), "host A's credentials are valid: it may connect, under its own identity"
+        feeder.start()
+        feeder.take(25)
+        wait_until(lambda: len(feeder.buffer) == 0, what="every report acknowledged by the broker")
+        stored = lambda: sum(row["n"] for row in influxdb.query(  # noqa: E731
+            "SELECT count(power_w) AS n FROM fp_host WHERE host = 'host-b'", influx_db))
+        try:
+            wait_until(lambda: stored() == 25, timeout_s=10)
+        except AssertionError:
+            pytest.fail(f"{stored()} of the 25 reports host B was acknowledged for are stored")
+        assert "disconnected from the broker" not in collector.log_text(), "the collector kept its session"
+    finally:
+        intruder.disconnect()
+        intruder.loop_stop()
+        feeder.stop()
+        assert collector.stop() == 0
+
+
+def test_host_a_cannot_knock_host_b_off_with_its_client_id(secured) -> None:
+    broker, files, secrets = secured
+    host_b, reason = connect(agent_settings(broker, files, secrets, "host-b"), "fleetprint-agent-host-b")
+    assert not reason.is_failure
+    knocked_off = threading.Event()
+    host_b.on_disconnect = lambda *_: knocked_off.set()
+    host_a, reason = connect(agent_settings(broker, files, secrets, "host-a"), "fleetprint-agent-host-b")
+    assert not reason.is_failure, "host A may connect, under its own identity"
+    assert not knocked_off.wait(2), "host B was disconnected by host A's connection"
+    for client in (host_a, host_b):
         client.disconnect()
         client.loop_stop()
 
