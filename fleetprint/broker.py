@@ -1,8 +1,10 @@
-"""`fleetprint broker ...`: a host's broker credentials, added and revoked.
+"""`fleetprint broker ...`: hosts' and collectors' broker credentials, added and revoked.
 
 Wraps Mosquitto's own `mosquitto_passwd` on the password file named in
 deploy/mosquitto/mosquitto.conf. The user name is the host id, which the ACL's patterns
-tie to the host's own topics. Mosquitto reads the file again on SIGHUP (`--reload`).
+tie to the host's own topics. The broker uses the user name as client id, so each collector
+has a user of its own, `fleetprint-collector[-NAME]`, with the collectors' rights in the ACL
+(fleetprint/broker_acl.py). Mosquitto reads both files again on SIGHUP (`--reload`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from pathlib import Path
 
 import click
 
+from fleetprint.broker_acl import COLLECTOR_USER, grant_collector, withdraw_collector
 from fleetprint.schema import HOST_ID_PATTERN
 
-COLLECTOR_USER = "fleetprint-collector"
 DEFAULT_PASSWORD_FILE = "/etc/mosquitto/fleetprint/passwd"
+DEFAULT_ACL_FILE = "/etc/mosquitto/fleetprint/acl"
+# A collector's user is its client id and its `collector.id`: at most 64 characters.
+COLLECTOR_NAME_PATTERN = r"[A-Za-z0-9._-]{1,%d}" % (64 - len(COLLECTOR_USER) - 1)
 
 
 def _mosquitto_passwd() -> str:
@@ -74,6 +79,9 @@ _password_file_option = click.option(
 _reload_option = click.option(
     "--reload", "pid_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
     help="Mosquitto's pid file: send it SIGHUP so the change applies now.")
+_acl_option = click.option(
+    "--acl-file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_ACL_FILE, show_default=True,
+    help="Mosquitto's ACL file, where a named collector's user gets the collectors' rights.")
 _secret_option = click.option(
     "--secret-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Write the new password to this file (mode 600) instead of printing it: the agent's `mqtt.password_file`.")
@@ -81,7 +89,7 @@ _secret_option = click.option(
 
 @click.group()
 def broker() -> None:
-    """Broker credentials: one user per host (its host id), one for the collectors."""
+    """Broker credentials: one user per host (its host id), one per collector."""
 
 
 def _issue(password_file: Path, user: str, secret_out: Path | None, pid_file: Path | None) -> None:
@@ -102,18 +110,61 @@ def _issue(password_file: Path, user: str, secret_out: Path | None, pid_file: Pa
 @_reload_option
 def add_host(host_id: str, password_file: Path, secret_out: Path | None, pid_file: Path | None) -> None:
     """Create (or renew) HOST_ID's credentials; the ACL limits it to its own topics."""
-    if not re.fullmatch(HOST_ID_PATTERN.strip("^$"), host_id) or host_id == COLLECTOR_USER:
+    if not re.fullmatch(HOST_ID_PATTERN.strip("^$"), host_id):
         raise click.BadParameter(f"{host_id!r} is not a host id ([A-Za-z0-9._-]{{1,64}})", param_hint="HOST_ID")
+    if host_id == COLLECTOR_USER or host_id.startswith(COLLECTOR_USER + "-"):
+        raise click.BadParameter(f"{host_id!r} is a collector's user name", param_hint="HOST_ID")
     _issue(password_file, host_id, secret_out, pid_file)
 
 
+def collector_user(name: str | None) -> str:
+    """`fleetprint-collector`, or `fleetprint-collector-NAME`: a collector's user, client id and `collector.id`."""
+    if name is None:
+        return COLLECTOR_USER
+    if not re.fullmatch(COLLECTOR_NAME_PATTERN, name):
+        raise click.BadParameter(f"{name!r} is not a collector name ({COLLECTOR_NAME_PATTERN})", param_hint="NAME")
+    return f"{COLLECTOR_USER}-{name}"
+
+
 @broker.command("add-collector")
+@click.argument("name", required=False)
 @_password_file_option
+@_acl_option
 @_secret_option
 @_reload_option
-def add_collector(password_file: Path, secret_out: Path | None, pid_file: Path | None) -> None:
-    """Create (or renew) the collectors' credentials (user fleetprint-collector)."""
-    _issue(password_file, COLLECTOR_USER, secret_out, pid_file)
+def add_collector(name: str | None, password_file: Path, acl_file: Path, secret_out: Path | None,
+                  pid_file: Path | None) -> None:
+    """Create (or renew) a collector's credentials: user fleetprint-collector, or with NAME,
+    fleetprint-collector-NAME, given the collectors' rights in the ACL. The broker uses the user
+    as client id: give each collector its own, and set its collector.id to it."""
+    user = collector_user(name)
+    if name is not None:
+        try:
+            if grant_collector(acl_file, user):
+                click.echo(f"{user}: the collectors' rights added to {acl_file}")
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"{acl_file}: {exc}") from exc
+    click.echo(f'Set this collector\'s mqtt.username and collector.id to "{user}".')
+    _issue(password_file, user, secret_out, pid_file)
+
+
+@broker.command("revoke-collector")
+@click.argument("name")
+@_password_file_option
+@_acl_option
+@_reload_option
+def revoke_collector(name: str, password_file: Path, acl_file: Path, pid_file: Path | None) -> None:
+    """Remove fleetprint-collector-NAME's credentials and its block in the ACL."""
+    user = collector_user(name)
+    removed = remove_user(password_file, user)
+    try:
+        withdrawn = withdraw_collector(acl_file, user)
+    except OSError as exc:
+        raise click.ClickException(f"{acl_file}: {exc}") from exc
+    if not (removed or withdrawn):
+        raise click.ClickException(f"{user} has no credentials in {password_file} nor rights in {acl_file}")
+    click.echo(f"{user}: revoked")
+    _reload(pid_file)
 
 
 @broker.command("revoke-host")
