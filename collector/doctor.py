@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
-from fleetprint.broker import COLLECTOR_USER
+from fleetprint.broker_acl import COLLECTOR_USER
 from fleetprint.collector.config import CollectorConfig, InfluxSettings, load_collector_config
 from fleetprint.collector.service import BROKER_DROPPED_TOPIC  # retained: proves the collectors' read right
 from fleetprint.doctor import Check, clock_against, load_checked
@@ -29,8 +29,28 @@ def collector_checks(config_path: str | None, timeout_s: float = 5.0) -> Iterato
     yield config_check
     if config is None:
         return
-    yield from broker_checks(config.mqtt, COLLECTOR_USER, BROKER_DROPPED_TOPIC, timeout_s)
+    yield identity_check(config)
+    yield from broker_checks(config.mqtt, config.mqtt.username or COLLECTOR_USER, BROKER_DROPPED_TOPIC, timeout_s,
+                             session_expiry_s=config.collector.session_expiry_s)
     yield from influx_checks(config, timeout_s)
+
+
+def identity_check(config: CollectorConfig) -> Check:
+    """The broker keys the collector's session by its user name (the shipped config's
+    use_username_as_clientid); its status topic and budget leadership go by `collector.id`."""
+    collector_id, user = config.collector.id, config.mqtt.username
+    fix = (f"set collector.id to {user}; give every collector a user of its own "
+           "(`fleetprint broker add-collector NAME`, user fleetprint-collector-NAME)")
+    if user is None:
+        return Check("collector id", "INFO", f"{collector_id}, no mqtt.username: the broker keys the session by "
+                     "the client id, collector.id")
+    if not (user == COLLECTOR_USER or user.startswith(COLLECTOR_USER + "-")):
+        return Check("collector id", "WARN", f"mqtt.username {user} is not a collector's user "
+                     f"({COLLECTOR_USER}[-NAME])", fix)
+    if collector_id != user:
+        return Check("collector id", "WARN", f"{collector_id}, but the broker knows this collector's session as "
+                     f"its user, {user}: two collectors sharing a user take the session from each other", fix)
+    return Check("collector id", "OK", f"{collector_id}, its broker user and client id")
 
 
 class _Http:

@@ -1,8 +1,14 @@
 """The broker checks `fleetprint doctor` runs on both sides: credential file, TCP, TLS, MQTT
 CONNECT with the configured credentials, and (collector) a read right the ACL gives collectors.
 
-The probe connects with its own client id and a clean session, so a running agent or collector
-is not disconnected, and publishes nothing.
+The shipped broker config makes the user name the client id (use_username_as_clientid), so the
+probe's connection is the service's: a running agent or collector is disconnected for a moment
+and reconnects (within a second). For an agent, which keeps no session, the probe connects with a
+clean start (the agent's Last Will says `offline` until it is back; its queue keeps every sample).
+A clean start would discard a collector's session and the reports queued in it, so for a
+collector (`session_expiry_s` given) the probe resumes the session instead, acknowledges nothing
+it is handed (the collector gets it again) and leaves no session behind when there was none.
+The probe publishes nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from fleetprint.broker_acl import COLLECTOR_USER
 from fleetprint.doctor import Check
 from fleetprint.mqtt import MqttSettings, make_client
 
@@ -24,9 +31,10 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def broker_checks(settings: MqttSettings, who: str, read_probe: str | None = None,
-                  timeout_s: float = 5.0) -> Iterator[Check]:
+                  timeout_s: float = 5.0, session_expiry_s: int | None = None) -> Iterator[Check]:
     """Checks from the credential file to the CONNACK; `who` names the expected user in fixes;
-    `read_probe`, a topic holding a retained message this user must be able to read."""
+    `read_probe`, a topic holding a retained message this user must be able to read;
+    `session_expiry_s`, the persistent session of this user to resume rather than discard."""
     where = f"{settings.host}:{settings.port}"
     secret_check = _secret_file(settings)
     if secret_check:
@@ -49,7 +57,7 @@ def broker_checks(settings: MqttSettings, who: str, read_probe: str | None = Non
         elif settings.host not in _LOOPBACK:
             yield Check("broker tls", "WARN", f"plain MQTT to {settings.host}: passwords and data cross the network "
                         "in clear", "set mqtt.tls = true, mqtt.port to the broker's TLS listener and mqtt.ca_file")
-    yield from _mqtt(settings, who, read_probe, timeout_s)
+    yield from _mqtt(settings, who, read_probe, timeout_s, session_expiry_s)
 
 
 def _secret_file(settings: MqttSettings) -> Check | None:
@@ -100,13 +108,25 @@ def _tls(sock: socket.socket, settings: MqttSettings, timeout_s: float) -> Check
                  (f", valid until {expires:%Y-%m-%d}" if expires else ""))
 
 
-def _mqtt(settings: MqttSettings, who: str, read_probe: str | None, timeout_s: float) -> Iterator[Check]:
-    client = make_client(settings, f"fleetprint-doctor-{uuid.uuid4().hex[:12]}")
+def _mqtt(settings: MqttSettings, who: str, read_probe: str | None, timeout_s: float,
+          session_expiry_s: int | None) -> Iterator[Check]:
+    from paho.mqtt.packettypes import PacketTypes  # as make_client: paho only when it connects
+    from paho.mqtt.properties import Properties
+
+    # manual_ack: a report the broker hands to a resumed collector session is never acknowledged here.
+    client = make_client(settings, f"fleetprint-doctor-{uuid.uuid4().hex[:12]}", manual_ack=True)
     answered, subscribed, received = threading.Event(), threading.Event(), threading.Event()
-    result: dict[str, object] = {}
+    result: dict[str, object] = {"session_present": True}
+    session = {}
+    if session_expiry_s is not None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = session_expiry_s
+        props.ReceiveMaximum = 1  # what the broker may hand over unacknowledged: one message
+        session = {"clean_start": False, "properties": props}
 
     def on_connect(client, userdata, flags, reason_code, properties) -> None:
         result["connack"] = reason_code
+        result["session_present"] = flags.session_present
         answered.set()
 
     def on_subscribe(client, userdata, mid, reason_codes, properties) -> None:
@@ -116,7 +136,7 @@ def _mqtt(settings: MqttSettings, who: str, read_probe: str | None, timeout_s: f
     client.on_connect, client.on_subscribe = on_connect, on_subscribe
     client.on_message = lambda client, userdata, message: received.set()
     try:
-        client.connect(settings.host, settings.port, keepalive=max(5, int(timeout_s) * 2))
+        client.connect(settings.host, settings.port, keepalive=max(5, int(timeout_s) * 2), **session)
     except (OSError, ssl.SSLError) as exc:
         yield Check("broker login", "FAIL", f"cannot open the MQTT connection: {exc}", "see the checks above")
         return
@@ -131,15 +151,28 @@ def _mqtt(settings: MqttSettings, who: str, read_probe: str | None, timeout_s: f
             user = settings.username or "(anonymous)"
             yield Check("broker login", "FAIL", f"refused user {user}: {code} (CONNACK {code.value})",  # type: ignore[attr-defined]
                         f"set mqtt.username to {who} and mqtt.password_file to its password from "
-                        f"`fleetprint broker {'add-collector' if 'collector' in who else 'add-host ' + who}`")
+                        f"`fleetprint broker {_credential_command(who)}`")
             return
         yield Check("broker login", "OK", f"MQTT v5 CONNECT accepted for user {settings.username or '(anonymous)'}")
         if read_probe:
             client.subscribe(read_probe, 0)
             yield _read_right(read_probe, subscribed, received, result, timeout_s)
     finally:
-        client.disconnect()
+        ending = None
+        if session and not result["session_present"]:  # no session of the collector's: leave none
+            ending = Properties(PacketTypes.DISCONNECT)
+            ending.SessionExpiryInterval = 0
+        client.disconnect(properties=ending)
         client.loop_stop()
+
+
+def _credential_command(who: str) -> str:
+    """The `fleetprint broker` command that creates `who`'s credentials."""
+    if who == COLLECTOR_USER:
+        return "add-collector"
+    if who.startswith(COLLECTOR_USER + "-"):
+        return f"add-collector {who.removeprefix(COLLECTOR_USER + '-')}"
+    return f"add-host {who}"
 
 
 def _read_right(topic: str, subscribed: threading.Event, received: threading.Event, result: dict[str, object],

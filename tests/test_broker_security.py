@@ -3,6 +3,7 @@ real, with credentials issued by `fleetprint broker`."""
 
 from __future__ import annotations
 
+import shutil
 import ssl
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from fleetprint.broker import COLLECTOR_USER
+from fleetprint.collector.doctor import collector_checks
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 
 from processes import Program, collector_config, wait_until
@@ -37,7 +39,7 @@ class ShippedMosquitto(Mosquitto):
         self.port, self.tls_port = free_port(), free_port()
         (tmp_dir / "data").mkdir(exist_ok=True)
         replacements = {
-            "password_file": str(self.files["passwd"]), "acl_file": str(SHIPPED / "acl"),
+            "password_file": str(self.files["passwd"]), "acl_file": str(self.files.get("acl", SHIPPED / "acl")),
             "cafile": str(self.files["ca"]), "certfile": str(self.files["cert"]), "keyfile": str(self.files["key"]),
             "persistence_location": f"{tmp_dir / 'data'}/",
         }
@@ -61,6 +63,13 @@ def fleetprint_broker(*args: str) -> str:
     return result.stdout
 
 
+def reload(broker: Mosquitto) -> None:
+    """SIGHUP, and wait until the broker has read its password and ACL files again."""
+    broker.reload()
+    wait_until(lambda: "Reloading config" in broker.log_text() or "reload" in broker.log_text().lower(),
+               what="the broker to reload")
+
+
 def tls_files(directory: Path, server_name: str) -> dict[str, Path]:
     """A new CA, and a server certificate and key it signed for `server_name`: ca, cert, key .pem files."""
     ca = trustme.CA()
@@ -74,13 +83,16 @@ def tls_files(directory: Path, server_name: str) -> dict[str, Path]:
 
 @pytest.fixture
 def secured(tmp_path: Path):
-    """The shipped broker with a CA, a server certificate for 127.0.0.1 and credentials for two hosts."""
+    """The shipped broker with a CA, a server certificate for 127.0.0.1, credentials for two hosts and the
+    collectors' user, and a copy of the shipped ACL (for `add-collector NAME`)."""
     files = tls_files(tmp_path, "127.0.0.1")
     files["passwd"] = tmp_path / "passwd"
+    files["acl"] = tmp_path / "acl"
+    shutil.copyfile(SHIPPED / "acl", files["acl"])
     secrets = tmp_path / "secrets"
     for host in ("host-a", "host-b"):
         fleetprint_broker("add-host", host, "-p", str(files["passwd"]), "--secret-out", str(secrets / host))
-    fleetprint_broker("add-collector", "-p", str(files["passwd"]), "--secret-out", str(secrets / "collector"))
+    fleetprint_broker("add-collector", "-p", str(files["passwd"]), "--secret-out", str(secrets / COLLECTOR_USER))
     broker = ShippedMosquitto(files)
     broker.start(tmp_path / "broker")
     yield broker, files, secrets
@@ -111,18 +123,21 @@ def connect(settings: MqttSettings, client_id: str):
 
 
 def collector_with_credentials(broker: ShippedMosquitto, secrets: Path, influxdb, influx_db: str, tmp_path: Path,
-                               collector_id: str = "secure-collector") -> Program:
-    """A collector process logged in as the collectors' user, on the broker's loopback listener."""
-    config = collector_config(tmp_path / "collector.toml", broker, influxdb, influx_db, collector_id)
-    password = (secrets / "collector").read_text().strip()
-    config.write_text(config.read_text().replace("[mqtt]", f'[mqtt]\nusername = "{COLLECTOR_USER}"\n'
+                               collector_id: str = "secure-collector", user: str = COLLECTOR_USER,
+                               share_group: str = "") -> Program:
+    """A collector process logged in as `user` (its password in secrets/<user>), on the broker's
+    loopback listener."""
+    config = collector_config(tmp_path / f"{collector_id}.toml", broker, influxdb, influx_db, collector_id,
+                              share_group)
+    password = (secrets / user).read_text().strip()
+    config.write_text(config.read_text().replace("[mqtt]", f'[mqtt]\nusername = "{user}"\n'
                                                            f'password = "{password}"'))
-    return Program(["collector", "run", "-c", str(config)], tmp_path / "collector.log")
+    return Program(["collector", "run", "-c", str(config)], tmp_path / f"{collector_id}.log")
 
 
 def test_agents_reach_the_collector_over_tls_with_their_credentials(secured, influxdb, influx_db, tmp_path) -> None:
     broker, files, secrets = secured
-    password = (secrets / "collector").read_text().strip()
+    password = (secrets / COLLECTOR_USER).read_text().strip()
     collector = collector_with_credentials(broker, secrets, influxdb, influx_db, tmp_path)
     feeder = Feeder("host-a", broker.tls_port, tmp_path / "agent",
                     mqtt=agent_settings(broker, files, secrets, "host-a"))
@@ -164,7 +179,7 @@ def test_no_anonymous_and_no_wrong_password(secured) -> None:
 def test_host_a_cannot_publish_as_host_b(secured) -> None:
     broker, files, secrets = secured
     watcher, reason = connect(MqttSettings(host="127.0.0.1", port=broker.port, username=COLLECTOR_USER,
-                                           password_file=str(secrets / "collector")), "watcher")
+                                           password_file=str(secrets / COLLECTOR_USER)), "watcher")
     received: list[str] = []
     subscribed = threading.Event()
     watcher.on_message = lambda c, u, m: received.append(m.topic)
@@ -246,6 +261,87 @@ def test_host_a_cannot_knock_host_b_off_with_its_client_id(secured) -> None:
         client.loop_stop()
 
 
+def test_collectors_with_users_of_their_own_share_the_reports(secured, influxdb, influx_db, tmp_path) -> None:
+    """Two collectors on one shared subscription, each with its user from `add-collector NAME` (the
+    broker's client id) and the collectors' rights that added to the ACL: every report stored, and
+    neither knocks the other off."""
+    broker, files, secrets = secured
+    users = [f"{COLLECTOR_USER}-{name}" for name in ("1", "2")]
+    for name, user in zip(("1", "2"), users):
+        fleetprint_broker("add-collector", name, "-p", str(files["passwd"]), "--acl-file", str(files["acl"]),
+                          "--secret-out", str(secrets / user))
+    reload(broker)
+    collectors = [collector_with_credentials(broker, secrets, influxdb, influx_db, tmp_path, collector_id=user,
+                                             user=user, share_group="two") for user in users]
+    feeder = Feeder("host-b", broker.tls_port, tmp_path / "agent", max_samples_per_report=1, max_reports_per_s=20,
+                    mqtt=agent_settings(broker, files, secrets, "host-b"))
+    try:
+        for collector in collectors:
+            wait_until(lambda: "subscribed to reports" in collector.log_text(), watch=collectors,
+                       what="the collector's subscription")
+        feeder.start()
+        feeder.take(40)
+        wait_until(lambda: influxdb.query("SELECT count(power_w) AS n FROM fp_host WHERE host = 'host-b'",
+                                          influx_db) == [{"time": 0, "n": 40}], watch=collectors,
+                   what="40 samples through two collectors")
+        for collector in collectors:
+            assert "disconnected from the broker" not in collector.log_text()
+    finally:
+        feeder.stop()
+        for collector in collectors:
+            assert collector.stop() == 0
+
+
+def test_the_doctor_loses_no_report_queued_for_the_collector(secured, influxdb, influx_db, tmp_path) -> None:
+    """The doctor logs in as the collector, whose client id is its user: it takes the collector's
+    session. It must resume it, not discard it with the reports queued in it, and acknowledge
+    nothing it is handed. Here the collector is stopped while host B reports, as when the doctor
+    is run to find out why."""
+    broker, files, secrets = secured
+    start_collector = lambda: collector_with_credentials(  # noqa: E731
+        broker, secrets, influxdb, influx_db, tmp_path, COLLECTOR_USER)
+    collector = start_collector()
+    wait_until(lambda: "subscribed to reports" in collector.log_text(), watch=[collector],
+               what="the collector's subscription")
+    assert collector.stop() == 0
+    feeder = Feeder("host-b", broker.tls_port, tmp_path / "agent", max_samples_per_report=1,
+                    mqtt=agent_settings(broker, files, secrets, "host-b"))
+    try:
+        feeder.start()
+        feeder.take(30)
+        wait_until(lambda: len(feeder.buffer) == 0, what="30 reports queued for the collector")
+        checks = {check.name: check.status for check in collector_checks(str(tmp_path / f"{COLLECTOR_USER}.toml"), 3)}
+        assert checks["broker login"] == checks["broker read"] == "OK", checks
+        collector = start_collector()
+        wait_until(lambda: influxdb.query("SELECT count(power_w) AS n FROM fp_host WHERE host = 'host-b'",
+                                          influx_db) == [{"time": 0, "n": 30}], watch=[collector],
+                   what="the 30 reports queued while the collector was stopped")
+    finally:
+        feeder.stop()
+        assert collector.stop() == 0
+
+
+def test_the_doctor_leaves_no_collector_session_where_there_was_none(secured, tmp_path) -> None:
+    broker, files, secrets = secured
+    settings = MqttSettings(host="127.0.0.1", port=broker.port, username=COLLECTOR_USER,
+                            password_file=str(secrets / COLLECTOR_USER))
+    config = tmp_path / "collector.toml"
+    config.write_text(f'[mqtt]\nport = {broker.port}\nusername = "{COLLECTOR_USER}"\n'
+                      f'password_file = "{secrets / COLLECTOR_USER}"\n')
+    assert {check.name: check.status for check in collector_checks(str(config), 3)}["broker login"] == "OK"
+    client = make_client(settings, COLLECTOR_USER)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 3600
+    present = []
+    client.on_connect = lambda client, userdata, flags, *_: present.append(flags.session_present)
+    client.connect("127.0.0.1", broker.port, clean_start=False, properties=props)
+    client.loop_start()
+    wait_until(lambda: present, what="CONNACK")
+    client.disconnect()
+    client.loop_stop()
+    assert present == [False]
+
+
 def test_a_revoked_host_cannot_connect(secured) -> None:
     broker, files, secrets = secured
     settings = agent_settings(broker, files, secrets, "host-b")
@@ -254,9 +350,7 @@ def test_a_revoked_host_cannot_connect(secured) -> None:
     client.disconnect()
     client.loop_stop()
     fleetprint_broker("revoke-host", "host-b", "-p", str(files["passwd"]))
-    broker.reload()
-    wait_until(lambda: "Reloading config" in broker.log_text() or "reload" in broker.log_text().lower(),
-               what="the broker to reload")
+    reload(broker)
     client, reason = connect(settings, "fleetprint-agent-host-b")
     client.loop_stop()
     assert reason.is_failure

@@ -26,7 +26,7 @@ def auth_influxdb(tmp_path_factory: pytest.TempPathFactory):
 
 
 def write_config(path: Path, mqtt: str, influx: str) -> str:
-    path.write_text(f'[collector]\nid = "doctor-test"\n\n[mqtt]\n{mqtt}\n\n[influxdb]\n{influx}\n')
+    path.write_text(f'[collector]\nid = "fleetprint-collector"\n\n[mqtt]\n{mqtt}\n\n[influxdb]\n{influx}\n')
     return str(path)
 
 
@@ -55,7 +55,7 @@ def test_healthy_over_tls_with_the_compose_secrets(tls_broker, secrets, influxdb
     names = [re.match(r"OK    (\S+(?: \S+)?)  ", line) for line in output.splitlines()[:-1]]
     assert all(names), output
     assert [name.group(1) for name in names if name] == [
-        "config", "broker credential", "broker tcp", "broker tls", "broker login", "broker read",
+        "config", "collector id", "broker credential", "broker tcp", "broker tls", "broker login", "broker read",
         "influxdb", "influxdb database", "influxdb write", "influxdb read", "clock"]
     assert influxdb.query(f"SELECT probe FROM {PROBE_MEASUREMENT}", influx_db)[0]["probe"] == 1
 
@@ -157,3 +157,12 @@ def test_influxdb_2_write_path_and_token_file(mosquitto, victoria_metrics, tmp_p
     token.unlink()
     missing = by_name(list(collector_checks(config, 3)))["influxdb token"]
     assert missing.status == "FAIL" and str(token) in missing.detail
+
+
+def test_a_collector_id_other_than_its_broker_user_is_warned_about(tls_broker, secrets, influxdb, influx_db,
+                                                                   tmp_path) -> None:
+    config = write_config(tmp_path / "c.toml", tls_mqtt(tls_broker, secrets), v1(influxdb, influx_db))
+    Path(config).write_text(Path(config).read_text().replace('id = "fleetprint-collector"', 'id = "collector-2"'))
+    identity = by_name(list(collector_checks(config, 3)))["collector id"]
+    assert identity.status == "WARN" and "fleetprint-collector" in identity.detail
+    assert "collector.id to fleetprint-collector" in identity.fix and "add-collector NAME" in identity.fix
