@@ -112,7 +112,8 @@ def test_compose_variables_are_documented_and_no_secret_is_committed() -> None:
 def test_compose_collector_config_loads(compose_config: dict) -> None:
     environment = compose_config["services"]["collector"]["environment"]
     config = load_config(COMPOSE / "collector.toml", CollectorConfig, "collector", environ=environment)
-    assert (config.influxdb.version, config.influxdb.org, config.collector.id) == (2, "fleetprint", "collector-1")
+    assert (config.influxdb.version, config.influxdb.org, config.collector.id) == (2, "fleetprint",
+                                                                                   config.mqtt.username)
     secrets = {secret["target"] if secret["target"].startswith("/") else f"/run/secrets/{secret['target']}"
                for secret in compose_config["services"]["collector"]["secrets"]}
     assert {config.mqtt.password_file, config.mqtt.ca_file, config.influxdb.token_file} <= secrets
@@ -140,15 +141,23 @@ def test_kubernetes_configs_load_with_the_pod_environment(tmp_path: Path) -> Non
     assert {volume["hostPath"]["path"] for volume in daemonset["volumes"] if "hostPath" in volume} >= {"/sys"}
     agent_container = daemonset["containers"][0]
     assert all(mount.get("readOnly") for mount in agent_container["volumeMounts"] if mount["name"] == "sys")
-    pod_env = {env["name"]: env.get("value", "").replace("$(NODE_NAME)", "node-7") for env in agent_container["env"]}
+    collector_container = documents[("StatefulSet", "fleetprint-collector")]["spec"]["template"]["spec"]["containers"][0]
+    pod_env = {
+        "agent": {env["name"]: env.get("value", "").replace("$(NODE_NAME)", "node-7") for env in agent_container["env"]},
+        "collector": {env["name"]: env.get("value", "").replace("$(POD_NAME)", "fleetprint-collector-1")
+                      for env in collector_container["env"]},
+    }
     for kind, config_type, section in (("agent", AgentConfig, "agent"), ("collector", CollectorConfig, "collector")):
         path = tmp_path / f"{kind}.toml"
         path.write_text(documents[("ConfigMap", f"fleetprint-{kind}")]["data"][path.name])
-        config = load_config(path, config_type, section, environ=pod_env if kind == "agent" else {})
+        config = load_config(path, config_type, section, environ=pod_env[kind])
         assert config.mqtt.tls and config.mqtt.port == 8883
         if kind == "agent":
             assert config.host.id == config.mqtt.username == "node-7"
             assert config.mqtt.password_file == "/etc/fleetprint/passwords/node-7"
+        else:  # each replica its own broker user (the broker's client id): `add-collector 1` for pod 1
+            assert config.collector.id == config.mqtt.username == "fleetprint-collector-1"
+            assert config.mqtt.password_file == "/etc/fleetprint/mqtt-passwords/fleetprint-collector-1"
     for doc in manifests():
         for container in doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
             assert container["resources"]["requests"]["cpu"] and container["resources"]["requests"]["memory"]
