@@ -141,11 +141,12 @@ def test_kubernetes_configs_load_with_the_pod_environment(tmp_path: Path) -> Non
     assert {volume["hostPath"]["path"] for volume in daemonset["volumes"] if "hostPath" in volume} >= {"/sys"}
     agent_container = daemonset["containers"][0]
     assert all(mount.get("readOnly") for mount in agent_container["volumeMounts"] if mount["name"] == "sys")
-    collector_container = documents[("StatefulSet", "fleetprint-collector")]["spec"]["template"]["spec"]["containers"][0]
+    statefulset = documents[("StatefulSet", "fleetprint-collector")]["spec"]["template"]["spec"]
     pod_env = {
-        "agent": {env["name"]: env.get("value", "").replace("$(NODE_NAME)", "node-7") for env in agent_container["env"]},
+        "agent": {env["name"]: env.get("value", "").replace("$(NODE_NAME)", "node-7")
+                  for env in agent_container["env"]},
         "collector": {env["name"]: env.get("value", "").replace("$(POD_NAME)", "fleetprint-collector-1")
-                      for env in collector_container["env"]},
+                      for env in statefulset["containers"][0]["env"]},
     }
     for kind, config_type, section in (("agent", AgentConfig, "agent"), ("collector", CollectorConfig, "collector")):
         path = tmp_path / f"{kind}.toml"
