@@ -6,10 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from fleetprint.collector.config import load_collector_config
-from fleetprint.collector.hosts import HostRegistry
-from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.grid import GridFactors
-from fleetprint.collector.ingest import Ingest
+from fleetprint.collector.ingest import Ingest, ingest_from_config
 from fleetprint.collector.stats import Counters
 from fleetprint.mqtt import Topics
 from fleetprint.schema import encode
@@ -17,9 +15,9 @@ from fleetprint.simulator.fleet import FleetSpec, VirtualHost, generate_fleet
 
 
 def make_ingest() -> Ingest:
-    """An Ingest with the collector's defaults; its registry is `ingest.hosts`."""
+    """An Ingest with the collector's defaults and limits; its registry is `ingest.hosts`."""
     config = load_collector_config(None)
-    return Ingest(HostRegistry(config), Topics(), Counters(), Assessor(config, GridFactors.from_config(config)))
+    return ingest_from_config(config, Counters(), GridFactors.from_config(config))
 
 
 def fleet(hosts: int) -> list[VirtualHost]:

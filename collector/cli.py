@@ -63,11 +63,8 @@ def run(config_path: str | None, log_level: str) -> None:
     from fleetprint.collector.budgets.config import load_budgets
     from fleetprint.collector.budgets.evaluate import BudgetEvaluator
     from fleetprint.collector.budgets.job import BudgetJob
-    from fleetprint.collector.host_limits import HostRateLimit, ServiceBound
-    from fleetprint.collector.hosts import HostRegistry
-    from fleetprint.collector.impact.assess import Assessor
     from fleetprint.collector.impact.grid import GridFactors
-    from fleetprint.collector.ingest import Ingest, SampleWindow
+    from fleetprint.collector.ingest import ingest_from_config
     from fleetprint.collector.mqtt_session import SessionLost
     from fleetprint.collector.rollups import Rollups
     from fleetprint.collector.service import Collector
@@ -82,12 +79,7 @@ def run(config_path: str | None, log_level: str) -> None:
     counters = Counters()
     rollups = Rollups(make_influxql(config), sink, config.rollups.lag_s) if config.rollups.enabled else None
     grid = GridFactors.from_config(config)
-    limits = config.collector
-    ingest = Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters, Assessor(config, grid),
-                    on_sample=rollups.mark if rollups else None,
-                    window=SampleWindow(limits.max_sample_age_days * 86_400, limits.max_sample_ahead_s),
-                    service_bound=ServiceBound(limits.max_services_per_host, config.attribution.unallocated),
-                    rate_limit=HostRateLimit(limits.max_points_per_host_per_s, limits.max_points_per_host_burst))
+    ingest = ingest_from_config(config, counters, grid, on_sample=rollups.mark if rollups else None)
     service = Collector(config, sink, ingest, counters, rollups, grid.live)
     if config.budgets.file:
         service.budgets = BudgetJob(config.budgets.file, BudgetEvaluator(make_influxql(config), load_budgets(

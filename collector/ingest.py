@@ -14,15 +14,18 @@ Rejections and refusals are counted per reason and logged; they never stop the c
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import msgspec
 
-from fleetprint.collector.host_limits import HostRateLimit, ServiceBound
+from fleetprint.collector.config import CollectorConfig
+from fleetprint.collector.host_limits import ReportGuard, ServiceBound
 from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.assess import Assessor
+from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.impact.host_model import HostModel
 from fleetprint.collector.stats import Counters, ThrottledLog
 from fleetprint.collector.store.lineprotocol import epoch_ms
@@ -41,6 +44,16 @@ class SampleWindow:
     max_ahead_s: float = 300.0
 
 
+def ingest_from_config(config: CollectorConfig, counters: Counters, grid: GridFactors,
+                       on_sample: Callable[[int], None] | None = None) -> Ingest:
+    """The Ingest that `fleetprint collector run` uses, with the config's limits."""
+    limits = config.collector
+    return Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters, Assessor(config, grid),
+                  on_sample=on_sample, window=SampleWindow(limits.max_sample_age_days * 86_400, limits.max_sample_ahead_s),
+                  service_bound=ServiceBound(limits.max_services_per_host, config.attribution.unallocated),
+                  guard=ReportGuard(limits.max_points_per_host_per_s, limits.max_points_per_host_burst))
+
+
 class AwaitingInventory(Exception):
     """A valid-looking report from a host whose inventory has not arrived yet: hold it."""
 
@@ -55,10 +68,10 @@ class Ingest:
     def __init__(self, hosts: HostRegistry, topics: Topics, counters: Counters, assessor: Assessor,
                  on_sample: Callable[[int], None] | None = None, window: SampleWindow = SampleWindow(),
                  clock: Callable[[], float] = time.time, service_bound: ServiceBound | None = None,
-                 rate_limit: HostRateLimit | None = None) -> None:
+                 guard: ReportGuard | None = None) -> None:
         self.hosts = hosts
         self.service_bound = service_bound or ServiceBound(64, assessor.attribution.unallocated)
-        self.rate_limit = rate_limit
+        self.guard = guard or ReportGuard(rate_per_s=math.inf, burst=math.inf)
         self.window = window
         self.clock = clock
         self.assessor = assessor
@@ -66,7 +79,6 @@ class Ingest:
         self.topics = topics
         self.counters = counters
         self._rejections = ThrottledLog(log)
-        self._latest: dict[str, tuple[int, int]] = {}  # host -> (its latest seq, its newest sample's ms)
 
     def handle(self, topic: str, payload: bytes, first_time: bool = True) -> list[str]:
         """Points for one message; [] when it was rejected (counted and logged) or carries none.
@@ -113,14 +125,15 @@ class Ingest:
         model = self.hosts.get(host_id)
         if model is None:
             raise AwaitingInventory(host_id)
-        if self.rate_limit is not None:
-            points = sum(1 + len(sample.services) for sample in report.samples)
-            if not self.rate_limit.take(host_id, points):
-                raise PayloadError("rate_limited", f"{points} points over the host's rate "
-                                                   f"({self.rate_limit.rate_per_s:g} points/s)")
+        points = sum(1 + len(sample.services) for sample in report.samples)
+        if not self.guard.take(host_id, points):
+            raise PayloadError("rate_limited", f"{points} points over the host's rate "
+                                               f"({self.guard.rate_per_s:g} points/s)")
+        times_s = [sample.ts.timestamp() for sample in report.samples]
+        samples, times_s = self._in_window(host_id, report.samples, times_s)
+        samples = self._not_replayed(host_id, report.seq, samples, times_s)
         dropped = report.dropped_samples or None
         lines: list[str] = []
-        samples = self._not_replayed(host_id, report.seq, self._in_window(host_id, report.samples))
         for sample in samples:
             lines.extend(self._sample_lines(model, report.seq, sample, dropped))
             dropped = None  # the agent's count of dropped samples goes on the first point only
@@ -128,21 +141,27 @@ class Ingest:
         self.counters.add("samples_ok", len(samples))
         return lines
 
-    def _in_window(self, host_id: str, samples: list[Sample]) -> list[Sample]:
-        """The samples dated within the window around now; the others are counted and logged."""
+    def _in_window(self, host_id: str, samples: list[Sample], times_s: list[float]) -> tuple[list[Sample], list[float]]:
+        """The samples dated within the window around now, and their times (s); the others are
+        counted and logged."""
         now_s = self.clock()
         oldest_s, newest_s = now_s - self.window.max_age_s, now_s + self.window.max_ahead_s
-        kept = [sample for sample in samples if oldest_s <= sample.ts.timestamp() <= newest_s]
-        if len(kept) < len(samples):
-            for sample in samples:
-                if not oldest_s <= sample.ts.timestamp() <= newest_s:
-                    reason = "too_old" if sample.ts.timestamp() < oldest_s else "in_future"
-                    self.counters.refuse_samples(reason)
-                    self._rejections.log(reason, f"refused a sample of {host_id} dated {sample.ts.isoformat()}: "
-                                         f"{reason}", self.counters.get(f"samples_refused_{reason}"))
-        return kept
+        if oldest_s <= min(times_s) and max(times_s) <= newest_s:
+            return samples, times_s
+        kept: list[Sample] = []
+        kept_times: list[float] = []
+        for sample, ts in zip(samples, times_s):
+            if oldest_s <= ts <= newest_s:
+                kept.append(sample)
+                kept_times.append(ts)
+                continue
+            reason = "too_old" if ts < oldest_s else "in_future"
+            self.counters.refuse_samples(reason)
+            self._rejections.log(reason, f"refused a sample of {host_id} dated {sample.ts.isoformat()}: {reason}",
+                                 self.counters.get(f"samples_refused_{reason}"))
+        return kept, kept_times
 
-    def _not_replayed(self, host_id: str, seq: int, samples: list[Sample]) -> list[Sample]:
+    def _not_replayed(self, host_id: str, seq: int, samples: list[Sample], times_s: list[float]) -> list[Sample]:
         """Samples not already stored under a later sequence number.
 
         A report with a lower `seq` than the host's latest must not overwrite what that one
@@ -152,16 +171,14 @@ class Ingest:
         """
         if not samples:
             return samples
-        newest_ms = max(epoch_ms(sample.ts) for sample in samples)
-        last = self._latest.get(host_id)
-        if last is None or seq >= last[0]:
-            self._latest[host_id] = (seq, max(newest_ms, last[1]) if last else newest_ms)
+        stored_up_to_s = self.guard.stored_up_to(host_id, seq, max(times_s))
+        if stored_up_to_s is None:
             return samples
-        kept = [sample for sample in samples if epoch_ms(sample.ts) > last[1]]
+        kept = [sample for sample, ts in zip(samples, times_s) if ts > stored_up_to_s]
         if len(kept) < len(samples):
             self.counters.refuse_samples("replayed", len(samples) - len(kept))
             self._rejections.log("replayed", f"refused {len(samples) - len(kept)} samples of {host_id} sent again "
-                                 f"under seq {seq} after seq {last[0]}",
+                                 f"under seq {seq}, older than its latest",
                                  self.counters.get("samples_refused_replayed"))
         return kept
 

@@ -126,13 +126,14 @@ def collector_config(path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, datab
     tests' samples are dated on fixed days (so that their references stay fixed): the window of
     sample times the collector takes reaches back to them, whatever day the suite runs on.
     """
+    if "max_sample_age_days" not in collector_extra:
+        collector_extra = f"max_sample_age_days = {days_since_test_data()}\n{collector_extra}"
     path.write_text(
         f"""
 [collector]
 id = "{collector_id}"
 share_group = "{share_group or collector_id}"
 health_interval_s = 1
-max_sample_age_days = {days_since_test_data()}
 {collector_extra}
 [mqtt]
 host = "{mosquitto.host}"

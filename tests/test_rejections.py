@@ -307,3 +307,28 @@ def test_a_flooding_host_is_rate_limited_and_others_are_not(mosquitto, influxdb,
     assert counts["limited"] == 40
     assert stored == {flood: 60 * 100, quiet: 20}
     assert ": rate_limited: " in collector.log_text()
+
+
+def test_samples_dated_far_from_now_are_refused_and_the_rollups_go_on(mosquitto, influxdb, influx_db,
+                                                                      tmp_path: Path) -> None:
+    """A sample dated 1600 once froze every rollup (its period's InfluxQL overflowed at every run)."""
+    host = "clock-host"
+    now = datetime.now(timezone.utc)
+    hour_ago = now.replace(minute=0, second=0, microsecond=0) - timedelta(minutes=30)
+    samples = [{"ts": ts.isoformat(), "interval_s": 30, "cpu_util_pct": 25.0} for ts in (
+        datetime(1600, 1, 1, tzinfo=timezone.utc), hour_ago, now + timedelta(days=400))]
+    extra = "max_sample_age_days = 1\n[rollups]\ninterval_s = 1\nlag_s = 0"
+    with collector_and_hosts(mosquitto, influxdb, influx_db, tmp_path, "clock-collector", {host: None},
+                             collector_extra=extra) as (collector, publisher):
+        publisher.publish(topics.report(host), json.dumps({"schema": "fleetprint.report/1", "host_id": host, "seq": 1,
+                                                           "samples": samples}).encode(), qos=1).wait_for_publish(5)
+        rolled = wait_until(lambda: influxdb.query("SELECT samples FROM fp_service_1h", influx_db),
+                            what="the last hour rolled up", watch=[collector])
+        counts = wait_until(lambda: influxdb.query(
+            "SELECT last(samples_refused_too_old) AS old, last(samples_refused_in_future) AS future, "
+            "last(rollup_points_written) AS rolled, last(rollup_failures) AS failures FROM fp_collector", influx_db),
+            what="the refusals counted", watch=[collector])[0]
+        stored = influxdb.query(f"SELECT cpu_util_pct FROM fp_host WHERE host = '{host}'", influx_db)
+    assert [row["time"] for row in stored] == [int(hour_ago.timestamp() * 1000)]
+    assert rolled[0]["samples"] == 1
+    assert (counts["old"], counts["future"], counts["failures"]) == (1, 1, None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fleetprint.collector.host_limits import HostRateLimit, ServiceBound
+from fleetprint.collector.host_limits import ReportGuard, ServiceBound
 
 
 def test_services_past_the_bound_fold_into_unallocated_and_shares_still_add_up() -> None:
@@ -24,7 +24,7 @@ def test_hosts_with_the_same_services_share_one_set() -> None:
 
 def test_the_rate_limit_is_a_token_bucket_per_host() -> None:
     now = [0.0]
-    limit = HostRateLimit(rate_per_s=100, burst=500, clock=lambda: now[0])
+    limit = ReportGuard(rate_per_s=100, burst=500, clock=lambda: now[0])
     assert limit.take("h", 500)
     assert not limit.take("h", 1), "the burst is spent"
     assert limit.take("other", 500), "each host has its own bucket"
@@ -32,3 +32,13 @@ def test_the_rate_limit_is_a_token_bucket_per_host() -> None:
     assert limit.take("h", 200) and not limit.take("h", 1)
     now[0] = 1000.0
     assert limit.take("h", 500) and not limit.take("h", 1), "never more than the burst saved up"
+
+
+def test_a_report_older_than_the_latest_learns_how_far_the_latest_went() -> None:
+    guard = ReportGuard(rate_per_s=1, burst=1)
+    assert guard.stored_up_to("h", seq=5, newest_s=1_000) is None
+    assert guard.stored_up_to("h", seq=5, newest_s=900) is None, "the same seq again is no replay"
+    assert guard.stored_up_to("h", seq=4, newest_s=2_000) == 1_000
+    assert guard.stored_up_to("h", seq=6, newest_s=500) is None
+    assert guard.stored_up_to("h", seq=5, newest_s=800) == 1_000, "the newest time seen is kept"
+    assert guard.stored_up_to("other", seq=1, newest_s=1) is None
