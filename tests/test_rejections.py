@@ -54,6 +54,10 @@ BAD_MESSAGES: list[tuple[str, str, bytes]] = [
     ("invalid", topics.report(GOOD), json.dumps(report_json(GOOD, 909, ts="2026-11-02T08:00:00")).encode()),
     ("invalid", topics.report(GOOD), json.dumps({**report_json(GOOD, 910), "extra": 1}).encode()),
     ("no_inventory", topics.report("stranger"), json.dumps(report_json("stranger", 1)).encode()),
+    # Patterns match whole texts: "FRA\n" is no zone (it once passed as one, up to its newline).
+    ("invalid", topics.inventory(GOOD), json.dumps({**json.loads(encode(Inventory(
+        host_id=GOOD, taken_at=START, kind="server", ram_gb=64, cpu=Cpu(model="Intel Xeon Gold 6130")))),
+        "zone": "FRA\n"}).encode()),
 ]
 
 
