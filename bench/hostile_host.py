@@ -3,7 +3,8 @@
     .venv/bin/python bench/hostile_host.py                              # 60 s of flood per case
     .venv/bin/python bench/hostile_host.py --seconds 20 --flood-rate 100
 
-One host publishes 20 reports a second (`--flood-rate`), each one sample naming the same 256 services, while a canary host publishes one small report every 0.5 s. The real collector
+One host publishes 20 reports a second (`--flood-rate`), each one sample naming the same 256
+services, while a canary host publishes one small report every 0.5 s. The real collector
 runs twice: once with the per-host limits lifted (`max_services_per_host = 256`, no rate limit)
 and once with the defaults (64 services per host, 5,000 points/s with a burst of 300,000).
 For each, the canary's delay (from publication to its point being readable in InfluxDB,

@@ -48,8 +48,9 @@ def ingest_from_config(config: CollectorConfig, counters: Counters, grid: GridFa
                        on_sample: Callable[[int], None] | None = None) -> Ingest:
     """The Ingest that `fleetprint collector run` uses, with the config's limits."""
     limits = config.collector
+    window = SampleWindow(limits.max_sample_age_days * 86_400, limits.max_sample_ahead_s)
     return Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters, Assessor(config, grid),
-                  on_sample=on_sample, window=SampleWindow(limits.max_sample_age_days * 86_400, limits.max_sample_ahead_s),
+                  on_sample=on_sample, window=window,
                   service_bound=ServiceBound(limits.max_services_per_host, config.attribution.unallocated),
                   guard=ReportGuard(limits.max_points_per_host_per_s, limits.max_points_per_host_burst))
 

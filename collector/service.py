@@ -208,11 +208,16 @@ class Collector:
                 return True
             except (TooLargeWriteError, RejectedWriteError) as exc:
                 reason = exc.reason if isinstance(exc, RejectedWriteError) else "too_large"
+                if isinstance(exc, RejectedWriteError) and exc.dropped is not None:  # the rest is stored
+                    self.counters.add("points_written", len(lines) - exc.dropped)
+                    self._refuse_points(exc.dropped, reason, f"{exc}"[:600])
+                    return True
                 if len(lines) == 1:
                     self._refuse_point(lines[0], reason, exc)
                     return True
                 self.counters.add("writes_split")
-                log.log(logging.WARNING if reason == "too_large" else logging.DEBUG, "%s; writing it in two halves", exc)
+                level = logging.WARNING if reason == "too_large" else logging.DEBUG
+                log.log(level, "%s; writing it in two halves", exc)
                 half = len(lines) // 2
                 return self._write_chunk(lines[:half], stop) and self._write_chunk(lines[half:], stop)
             except RetryableWriteError as exc:
@@ -223,9 +228,12 @@ class Collector:
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     def _refuse_point(self, point: str, reason: str, exc: Exception) -> None:
-        self.counters.refuse_points(reason)
         head = point.split(" ", 1)[0] if reason != "unparsable" else point
-        self._refusals.log(reason, f"InfluxDB refused a point ({reason}), dropped: {head[:300]!r}: {str(exc)[:300]}",
+        self._refuse_points(1, reason, f"{head[:300]!r}: {str(exc)[:300]}")
+
+    def _refuse_points(self, count: int, reason: str, what: str) -> None:
+        self.counters.refuse_points(reason, count)
+        self._refusals.log(reason, f"InfluxDB refused {count} points ({reason}), dropped: {what}",
                            self.counters.get(f"points_refused_{reason}"))
 
     def _health_line(self) -> str:

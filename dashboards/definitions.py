@@ -206,7 +206,8 @@ def data_quality_view() -> dict[str, Any]:
             'SELECT non_negative_difference(max("points_written")) FROM "fp_collector" WHERE $timeFilter '
             'GROUP BY time($__interval), "collector" fill(none)', alias="$tag_collector")], "none"),
         table("Samples dropped by agents", 'SELECT sum("agent_dropped_samples") AS "dropped" FROM "fp_host" '
-              'WHERE $timeFilter GROUP BY "host"', "Samples an agent could not keep: its disk queue overflowed during an outage, or its disk was full."),
+              'WHERE $timeFilter GROUP BY "host"',
+              "Samples an agent could not keep: its disk queue overflowed during an outage, or its disk was full."),
     ]
     return dashboard("fp-quality", "fleetprint: data quality",
                      "Are agents reporting, how is power known, what is rejected or lost.", panels, [],

@@ -235,7 +235,8 @@ def test_a_hostile_label_costs_no_other_host_its_data(mosquitto, influxdb, influ
     """A site and a service named `x\\ y\\="` once broke the line protocol of every point in their write."""
     hostile_label = 'x\\ y\\="'
     sites = {f"label-host-{n:02d}": "paris" for n in range(20)} | {"label-hostile": hostile_label}
-    with collector_and_hosts(mosquitto, influxdb, influx_db, tmp_path, "label-collector", sites) as (collector, publisher):
+    with collector_and_hosts(mosquitto, influxdb, influx_db, tmp_path, "label-collector", sites) as (
+            collector, publisher):
         publish_all(publisher, [  # interleaved, so that each write holds every host's points
             (topics.report(host), json.dumps(report_json(
                 host, seq, services={hostile_label: 0.1} if host == "label-hostile" else {})).encode())

@@ -6,12 +6,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from fleetprint.collector.store.sink import (
-    RejectedWriteError,
-    RetryableWriteError,
-    TooLargeWriteError,
-    refusal_reason,
-)
+from fleetprint.collector.store.sink import RetryableWriteError, TooLargeWriteError, refusal
 
 
 class InfluxV1Sink:
@@ -40,8 +35,7 @@ class InfluxV1Sink:
         if response.status == 413:
             raise TooLargeWriteError(f"InfluxDB refused {len(body):,} bytes as too large: {detail}")
         if 400 <= response.status < 500 and response.status not in (401, 403, 404, 408, 429):
-            raise RejectedWriteError(f"InfluxDB refused the batch ({response.status}): {detail}",
-                                     refusal_reason(detail))
+            raise refusal(f"InfluxDB refused the batch ({response.status}): {detail}", detail)
         raise RetryableWriteError(f"InfluxDB write failed ({response.status}): {detail}")
 
     def create_database(self) -> None:

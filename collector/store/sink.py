@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 
@@ -16,9 +17,10 @@ class RejectedWriteError(Exception):
     other points meanwhile (a partial write); writing them again overwrites them with themselves.
     """
 
-    def __init__(self, message: str, reason: str = "refused") -> None:
+    def __init__(self, message: str, reason: str = "refused", dropped: int | None = None) -> None:
         super().__init__(message)
         self.reason = reason
+        self.dropped = dropped  # a partial write: the database stored all but these many points
 
 
 # What InfluxDB says when it refuses points, and the reason each is counted under.
@@ -27,10 +29,24 @@ _REFUSALS = (("unable to parse", "unparsable"), ("field type conflict", "type_co
              ("beyond retention policy", "beyond_retention"))
 
 
+_DROPPED = re.compile(r"partial write: .* dropped=(\d+)")
+
+
 def refusal_reason(detail: str) -> str:
     """The reason for InfluxDB's refusal message: one of `unparsable`, `type_conflict`,
     `series_limit`, `beyond_retention`, else `refused`."""
     return next((reason for text, reason in _REFUSALS if text in detail), "refused")
+
+
+def refusal(message: str, detail: str) -> RejectedWriteError:
+    """The error for InfluxDB's refusal message. A partial write (a type conflict, the series
+    limit, points beyond the retention policy) stored the other points and says how many it
+    dropped; a line it could not parse may have swallowed the lines after it (its count says 0),
+    so only the lines themselves can tell."""
+    reason = refusal_reason(detail)
+    match = _DROPPED.search(detail)
+    dropped = int(match.group(1)) if match and reason != "unparsable" else None
+    return RejectedWriteError(message, reason, dropped)
 
 
 class TooLargeWriteError(Exception):

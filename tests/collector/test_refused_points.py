@@ -13,7 +13,7 @@ from fleetprint.collector.ingest import Ingest
 from fleetprint.collector.service import Collector
 from fleetprint.collector.stats import Counters
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
-from fleetprint.collector.store.sink import refusal_reason
+from fleetprint.collector.store.sink import refusal, refusal_reason
 from fleetprint.mqtt import Topics
 
 T0 = 1_790_000_000_000
@@ -60,6 +60,8 @@ def test_a_type_conflict_is_counted_under_its_own_reason(influxdb, influx_db) ->
     assert _stored_hosts(influxdb, influx_db) == ["a", "b", "d"]
     counts = collector.counters.snapshot()
     assert counts["points_refused"] == counts["points_refused_type_conflict"] == 1
+    assert counts["points_written"] == 3
+    assert "writes_split" not in counts, "a partial write says how many it dropped: nothing to bisect"
 
 
 def test_refusal_reasons_from_influxdb_messages() -> None:
@@ -69,3 +71,9 @@ def test_refusal_reasons_from_influxdb_messages() -> None:
     assert refusal_reason("partial write: max-series-per-database limit exceeded: (10) dropped=3") == "series_limit"
     assert refusal_reason("partial write: points beyond retention policy dropped=1") == "beyond_retention"
     assert refusal_reason("something new") == "refused"
+
+
+def test_a_partial_write_says_how_many_it_dropped_but_a_parse_error_does_not() -> None:
+    assert refusal("x", "partial write: points beyond retention policy dropped=4").dropped == 4
+    assert refusal("x", "partial write: unable to parse 'm v=': missing field value dropped=0").dropped is None
+    assert refusal("x", "something else").dropped is None
