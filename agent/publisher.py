@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from paho.mqtt.enums import MQTTErrorCode
 
+from fleetprint.broker_reach import ReachLog
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 from fleetprint.schema import Inventory, Report, encode
 
@@ -99,12 +100,14 @@ class Publisher:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        self._reach = ReachLog(log, f"{settings.host}:{settings.port}", "samples wait on disk")
+        self._reach.attach(self._client)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            log.error("broker refused the connection: %s", reason_code)
+            self._reach.failed(f"it refused the connection: {reason_code}")
             return
-        log.info("connected to %s:%d", self.settings.host, self.settings.port)
+        self._reach.connected()
         self._publish(self.topics.status(self.host_id), b"online", retain=True)
         if self._inventory_payload is not None:
             self._publish(self.topics.inventory(self.host_id), self._inventory_payload, retain=True)

@@ -19,6 +19,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from fleetprint.broker_reach import ReachLog
 from fleetprint.collector.mqtt_session import SessionSettings
 from fleetprint.mqtt import make_client
 
@@ -48,15 +49,18 @@ class ChildSession:
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._client.will_set(settings.status_topic, b"offline", qos=1, retain=True)
+        self._reach = ReachLog(log, f"{settings.mqtt.host}:{settings.mqtt.port}",
+                               "the reports wait on the broker, or on their agents' disks")
+        self._reach.attach(self._client)
 
     # -- paho's network thread -------------------------------------------------------------
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            log.error("broker refused the connection: %s", reason_code)
+            self._reach.failed(f"it refused the connection: {reason_code}")
             return
-        mqtt = self.settings.mqtt
-        log.info("connected to %s:%d (session present: %s)", mqtt.host, mqtt.port, flags.session_present)
+        self._reach.connected()
+        log.info("the broker kept this collector's session: %s", flags.session_present)
         self._connected = True
         client.publish(self.settings.status_topic, b"online", qos=1, retain=True)
         client.subscribe([(s.topic, s.qos) for s in self.settings.subscriptions])
