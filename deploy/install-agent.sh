@@ -18,6 +18,10 @@ Usage: install-agent.sh [options]
   --ca-file FILE        CA that signed the broker's certificate (installed as /etc/fleetprint/ca.crt)
   --secret-file FILE    this host's broker password (`fleetprint broker add-host ID --secret-out FILE`)
   --host-id ID          this host's id and broker user (default: derived from /etc/machine-id)
+  --site NAME           the host's site (host.site), for a new config
+  --zone ZONE           its electricity zone, ISO 3166 alpha-3 as Boavizta (host.zone, e.g. FRA), for a new
+                        config; without it and without a zone for its site in the collector's config, the
+                        host counts at the world average
   --config FILE         a complete agent.toml to install instead of writing one
   --package SPEC        what pip installs (default: fleetprint[agent]; a wheel, a directory, a pinned version)
   --prefix DIR          virtual environment (default: /opt/fleetprint-agent)
@@ -33,13 +37,15 @@ die() { echo "install-agent: $*" >&2; exit 1; }
 say() { echo "install-agent: $*"; }
 
 root=/ prefix=/opt/fleetprint-agent package="fleetprint[agent]" python=python3
-broker="" ca_file="" secret_file="" host_id="" config="" action=install start=yes
+broker="" ca_file="" secret_file="" host_id="" site="" zone="" config="" action=install start=yes
 while [ $# -gt 0 ]; do
   case "$1" in
     --broker) broker="$2"; shift 2 ;;
     --ca-file) ca_file="$2"; shift 2 ;;
     --secret-file) secret_file="$2"; shift 2 ;;
     --host-id) host_id="$2"; shift 2 ;;
+    --site) site="$2"; shift 2 ;;
+    --zone) zone="$2"; shift 2 ;;
     --config) config="$2"; shift 2 ;;
     --package) package="$2"; shift 2 ;;
     --prefix) prefix="$2"; shift 2 ;;
@@ -53,6 +59,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+[ -z "$zone" ] || [[ "$zone" =~ ^[A-Z]{3}$ ]] || die "--zone $zone: three capital letters, ISO 3166 alpha-3 (FRA, DEU...)"
+site_pattern='^[^"\[:cntrl:]]{1,64}$'  # what a TOML string takes as it is
+[ -z "$site" ] || [[ "$site" =~ $site_pattern ]] || die "--site: 1 to 64 characters, no quote, backslash or control"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="${root%/}"
 venv="$root$prefix"
@@ -127,6 +136,8 @@ print(derive_host_id(Path(sys.argv[1])))' "${root:-/}")"
       echo "# Written by deploy/install-agent.sh; every key: examples/agent.toml."
       echo "[host]"
       echo "id = \"$host_id\""
+      if [ -n "$site" ]; then echo "site = \"$site\""; fi
+      if [ -n "$zone" ]; then echo "zone = \"$zone\""; fi
       echo
       echo "[mqtt]"
       echo "host = \"$host\""

@@ -79,7 +79,7 @@ def test_install_upgrade_uninstall(wheels, tmp_path) -> None:
     secret.write_text("s3cret\n")
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     args = ["--package", f"{old}[agent]", "--broker", "mqtt.example.org", "--ca-file", str(ca),
-            "--secret-file", str(secret), "--host-id", HOST_ID]
+            "--secret-file", str(secret), "--host-id", HOST_ID, "--site", "paris dc1", "--zone", "FRA"]
 
     output = install(root, *args)
     assert "fleetprint not installed -> 0.0.1" in output
@@ -88,6 +88,7 @@ def test_install_upgrade_uninstall(wheels, tmp_path) -> None:
     config = load_agent_config(str(root / "etc/fleetprint/agent.toml"))
     assert (config.host.id, config.mqtt.username, config.mqtt.host, config.mqtt.port, config.mqtt.tls) == (
         HOST_ID, HOST_ID, "mqtt.example.org", 8883, True)
+    assert (config.host.site, config.host.zone) == ("paris dc1", "FRA")
     assert (root / "etc/fleetprint/agent.secret").stat().st_mode & 0o777 == 0o600
     assert (root / "etc/systemd/system/multi-user.target.wants/fleetprint-agent.service").is_symlink()
     assert verify_unit(root) == "ok"
@@ -109,3 +110,14 @@ def test_install_upgrade_uninstall(wheels, tmp_path) -> None:
     install(root, "--uninstall")
     left = [str(path.relative_to(root)) for path in root.rglob("*") if not path.is_dir()]
     assert left == ["etc/machine-id"], "uninstall leaves no file but what was there"
+
+
+def test_a_wrong_zone_or_site_stops_before_anything_is_installed(tmp_path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    for option, value, said in (("--zone", "fra", "--zone fra: three capital letters"),
+                                ("--site", 'dc"1', "--site: 1 to 64 characters")):
+        result = subprocess.run(["bash", str(DEPLOY / "install-agent.sh"), "--root", str(root), "--broker",
+                                 "mqtt.example.org", option, value], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1 and said in result.stderr
+    assert not any(root.iterdir()), "nothing installed"
