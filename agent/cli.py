@@ -8,6 +8,7 @@ import time
 import click
 
 from fleetprint.config import ConfigError
+from fleetprint.logs import configure_logging
 
 _config_option = click.option(
     "--config", "-c", "config_path", type=click.Path(dir_okay=False), envvar="FLEETPRINT_AGENT_CONFIG",
@@ -37,7 +38,7 @@ def agent() -> None:
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def run(config_path: str | None, log_level: str) -> None:
     """Sample and publish until SIGTERM or Ctrl-C."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level.upper())
 
     from fleetprint.agent.runner import Agent
     from fleetprint.config import world_readable

@@ -9,6 +9,7 @@ import threading
 import click
 
 from fleetprint.config import ConfigError, world_readable
+from fleetprint.logs import configure_logging
 
 log = logging.getLogger("fleetprint.collector")
 
@@ -48,7 +49,7 @@ def collector() -> None:
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def run(config_path: str | None, log_level: str) -> None:
     """Run the collector until SIGTERM or Ctrl-C; pending points are flushed and acknowledged first."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level.upper())
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
     from fleetprint.collector.config import load_collector_config
 

@@ -21,6 +21,7 @@ from paho.mqtt.properties import Properties
 
 from fleetprint.broker_reach import ReachLog
 from fleetprint.collector.mqtt_session import SessionSettings
+from fleetprint.logs import configure_logging
 from fleetprint.mqtt import make_client
 
 log = logging.getLogger("fleetprint.collector.mqtt")
@@ -189,7 +190,7 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     conn = Connection(int(argv[1]))
     settings: SessionSettings = conn.recv()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     ChildSession(conn, settings).run()
 
 

@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from fleetprint.collector.store.influxql import InfluxQL
 from fleetprint.collector.store.lineprotocol import line
@@ -127,8 +128,8 @@ class Rollups:
                     self._late[level.name].setdefault(period, 0.0)
                 else:
                     del self._attempts[(level.name, period)]
-                    log.error("gave up rolling up %s for the period starting at %d ms after %d attempts: %s",
-                              level.name, period, attempts, exc)
+                    log.error("gave up rolling up %s for the period starting at %s after %d attempts: %s",
+                              level.name, _iso(period), attempts, exc)
 
     def _due(self, level: Level, complete_before: int) -> set[int]:
         """Periods from the last rolled up (or the first raw sample) to the last complete one."""
@@ -203,8 +204,16 @@ class Rollups:
     def _write(self, level: Level, begin: int, end: int, lines: list[str]) -> int:
         for start in range(0, len(lines), 5000):
             self.sink.write(lines[start:start + 5000])
-        log.info("rolled up %s from %d to %d: %d points", level.name, begin, end, len(lines))
+        log.info("rolled up %s from %s to %s: %d points", level.name, _iso(begin), _iso(end), len(lines))
         return len(lines)
+
+
+def _iso(ms: int) -> str:
+    """A period's bound for the log, in ISO 8601 UTC (any year: a bad sample may be dated 1600)."""
+    try:
+        return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+    except (OverflowError, OSError, ValueError):
+        return f"{ms} ms"
 
 
 def _key(row: dict) -> tuple:

@@ -15,6 +15,7 @@ import msgspec
 from tqdm import tqdm
 
 from fleetprint.config import ConfigError, load_config
+from fleetprint.logs import configure_logging
 from fleetprint.mqtt import MqttSettings
 from fleetprint.simulator.fleet import FleetSpec, generate_fleet
 from fleetprint.simulator.publisher import MAX_IN_FLIGHT, Plan, expected_messages, run
@@ -96,7 +97,7 @@ def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | No
     Live (default): every host sends one sample per interval, until Ctrl-C or --duration.
     Backfill:       fleetprint simulate --hosts 200 --backfill 14d --interval 300
     """
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level.upper())
     if duration is not None and backfill is not None and not live:
         raise click.UsageError("--duration limits live mode: add --live after --backfill")
     settings = _settings(config_path, mqtt_host, mqtt_port, username, password_file, tls, ca_file, prefix)

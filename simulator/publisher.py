@@ -30,6 +30,7 @@ from itertools import islice
 
 from paho.mqtt.enums import MQTTErrorCode
 
+from fleetprint.logs import configure_logging
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 from fleetprint.schema import Report, encode
 from fleetprint.simulator.fleet import VirtualHost
@@ -366,5 +367,5 @@ def _work(plan: Plan, stop: multiprocessing.synchronize.Event, counters, slot: i
 def _work_in_process(plan: Plan, stop: multiprocessing.synchronize.Event, counters, slot: int, log_level: int) -> None:
     """A worker process: Ctrl-C reaches the whole process group, but only the parent decides to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level)
     _work(plan, stop, counters, slot)

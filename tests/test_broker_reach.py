@@ -5,6 +5,7 @@ port where nothing listens."""
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -60,6 +61,9 @@ def test_an_agent_whose_broker_is_down_says_so_at_once(tmp_path: Path) -> None:
                    in agent.log_text(), timeout_s=20, what="the agent to say its broker is unreachable", watch=[agent])
     finally:
         assert agent.stop() == 0
+    line = next(line for line in agent.log_text().splitlines() if "cannot reach the broker" in line)
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARNING fleetprint\.agent\.publisher: ", line), \
+        "log times in ISO 8601 UTC"
 
 
 def test_a_collector_whose_broker_is_down_says_so_at_once(influxdb, influx_db, tmp_path: Path) -> None:
