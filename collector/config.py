@@ -12,6 +12,10 @@ from fleetprint.config import load_config
 from fleetprint.mqtt import MqttSettings
 
 Zone = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}\Z")]
+# Defaults of what a host may cost (collector/ingest.py, collector/host_limits.py use them too).
+MAX_SAMPLE_AGE_DAYS = 90.0
+MAX_SAMPLE_AHEAD_S = 300.0
+MAX_SERVICES_PER_HOST = 64
 
 
 class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -38,12 +42,12 @@ class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True):
     # (`samples_refused_too_old`, `samples_refused_in_future`): a wrong clock or a hostile host
     # must not open database shards far from now nor freeze the rollups. The default covers an
     # agent's whole queue (200,000 samples: 69 days at 30 s).
-    max_sample_age_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] = 90.0
-    max_sample_ahead_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 300.0
+    max_sample_age_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] = MAX_SAMPLE_AGE_DAYS
+    max_sample_ahead_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = MAX_SAMPLE_AHEAD_S
     # What one host may cost the others (collector/host_limits.py): distinct services it may
     # name (past it, their share goes to `unallocated`), and points per second it may bring,
     # with a burst saved up (past it, its reports are rejected as `rate_limited`).
-    max_services_per_host: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 64
+    max_services_per_host: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = MAX_SERVICES_PER_HOST
     max_points_per_host_per_s: Annotated[float, msgspec.Meta(gt=0)] = 5000.0
     max_points_per_host_burst: Annotated[float, msgspec.Meta(ge=1)] = 300_000.0
 

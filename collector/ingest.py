@@ -21,14 +21,18 @@ from dataclasses import dataclass
 
 import msgspec
 
-from fleetprint.collector.config import CollectorConfig
+from fleetprint.collector.config import (
+    MAX_SAMPLE_AGE_DAYS,
+    MAX_SAMPLE_AHEAD_S,
+    MAX_SERVICES_PER_HOST,
+    CollectorConfig,
+)
 from fleetprint.collector.host_limits import ReportGuard, ServiceBound
 from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.impact.host_model import HostModel
 from fleetprint.collector.stats import Counters, ThrottledLog
-from fleetprint.collector.store.lineprotocol import epoch_ms
 from fleetprint.collector.store.points import host_sample_line, inventory_line, service_sample_line
 from fleetprint.mqtt import Topics
 from fleetprint.schema import PayloadError, Sample, decode_inventory, decode_report
@@ -40,8 +44,8 @@ log = logging.getLogger(__name__)
 class SampleWindow:
     """How far from now a sample's time may lie to be stored."""
 
-    max_age_s: float = 90 * 86_400.0
-    max_ahead_s: float = 300.0
+    max_age_s: float = MAX_SAMPLE_AGE_DAYS * 86_400
+    max_ahead_s: float = MAX_SAMPLE_AHEAD_S
 
 
 def ingest_from_config(config: CollectorConfig, counters: Counters, grid: GridFactors,
@@ -71,7 +75,7 @@ class Ingest:
                  clock: Callable[[], float] = time.time, service_bound: ServiceBound | None = None,
                  guard: ReportGuard | None = None) -> None:
         self.hosts = hosts
-        self.service_bound = service_bound or ServiceBound(64, assessor.attribution.unallocated)
+        self.service_bound = service_bound or ServiceBound(MAX_SERVICES_PER_HOST, assessor.attribution.unallocated)
         self.guard = guard or ReportGuard(rate_per_s=math.inf, burst=math.inf)
         self.window = window
         self.clock = clock
@@ -132,11 +136,11 @@ class Ingest:
                                                f"({self.guard.rate_per_s:g} points/s)")
         times_s = [sample.ts.timestamp() for sample in report.samples]
         samples, times_s = self._in_window(host_id, report.samples, times_s)
-        samples = self._not_replayed(host_id, report.seq, samples, times_s)
+        samples, times_s = self._not_replayed(host_id, report.seq, samples, times_s)
         dropped = report.dropped_samples or None
         lines: list[str] = []
-        for sample in samples:
-            lines.extend(self._sample_lines(model, report.seq, sample, dropped))
+        for sample, ts in zip(samples, times_s):
+            lines.extend(self._sample_lines(model, report.seq, sample, int(round(ts * 1000)), dropped))
             dropped = None  # the agent's count of dropped samples goes on the first point only
         self.counters.add("reports_ok")
         self.counters.add("samples_ok", len(samples))
@@ -162,8 +166,9 @@ class Ingest:
                                  self.counters.get(f"samples_refused_{reason}"))
         return kept, kept_times
 
-    def _not_replayed(self, host_id: str, seq: int, samples: list[Sample], times_s: list[float]) -> list[Sample]:
-        """Samples not already stored under a later sequence number.
+    def _not_replayed(self, host_id: str, seq: int, samples: list[Sample],
+                      times_s: list[float]) -> tuple[list[Sample], list[float]]:
+        """Samples not already stored under a later sequence number, and their times (s).
 
         A report with a lower `seq` than the host's latest must not overwrite what that one
         stored: its samples dated up to the latest's newest are refused as `replayed`. The same
@@ -171,21 +176,22 @@ class Ingest:
         so do samples newer than any seen (an agent whose state was wiped starts again at 1).
         """
         if not samples:
-            return samples
+            return samples, times_s
         stored_up_to_s = self.guard.stored_up_to(host_id, seq, max(times_s))
         if stored_up_to_s is None:
-            return samples
+            return samples, times_s
         kept = [sample for sample, ts in zip(samples, times_s) if ts > stored_up_to_s]
+        kept_times = [ts for ts in times_s if ts > stored_up_to_s]
         if len(kept) < len(samples):
             self.counters.refuse_samples("replayed", len(samples) - len(kept))
             self._rejections.log("replayed", f"refused {len(samples) - len(kept)} samples of {host_id} sent again "
                                  f"under seq {seq}, older than its latest",
                                  self.counters.get("samples_refused_replayed"))
-        return kept
+        return kept, kept_times
 
-    def _sample_lines(self, model: HostModel, seq: int, sample: Sample, dropped: int | None) -> list[str]:
+    def _sample_lines(self, model: HostModel, seq: int, sample: Sample, time_ms: int,
+                      dropped: int | None) -> list[str]:
         """The host's point and one point per service it is split across."""
-        time_ms = epoch_ms(sample.ts)
         if sample.services:
             shares, over = self.service_bound.bounded(model.host_id, sample.services)
             if over:

@@ -110,7 +110,7 @@ def _issue(password_file: Path, user: str, secret_out: Path | None, pid_file: Pa
 @_reload_option
 def add_host(host_id: str, password_file: Path, secret_out: Path | None, pid_file: Path | None) -> None:
     """Create (or renew) HOST_ID's credentials; the ACL limits it to its own topics."""
-    if not re.fullmatch(HOST_ID_PATTERN.strip("^$"), host_id):
+    if not re.fullmatch(HOST_ID_PATTERN, host_id):
         raise click.BadParameter(f"{host_id!r} is not a host id ([A-Za-z0-9._-]{{1,64}})", param_hint="HOST_ID")
     if host_id == COLLECTOR_USER or host_id.startswith(COLLECTOR_USER + "-"):
         raise click.BadParameter(f"{host_id!r} is a collector's user name", param_hint="HOST_ID")

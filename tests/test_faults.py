@@ -7,6 +7,7 @@ InfluxDB holds every sample once. Recovery times are printed (pytest -s shows th
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import time
@@ -18,7 +19,9 @@ import pytest
 from feeder import Feeder
 from netcut import CuttableRelay
 
-from processes import Program, collector_config, retained_payload, start_collector, wait_until
+from fleetprint.mqtt import Topics
+
+from processes import Program, collector_config, connected_client, retained_payload, start_collector, wait_until
 from services import InfluxDB
 
 TOTAL = 1200
@@ -319,12 +322,6 @@ def test_restart_with_a_backlog_larger_than_the_window_loses_nothing(mosquitto, 
 def test_held_reports_are_bounded_in_bytes(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
     """Large reports from a host that sends no inventory: held by count alone, 4,000 of 255 KB took a
     collector past 2 GB. Now the held bytes are bounded; the host loses its own oldest reports."""
-    import json
-
-    from fleetprint.mqtt import Topics
-
-    from processes import connected_client
-
     held_mib = 8
     config = collector_config(tmp_path / "held.toml", mosquitto, influxdb, influx_db, "held-bytes-collector",
                               collector_extra=f"inventory_wait_s = 600\nmax_held_bytes = {held_mib * 2**20}")
