@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from paho.mqtt.enums import MQTTErrorCode
 
-from fleetprint.broker_reach import ReachLog
+from fleetprint.reach import ReachLog
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 from fleetprint.schema import Inventory, Report, encode
 

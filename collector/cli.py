@@ -76,7 +76,7 @@ def run(config_path: str | None, log_level: str) -> None:
     try:
         sink = _make_sink(config)
     except RetryableWriteError as exc:
-        raise click.ClickException(f"cannot reach InfluxDB: {exc}") from None
+        raise click.ClickException(f"cannot reach InfluxDB at {config.influxdb.url}: {exc}") from None
     counters = Counters()
     rollups = Rollups(make_influxql(config), sink, config.rollups.lag_s) if config.rollups.enabled else None
     grid = GridFactors.from_config(config)

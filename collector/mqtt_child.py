@@ -19,7 +19,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from fleetprint.broker_reach import ReachLog
+from fleetprint.reach import ReachLog
 from fleetprint.collector.mqtt_session import SessionSettings
 from fleetprint.logs import configure_logging
 from fleetprint.mqtt import make_client

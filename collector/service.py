@@ -38,6 +38,7 @@ from fleetprint.collector.store.sink import (
     TooLargeWriteError,
 )
 from fleetprint.mqtt import Topics
+from fleetprint.reach import ReachLog
 from fleetprint.schema import utc_now
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class Collector:
         self._batch_ready = threading.Condition()
         self._closing = False  # set before the last batch: nothing waits for room any more
         self._refusals = ThrottledLog(log, logging.ERROR)
+        self._influxdb_reach = ReachLog(log, config.influxdb.url, "reports wait unacknowledged in the broker",
+                                        peer="InfluxDB")
         self._held = HeldReports(config.collector.receive_maximum, config.collector.max_held_bytes,
                                  config.collector.inventory_wait_s)
         self.session = MqttSession(self._session_settings(), self._on_message)
@@ -205,8 +208,10 @@ class Collector:
             try:
                 self.sink.write(lines)
                 self.counters.add("points_written", len(lines))
+                self._influxdb_reach.recovered()
                 return True
             except (TooLargeWriteError, RejectedWriteError) as exc:
+                self._influxdb_reach.recovered()  # it answered
                 reason = exc.reason if isinstance(exc, RejectedWriteError) else "too_large"
                 if isinstance(exc, RejectedWriteError) and exc.dropped is not None:  # the rest is stored
                     self.counters.add("points_written", len(lines) - exc.dropped)
@@ -222,7 +227,7 @@ class Collector:
                 return self._write_chunk(lines[:half], stop) and self._write_chunk(lines[half:], stop)
             except RetryableWriteError as exc:
                 self.counters.add("write_retries")
-                log.warning("%s; retrying in %.1f s", exc, backoff)
+                self._influxdb_reach.failed(str(exc))
                 if stop.wait(backoff):
                     return False
                 backoff = min(backoff * 2, MAX_BACKOFF_S)

@@ -156,11 +156,15 @@ def test_influxdb_down_for_a_while(mosquitto, own_influxdb, tmp_path: Path) -> N
                    watch=[collector])
         own_influxdb.stop()
         stream(feeder, TOTAL - TOTAL // 2)
-        wait_until(lambda: "InfluxDB unreachable" in collector.log_text(), what="the collector to retry",
+        down = f"cannot reach InfluxDB at {own_influxdb.url}: [Errno 111] Connection refused"
+        wait_until(lambda: down in collector.log_text(), what="the collector to say InfluxDB is down",
                    watch=[collector])
         wait_until(lambda: len(feeder.buffer) == 0, what="the broker to hold every sample")
         own_influxdb.restart()
         took = expect_all_stored(own_influxdb, database, "dbfault-host", watch=[collector])
+        log = collector.log_text()
+        assert log.count(down) == 1, "said once, then at growing intervals (tests/test_reach.py)"
+        assert f"connected to InfluxDB at {own_influxdb.url} after" in log, "its return is said too"
         print(f"\nfault InfluxDB down: published {TOTAL}, stored {TOTAL}, recovered in {took:.1f} s after restart")
     finally:
         feeder.stop()

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from fleetprint.collector.store.sink import RetryableWriteError, TooLargeWriteError, refusal
+from fleetprint.collector.store.sink import RetryableWriteError, TooLargeWriteError, refusal, unreachable
 
 
 class InfluxV1Sink:
@@ -28,7 +28,7 @@ class InfluxV1Sink:
                 headers={"Content-Type": "text/plain; charset=utf-8"},
             )
         except urllib3.exceptions.HTTPError as exc:
-            raise RetryableWriteError(f"InfluxDB unreachable at {self._url}: {exc}") from None
+            raise unreachable(exc) from None
         if response.status == 204:
             return
         detail = response.data.decode("utf-8", "replace")[:500]
@@ -36,7 +36,7 @@ class InfluxV1Sink:
             raise TooLargeWriteError(f"InfluxDB refused {len(body):,} bytes as too large: {detail}")
         if 400 <= response.status < 500 and response.status not in (401, 403, 404, 408, 429):
             raise refusal(f"InfluxDB refused the batch ({response.status}): {detail}", detail)
-        raise RetryableWriteError(f"InfluxDB write failed ({response.status}): {detail}")
+        raise RetryableWriteError(f"write failed ({response.status}): {detail}")
 
     def create_database(self) -> None:
         """CREATE DATABASE (a no-op when it exists)."""
@@ -45,7 +45,7 @@ class InfluxV1Sink:
         try:
             response = self._http.request("POST", f"{self._url}/query?{urlencode(params)}")
         except urllib3.exceptions.HTTPError as exc:
-            raise RetryableWriteError(f"InfluxDB unreachable at {self._url}: {exc}") from None
+            raise unreachable(exc) from None
         if response.status != 200:
             raise RetryableWriteError(f"CREATE DATABASE failed ({response.status})")
 

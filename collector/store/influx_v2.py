@@ -7,7 +7,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
-from fleetprint.collector.store.sink import RetryableWriteError, TooLargeWriteError, refusal
+from fleetprint.collector.store.sink import RetryableWriteError, TooLargeWriteError, refusal, unreachable
 
 
 class InfluxV2Sink:
@@ -29,9 +29,9 @@ class InfluxV2Sink:
                 raise TooLargeWriteError(f"InfluxDB refused {len(lines):,} points as too large: {exc.body}") from None
             if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 403, 404, 408, 429):
                 raise refusal(f"InfluxDB refused the batch ({exc.status}): {exc.body}", str(exc.body)) from None
-            raise RetryableWriteError(f"InfluxDB write failed ({exc.status}): {exc.reason}") from None
+            raise RetryableWriteError(f"write failed ({exc.status}): {exc.reason}") from None
         except HTTPError as exc:
-            raise RetryableWriteError(f"InfluxDB unreachable: {exc}") from None
+            raise unreachable(exc) from None
 
     def close(self) -> None:
         self._client.close()

@@ -7,7 +7,14 @@ from typing import Protocol
 
 
 class RetryableWriteError(Exception):
-    """The database did not take the batch (down, overloaded, 5xx): keep it and retry later."""
+    """The database did not take the batch (down, overloaded, 5xx): keep it and retry later.
+    Its message is the reason alone; the caller knows the address."""
+
+
+def unreachable(exc: Exception) -> RetryableWriteError:
+    """The error for a request that reached no database: the system's reason (`[Errno 111]
+    Connection refused`, `timed out`) rather than the HTTP library's wrapping of it."""
+    return RetryableWriteError(str(exc.__context__ or exc))
 
 
 class RejectedWriteError(Exception):

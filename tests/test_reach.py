@@ -1,6 +1,7 @@
-"""An unreachable broker is said at once, with its address and the reason, then at growing
-intervals, and its return is said too: by the agent and the collector as processes, against a
-port where nothing listens."""
+"""An unreachable broker or database is said at once, with its address and the reason, then at
+growing intervals, and its return is said too: by the agent and the collector as processes,
+against a port where nothing listens (InfluxDB going down under a running collector:
+tests/test_faults.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
-from fleetprint.broker_reach import FIRST_REMINDER_S, MAX_REMINDER_S, ReachLog
+from fleetprint.reach import FIRST_REMINDER_S, MAX_REMINDER_S, ReachLog
 
 from processes import Program, agent_config, collector_config, wait_until
 from services import free_port
@@ -37,6 +38,22 @@ def test_failures_are_said_at_once_then_at_growing_intervals_and_the_return_once
     assert first == ("cannot reach the broker at broker.example:8883: [Errno 111] Connection refused; "
                      "samples wait on disk, retrying")
     assert last == "connected to the broker at broker.example:8883 after 14400 s and 2880 failed attempts"
+
+
+def test_a_write_path_says_only_its_failures_and_its_return(caplog) -> None:
+    now = [0.0]
+    reach = ReachLog(logging.getLogger("test.reach"), "http://db:8086", "reports wait", peer="InfluxDB",
+                     clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, logger="test.reach"):
+        assert not reach.recovered() and not caplog.records, "a write that succeeds all day says nothing"
+        reach.failed("[Errno 111] Connection refused")
+        now[0] = 30.0
+        reach.failed("[Errno 111] Connection refused")
+        now[0] = 42.0
+        assert reach.recovered() and not reach.recovered()
+    assert [record.getMessage() for record in caplog.records] == [
+        "cannot reach InfluxDB at http://db:8086: [Errno 111] Connection refused; reports wait, retrying",
+        "connected to InfluxDB at http://db:8086 after 42 s and 2 failed attempts"]
 
 
 def test_the_reason_paho_does_not_pass_is_read_from_the_exception_being_handled(caplog) -> None:
