@@ -20,14 +20,15 @@ class Feeder:
 
     def __init__(self, host_id: str, port: int, state_dir: Path, max_samples: int = 200_000,
                  max_samples_per_report: int = 50, max_in_flight: int = 20, max_reports_per_s: float = 1000,
-                 mqtt: MqttSettings | None = None, seq_reserve: int = RESERVE) -> None:
+                 mqtt: MqttSettings | None = None, seq_reserve: int = RESERVE,
+                 inventory: Inventory | None = None) -> None:
         self.host_id = host_id
         self.publisher = Publisher(mqtt or MqttSettings(port=port), host_id, max_in_flight)
         self.buffer = SampleBuffer(state_dir / "buffer.sqlite3", max_samples)
         self.forwarder = Forwarder(self.buffer, self.publisher, SequenceFile(state_dir / "seq", seq_reserve), host_id,
                                    max_samples_per_report, max_in_flight, max_reports_per_s)
         self.taken = 0
-        self.publisher.set_inventory(Inventory(
+        self.publisher.set_inventory(inventory or Inventory(
             host_id=host_id, taken_at=START, kind="server", ram_gb=64,
             cpu=Cpu(model="Intel Xeon Gold 6130", sockets=2, cores=32, threads=64)))
 
