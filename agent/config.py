@@ -20,6 +20,8 @@ class HostFacts(msgspec.Struct, forbid_unknown_fields=True):
 
     id: Annotated[str, msgspec.Meta(pattern=HOST_ID_PATTERN)] | None = None
     site: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    # The organisation's unit the host belongs to (a directorate, a faculty): a tag like site.
+    department: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+\Z")] | None = None
     zone: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}\Z")] | None = None
     kind: str | None = None
     purchase_date: date | None = None

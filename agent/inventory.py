@@ -65,6 +65,7 @@ def collect_inventory(
         os=_os_name(root),
         agent_version=__version__,
         site=facts.site,
+        department=facts.department,
         zone=facts.zone,
         purchase_date=facts.purchase_date,
         lifetime_years=facts.lifetime_years,

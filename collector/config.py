@@ -86,6 +86,8 @@ class SiteSettings(msgspec.Struct, forbid_unknown_fields=True):
     """Facts about a site that agents need not repeat."""
 
     zone: Zone | None = None
+    # The department of the site's hosts that name none themselves.
+    department: ServiceName | None = None
     # Services of the site's hosts that declare none themselves, with weights.
     services: dict[ServiceName, Annotated[float, msgspec.Meta(gt=0)]] = {}
     # Power usage effectiveness of the site's datacentre: facility energy / IT energy.

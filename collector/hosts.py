@@ -69,6 +69,11 @@ class HostRegistry:
         with self._lock:
             return {model.zone.zone for model in self._models.values()}
 
+    def department(self, inventory: Inventory, site: str) -> str:
+        """The host's department: the inventory's, else its site's, else none."""
+        site_settings = self._config.sites.get(site)
+        return inventory.department or (site_settings.department if site_settings else None) or ""
+
     def site_and_zone(self, inventory: Inventory) -> tuple[str, str]:
         """The host's site, and its zone: the inventory's, else its site's, else the default."""
         site = inventory.site or self._config.impact.default_site
@@ -115,6 +120,7 @@ class HostRegistry:
                 shared = dataclasses.replace(built, tag_tail=host_tag_parts(built)[1])  # site and zone: shared
                 self._by_config[key] = shared
             model = dataclasses.replace(shared, host_id=inventory.host_id,
+                                        department=self.department(inventory, site),
                                         service_weights=self._service_weights(inventory, site),
                                         amortised_at_ms=amortised_at_ms(inventory.purchase_date,
                                                                         shared.embodied.lifetime_h))

@@ -1,9 +1,9 @@
 """Rollups per service (hourly and daily) and per host (daily), so that dashboards and reports over a year stay fast.
 
-`fp_service_1h` and `fp_service_1d` (tags `service`, `site`) hold, per period, the sums over
+`fp_service_1h` and `fp_service_1d` (tags `service`, `site`, `department`) hold, per period, the sums over
 all hosts of energy and impacts from `fp_service`, the mean power over the period
 (`power_w` = energy / period) and the number of samples. `fp_host_1d` holds, per UTC day and
-`fp_host` series (tags `host`, `kind`, `site`, `zone`, `power_source`), the same sums plus what
+`fp_host` series (tags `host`, `kind`, `site`, `department`, `zone`, `power_source`), the same sums plus what
 the report's host sections read: seconds covered, samples dropped by the agent, energy past
 the hardware's lifetime, the electricity factors and PUE seen (docs/storage.md).
 
@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 SUMMED_FIELDS = ("energy_wh", "usage_gwp_gco2e", "usage_adp_kgsbeq", "usage_pe_mj",
                  "embodied_gwp_gco2e", "embodied_adp_kgsbeq", "embodied_pe_mj")
-HOST_TAGS = ("host", "kind", "site", "zone", "power_source")
+HOST_TAGS = ("department", "host", "kind", "site", "zone", "power_source")
+SERVICE_TAGS = ("department", "service", "site")
 MAX_ATTEMPTS = 5  # a late period whose rollup fails this many times is given up
 
 
@@ -149,10 +150,10 @@ class Rollups:
         sums = ", ".join(f"sum({field}) AS {field}" for field in SUMMED_FIELDS)
         rows = self.influxql.query(
             f"SELECT {sums}, count(energy_wh) AS samples FROM {SERVICE_MEASUREMENT} "
-            f"WHERE time >= {begin}ms AND time < {end}ms GROUP BY time({level.group}), service, site")
+            f"WHERE time >= {begin}ms AND time < {end}ms GROUP BY time({level.group}), {', '.join(SERVICE_TAGS)}")
         hours = level.period_ms / HOUR_MS
         return [
-            line(level.name, {"service": row["service"], "site": row["site"]},
+            line(level.name, {tag: row.get(tag, "") for tag in SERVICE_TAGS},
                  {**{field: _float(row[field]) for field in SUMMED_FIELDS},
                   "power_w": row["energy_wh"] / hours,
                   "samples": int(row["samples"])}, row["time"])
@@ -183,7 +184,7 @@ class Rollups:
             if not row["samples"]:
                 continue
             aged = past.get(_key(row), {})
-            lines.append(line(level.name, {tag: row[tag] for tag in HOST_TAGS}, {
+            lines.append(line(level.name, {tag: row.get(tag, "") for tag in HOST_TAGS}, {
                 **{field: _float(row[field]) for field in SUMMED_FIELDS},
                 "power_w": row["energy_wh"] / hours,
                 "samples": int(row["samples"]),

@@ -99,6 +99,7 @@ class Inventory(_Strict, tag_field="schema", tag=INVENTORY_SCHEMA):
     agent_version: ShortText = ""
     # Operator-supplied facts, from the agent's config.
     site: Label | None = None
+    department: Label | None = None
     zone: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}\Z")] | None = None
     purchase_date: date | None = None
     lifetime_years: Annotated[float, msgspec.Meta(gt=0.0, le=50.0)] | None = None

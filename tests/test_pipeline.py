@@ -141,7 +141,7 @@ def test_agent_to_influxdb(mosquitto, influxdb, influx_db, tmp_path: Path) -> No
     # kind = "server" so that the check does not depend on whether this machine is a VM.
     agent = Program(["agent", "run", "-c", str(agent_config(
         tmp_path / "agent.toml", mosquitto, HOST_ID, tmp_path / "state",
-        extra_host=f'kind = "server"\nzone = "{ZONE}"\nsite = "lab"'))], tmp_path / "agent.log")
+        extra_host=f'kind = "server"\nzone = "{ZONE}"\nsite = "lab"\ndepartment = "Finance"'))], tmp_path / "agent.log")
     try:
         rows = wait_until(
             lambda: len(r := influxdb.query(f"SELECT * FROM fp_host WHERE host = '{HOST_ID}'", influx_db)) >= 4 and r,
@@ -162,7 +162,8 @@ def test_agent_to_influxdb(mosquitto, influxdb, influx_db, tmp_path: Path) -> No
     embodied_per_s = rows[0]["embodied_gwp_gco2e"] / rows[0]["interval_s"]
     assert embodied_per_s > 0
     for row in rows:
-        assert (row["kind"], row["site"], row["zone"], row["power_source"]) == ("server", "lab", ZONE, "modelled")
+        assert (row["kind"], row["site"], row["department"], row["zone"], row["power_source"]) == (
+            "server", "lab", "Finance", ZONE, "modelled")
         assert row["power_model"] == "boavizta_server"
         hours = row["interval_s"] / 3600
         assert 0.5 < row["interval_s"] < 5

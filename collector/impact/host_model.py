@@ -56,6 +56,7 @@ class HostModel:
     amortised_at_ms: int | None  # purchase date + lifetime, when the purchase date is known
     tag_head: str = ""  # the host's line-protocol tags, escaped once by the registry (store/points.py)
     tag_tail: str = ""
+    department: str = ""  # the host's own (its inventory's, else its site's): not a model input
 
 
 def _fitted(inventory: Inventory, device, share: float) -> tuple[PowerModel, str]:

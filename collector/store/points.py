@@ -19,7 +19,8 @@ COLLECTOR_MEASUREMENT = "fp_collector"
 
 
 def host_tags(model: HostModel) -> dict[str, str]:
-    return {"host": model.host_id, "kind": model.kind, "site": model.site, "zone": model.zone.zone}
+    return {"department": model.department, "host": model.host_id, "kind": model.kind, "site": model.site,
+            "zone": model.zone.zone}
 
 
 def _tag(key: str, value: str) -> str:
@@ -28,9 +29,9 @@ def _tag(key: str, value: str) -> str:
 
 
 def host_tag_parts(model: HostModel) -> tuple[str, str]:
-    """A host's escaped tags around where `power_source` and `service` sort: `,host=…,kind=…` and
-    `,site=…,zone=…` (the registry keeps them on the model, escaped once)."""
-    return (_tag("host", model.host_id) + _tag("kind", model.kind),
+    """A host's escaped tags around where `power_source` and `service` sort: `,department=…,host=…,kind=…`
+    and `,site=…,zone=…` (the registry keeps them on the model, escaped once)."""
+    return (_tag("department", model.department) + _tag("host", model.host_id) + _tag("kind", model.kind),
             _tag("site", model.site) + _tag("zone", model.zone.zone))
 
 

@@ -92,3 +92,15 @@ def test_hosts_with_the_same_service_weights_share_them(fleet, monkeypatch) -> N
         model = registry.update(msgspec.structs.replace(laptop, host_id="d", services={"web": float(n + 1)}))
         assert model.service_weights == {"web": float(n + 1)}
     assert len(registry._weights) <= 5
+
+
+def test_a_host_names_its_department_else_its_site_does(fleet) -> None:
+    config = msgspec.convert({"sites": {"paris": {"department": "Culture"}}}, CollectorConfig)
+    registry = HostRegistry(config)
+    server = next(host.inventory(NOW) for host in fleet if host.kind == "server")
+    own = registry.update(msgspec.structs.replace(server, host_id="a", site="paris", department="Finance"))
+    defaulted = registry.update(msgspec.structs.replace(server, host_id="b", site="paris", department=None))
+    elsewhere = registry.update(msgspec.structs.replace(server, host_id="c", site="lyon", department=None))
+    assert (own.department, defaulted.department, elsewhere.department) == ("Finance", "Culture", "")
+    assert own.power is defaulted.power, "a department changes no figure: the model stays shared"
+    assert own.tag_head.startswith(",department=Finance,host=a,") and elsewhere.tag_head.startswith(",host=c,")

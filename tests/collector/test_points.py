@@ -27,10 +27,10 @@ SAMPLE = Sample(ts=T0, interval_s=30, cpu_util_pct=37.25, mem_used_bytes=7 << 30
                 disk_read_bytes=4096, disk_write_bytes=0, net_rx_bytes=123456789, net_tx_bytes=987)
 
 
-def _model(kind: str, site: str) -> HostModel:
+def _model(kind: str, site: str, department: str = "") -> HostModel:
     inventory = Inventory(host_id="web 01,a=b", taken_at=T0, kind=kind, ram_gb=64,
                           cpu=Cpu(model="Intel Xeon Gold 6130", sockets=2, cores=32, threads=64))
-    return build_host_model(inventory, zone_factors("FRA"), site)
+    return dataclasses.replace(build_host_model(inventory, zone_factors("FRA"), site), department=department)
 
 
 def _footprints() -> list[SampleFootprint]:
@@ -61,9 +61,10 @@ def _generic_host_line(model: HostModel, fp: SampleFootprint, dropped: int | Non
 
 @pytest.mark.parametrize("kind", ["server", "laptop"])
 @pytest.mark.parametrize("site", ["lyon-dc2", "Town hall, floor=2"])
+@pytest.mark.parametrize("department", ["", "Finance, floor=2"])
 @pytest.mark.parametrize("cached_tags", [False, True])
-def test_host_line_is_the_generic_line(kind: str, site: str, cached_tags: bool) -> None:
-    model = _model(kind, site)
+def test_host_line_is_the_generic_line(kind: str, site: str, department: str, cached_tags: bool) -> None:
+    model = _model(kind, site, department)
     if cached_tags:
         head, tail = host_tag_parts(model)
         model = dataclasses.replace(model, tag_head=head, tag_tail=tail)
@@ -74,8 +75,9 @@ def test_host_line_is_the_generic_line(kind: str, site: str, cached_tags: bool) 
 
 
 @pytest.mark.parametrize("service", ["citizen-portal", "mail relay,eu=1", "trailing\\"])
-def test_service_line_is_the_generic_line(service: str) -> None:
-    model = _model("server", "Town hall, floor=2")
+@pytest.mark.parametrize("department", ["", "Direction des finances"])
+def test_service_line_is_the_generic_line(service: str, department: str) -> None:
+    model = _model("server", "Town hall, floor=2", department)
     for adp, pe in ((1.5e-9, 0.25), (None, None)):
         sf = ServiceFootprint(cpu_share=0.125, power_w=80.25, energy_wh=0.66875, usage_gwp_gco2e=0.0655,
                               usage_adp_kgsbeq=3.3e-9, usage_pe_mj=0.0073, embodied_gwp_gco2e=0.0121,

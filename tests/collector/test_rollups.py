@@ -15,6 +15,7 @@ from fleetprint.collector.store.lineprotocol import line
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 T0 = 1_793_491_200_000  # 2026-11-01T00:00:00Z
 STEP_MS = 600_000  # a sample every 10 minutes
+DEPARTMENTS = {"h1": "finance"}  # the other hosts name none: their points carry no department tag
 
 
 def raw_points(start_ms: int, end_ms: int, seed: int) -> list[tuple[str, str, str, int, dict[str, float]]]:
@@ -31,24 +32,26 @@ def raw_points(start_ms: int, end_ms: int, seed: int) -> list[tuple[str, str, st
 
 
 def write(sink: InfluxV1Sink, points) -> None:
-    sink.write([line("fp_service", {"host": h, "service": s, "site": site}, fields, at)
-                for h, s, site, at, fields in points])
+    sink.write([line("fp_service", {"host": h, "service": s, "site": site, "department": DEPARTMENTS.get(h, "")},
+                     fields, at) for h, s, site, at, fields in points])
 
 
-def expected(points, period_ms: int, before_ms: int) -> dict[tuple[int, str, str], dict[str, float]]:
-    sums: dict[tuple[int, str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for _, service, site, at, fields in points:
+def expected(points, period_ms: int, before_ms: int) -> dict[tuple[int, str, str, str], dict[str, float]]:
+    """Per (period, service, site, department): the rollup's fields summed here."""
+    sums: dict[tuple[int, str, str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for host, service, site, at, fields in points:
         period = at - at % period_ms
         if period + period_ms <= before_ms:
+            key = (period, service, site, DEPARTMENTS.get(host, ""))
             for field, value in fields.items():
-                sums[(period, service, site)][field] += value
-            sums[(period, service, site)]["samples"] += 1
+                sums[key][field] += value
+            sums[key]["samples"] += 1
     return sums
 
 
-def stored(influxql: InfluxQL, measurement: str) -> dict[tuple[int, str, str], dict]:
-    return {(row["time"], row["service"], row["site"]): row
-            for row in influxql.query(f"SELECT * FROM {measurement} GROUP BY service, site")}
+def stored(influxql: InfluxQL, measurement: str) -> dict[tuple[int, str, str, str], dict]:
+    return {(row["time"], row["service"], row["site"], row["department"]): row
+            for row in influxql.query(f"SELECT * FROM {measurement} GROUP BY service, site, department")}
 
 
 def assert_matches(got: dict, want: dict, period_ms: int) -> None:
@@ -87,7 +90,7 @@ def test_rollups_match_independent_sums_catch_up_and_take_late_samples(influxdb,
     write(sink, whole)
     rollups.mark(whole[0][3])
     rollups.run(later)
-    assert stored(influxql, "fp_service_1h")[(T0 + DAY_MS, "idle", "paris")]["energy_wh"] == 0
+    assert stored(influxql, "fp_service_1h")[(T0 + DAY_MS, "idle", "paris", "")]["energy_wh"] == 0
     more += whole
 
     # A late sample (an agent's backlog) for an hour of the first day is rolled up again once marked.
@@ -117,19 +120,23 @@ def host_points(start_ms: int, end_ms: int, seed: int) -> list[tuple[dict[str, s
                           past_lifetime=host == "h3" and at >= T0 + DAY_MS)
             if host == "h1" and at % HOUR_MS == 0:
                 fields["agent_dropped_samples"] = rng.randint(0, 5)
-            points.append(({"host": host, "kind": kind, "site": site, "zone": zone, "power_source": source},
-                           fields, at))
+            points.append(({"host": host, "kind": kind, "site": site, "zone": zone, "power_source": source,
+                            **({"department": DEPARTMENTS[host]} if host in DEPARTMENTS else {})}, fields, at))
     return points
 
 
+def host_key(tags: dict[str, str]) -> tuple[str, ...]:
+    return tuple(tags.get(tag, "") for tag in ("host", "kind", "site", "zone", "power_source", "department"))
+
+
 def host_expected(points, before_ms: int) -> dict[tuple, dict]:
-    """Per (day, host, kind, site, zone, power_source): the rollup's fields summed here."""
+    """Per (day, host, kind, site, zone, power_source, department): the rollup's fields summed here."""
     days: dict[tuple, dict] = {}
     for tags, fields, at in points:
         day = at - at % DAY_MS
         if day + DAY_MS > before_ms:
             continue
-        sums = days.setdefault((day, *tags.values()), defaultdict(float, gwp_min=1e9, gwp_max=-1e9, pue_min=1e9,
+        sums = days.setdefault((day, *host_key(tags)), defaultdict(float, gwp_min=1e9, gwp_max=-1e9, pue_min=1e9,
                                                                    pue_max=-1e9, grid=set()))
         for field in (*SUMMED_FIELDS, "interval_s", "agent_dropped_samples"):
             sums[field] += fields.get(field, 0)
@@ -146,8 +153,7 @@ def host_expected(points, before_ms: int) -> dict[tuple, dict]:
 
 
 def assert_host_days(influxql: InfluxQL, want: dict) -> None:
-    got = {(row["time"], row["host"], row["kind"], row["site"], row["zone"], row["power_source"]): row
-           for row in influxql.query("SELECT * FROM fp_host_1d GROUP BY *")}
+    got = {(row["time"], *host_key(row)): row for row in influxql.query("SELECT * FROM fp_host_1d GROUP BY *")}
     assert set(got) == set(want)
     for key, sums in want.items():
         row = got[key]
