@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 
 from fleetprint.broker_acl import COLLECTOR_USER
 from fleetprint.collector.config import CollectorConfig, InfluxSettings, load_collector_config
-from fleetprint.collector.service import BROKER_DROPPED_TOPIC  # retained: proves the collectors' read right
 from fleetprint.doctor import Check, clock_against, load_checked
 from fleetprint.doctor_broker import broker_checks
+from fleetprint.mqtt import Topics
 
 PROBE_MEASUREMENT = "fp_doctor"
 
@@ -30,7 +30,9 @@ def collector_checks(config_path: str | None, timeout_s: float = 5.0) -> Iterato
     if config is None:
         return
     yield identity_check(config)
-    yield from broker_checks(config.mqtt, config.mqtt.username or COLLECTOR_USER, BROKER_DROPPED_TOPIC, timeout_s,
+    # Under collectors/, which only the collectors may read and write; they subscribe to collectors/+/status.
+    probe = f"{Topics(config.mqtt.topic_prefix).prefix}/collectors/doctor"
+    yield from broker_checks(config.mqtt, config.mqtt.username or COLLECTOR_USER, probe, timeout_s,
                              session_expiry_s=config.collector.session_expiry_s)
     yield from influx_checks(config, timeout_s)
 

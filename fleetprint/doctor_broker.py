@@ -1,5 +1,5 @@
 """The broker checks `fleetprint doctor` runs on both sides: credential file, TCP, TLS, MQTT
-CONNECT with the configured credentials, and (collector) a read right the ACL gives collectors.
+CONNECT with the configured credentials, and (collector) the rights the ACL gives collectors.
 
 The shipped broker config makes the user name the client id (use_username_as_clientid), so the
 probe's connection is the service's: a running agent or collector is disconnected for a moment
@@ -8,7 +8,8 @@ clean start (the agent's Last Will says `offline` until it is back; its queue ke
 A clean start would discard a collector's session and the reports queued in it, so for a
 collector (`session_expiry_s` given) the probe resumes the session instead, acknowledges nothing
 it is handed (the collector gets it again) and leaves no session behind when there was none.
-The probe publishes nothing.
+The rights check publishes one message (QoS 1, not retained) on a topic of its own that no
+service subscribes to, receives it back, and unsubscribes before it leaves.
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ _CERT_EXPIRY_WARN_DAYS = 30
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-def broker_checks(settings: MqttSettings, who: str, read_probe: str | None = None,
+def broker_checks(settings: MqttSettings, who: str, rights_probe: str | None = None,
                   timeout_s: float = 5.0, session_expiry_s: int | None = None) -> Iterator[Check]:
     """Checks from the credential file to the CONNACK; `who` names the expected user in fixes;
-    `read_probe`, a topic holding a retained message this user must be able to read;
-    `session_expiry_s`, the persistent session of this user to resume rather than discard."""
+    `rights_probe`, a topic under which this user must be able to publish and subscribe, and
+    nothing else listens; `session_expiry_s`, the persistent session of this user to resume
+    rather than discard."""
     where = f"{settings.host}:{settings.port}"
     secret_check = _secret_file(settings)
     if secret_check:
@@ -57,7 +59,7 @@ def broker_checks(settings: MqttSettings, who: str, read_probe: str | None = Non
         elif settings.host not in _LOOPBACK:
             yield Check("broker tls", "WARN", f"plain MQTT to {settings.host}: passwords and data cross the network "
                         "in clear", "set mqtt.tls = true, mqtt.port to the broker's TLS listener and mqtt.ca_file")
-    yield from _mqtt(settings, who, read_probe, timeout_s, session_expiry_s)
+    yield from _mqtt(settings, who, rights_probe, timeout_s, session_expiry_s)
 
 
 def _secret_file(settings: MqttSettings) -> Check | None:
@@ -108,14 +110,14 @@ def _tls(sock: socket.socket, settings: MqttSettings, timeout_s: float) -> Check
                  (f", valid until {expires:%Y-%m-%d}" if expires else ""))
 
 
-def _mqtt(settings: MqttSettings, who: str, read_probe: str | None, timeout_s: float,
+def _mqtt(settings: MqttSettings, who: str, rights_probe: str | None, timeout_s: float,
           session_expiry_s: int | None) -> Iterator[Check]:
     from paho.mqtt.packettypes import PacketTypes  # as make_client: paho only when it connects
     from paho.mqtt.properties import Properties
 
     # manual_ack: a report the broker hands to a resumed collector session is never acknowledged here.
     client = make_client(settings, f"fleetprint-doctor-{uuid.uuid4().hex[:12]}", manual_ack=True)
-    answered, subscribed, received = threading.Event(), threading.Event(), threading.Event()
+    answered = threading.Event()
     result: dict[str, object] = {"session_present": True}
     session = {}
     if session_expiry_s is not None:
@@ -129,12 +131,8 @@ def _mqtt(settings: MqttSettings, who: str, read_probe: str | None, timeout_s: f
         result["session_present"] = flags.session_present
         answered.set()
 
-    def on_subscribe(client, userdata, mid, reason_codes, properties) -> None:
-        result["suback"] = reason_codes[0]
-        subscribed.set()
-
-    client.on_connect, client.on_subscribe = on_connect, on_subscribe
-    client.on_message = lambda client, userdata, message: received.set()
+    client.on_connect = on_connect
+    probe = _RightsProbe(client, f"{rights_probe}/{uuid.uuid4().hex[:12]}") if rights_probe else None
     try:
         client.connect(settings.host, settings.port, keepalive=max(5, int(timeout_s) * 2), **session)
     except (OSError, ssl.SSLError) as exc:
@@ -154,9 +152,8 @@ def _mqtt(settings: MqttSettings, who: str, read_probe: str | None, timeout_s: f
                         f"`fleetprint broker {_credential_command(who)}`")
             return
         yield Check("broker login", "OK", f"MQTT v5 CONNECT accepted for user {settings.username or '(anonymous)'}")
-        if read_probe:
-            client.subscribe(read_probe, 0)
-            yield _read_right(read_probe, subscribed, received, result, timeout_s)
+        if probe:
+            yield probe.run(timeout_s)
     finally:
         ending = None
         if session and not result["session_present"]:  # no session of the collector's: leave none
@@ -175,16 +172,45 @@ def _credential_command(who: str) -> str:
     return f"add-host {who}"
 
 
-def _read_right(topic: str, subscribed: threading.Event, received: threading.Event, result: dict[str, object],
-                timeout_s: float) -> Check:
-    """Mosquitto grants any SUBSCRIBE and applies the ACL on delivery: the proof of a read right is a
-    message received, here a retained one the broker keeps on `topic`."""
-    fix = "give this user the collectors' read rights in the broker's ACL (deploy/mosquitto/acl)"
-    if not subscribed.wait(timeout_s):
-        return Check("broker read", "FAIL", f"no SUBACK within {timeout_s:g} s", "check the broker's log")
-    if result["suback"].is_failure:  # type: ignore[attr-defined]
-        return Check("broker read", "FAIL", f"may not subscribe to {topic}: {result['suback']}", fix)
-    if not received.wait(timeout_s):
-        return Check("broker read", "WARN", f"nothing received on {topic} within {timeout_s:g} s: the ACL may "
-                     "not give this user the collectors' rights (or the broker publishes no $SYS tree)", fix)
-    return Check("broker read", "OK", f"reads {topic}, as the collectors' ACL rules allow")
+class _RightsProbe:
+    """A message published on `topic` and received back: the proof of the rights to write and to
+    read there, at once and whatever the broker's $SYS interval (Mosquitto may grant a SUBSCRIBE
+    and apply its ACL on delivery, and answer a refused PUBLISH with a failing PUBACK)."""
+
+    def __init__(self, client, topic: str) -> None:
+        self.client, self.topic = client, topic
+        self.subscribed, self.published, self.received = threading.Event(), threading.Event(), threading.Event()
+        self.suback: object = None
+        self.puback: object = None
+        client.on_subscribe, client.on_publish = self._on_subscribe, self._on_publish
+        # A resumed collector session may be handed a report: only the probe's own message counts.
+        client.message_callback_add(topic, lambda client, userdata, message: self.received.set())
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        self.suback = reason_codes[0]
+        self.subscribed.set()
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        self.puback = reason_code
+        self.published.set()
+
+    def run(self, timeout_s: float) -> Check:
+        fix = "give this user the collectors' rights in the broker's ACL (`fleetprint broker add-collector`)"
+        self.client.subscribe(self.topic, 0)  # QoS 0: not held back by the session's receive maximum
+        try:
+            if not self.subscribed.wait(timeout_s):
+                return Check("broker rights", "FAIL", f"no SUBACK within {timeout_s:g} s", "check the broker's log")
+            if self.suback.is_failure:  # type: ignore[attr-defined]
+                return Check("broker rights", "FAIL", f"may not subscribe to {self.topic}: {self.suback}", fix)
+            self.client.publish(self.topic, b"fleetprint doctor", qos=1)
+            if not self.published.wait(timeout_s):
+                return Check("broker rights", "FAIL", f"no PUBACK within {timeout_s:g} s", "check the broker's log")
+            if self.puback.is_failure:  # type: ignore[attr-defined]
+                return Check("broker rights", "FAIL", f"may not publish to {self.topic}: {self.puback}", fix)
+            if not self.received.wait(timeout_s):
+                return Check("broker rights", "FAIL", f"published to {self.topic}, received nothing back within "
+                             f"{timeout_s:g} s: the ACL does not let this user read there", fix)
+            return Check("broker rights", "OK", f"publishes to and reads {self.topic}, as the collectors' ACL "
+                         "rules allow")
+        finally:
+            self.client.unsubscribe(self.topic)  # a resumed collector session keeps no trace of it

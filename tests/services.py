@@ -148,15 +148,17 @@ class _Daemon:
 
 
 class Mosquitto(_Daemon):
-    """A Mosquitto 2.x broker with persistence, unlimited queues and a 1 s $SYS interval."""
+    """A Mosquitto 2.x broker with persistence, unlimited queues and a 1 s $SYS interval by default."""
 
     program = "mosquitto"
 
-    def __init__(self, extra_config: Sequence[str] = (), allow_anonymous: bool = True) -> None:
-        """`extra_config`: more mosquitto.conf lines, e.g. `password_file /path` or `acl_file /path`."""
+    def __init__(self, extra_config: Sequence[str] = (), allow_anonymous: bool = True, sys_interval: int = 1) -> None:
+        """`extra_config`: more mosquitto.conf lines, e.g. `password_file /path` or `acl_file /path`;
+        `sys_interval`: seconds between $SYS updates (Mosquitto's default is 10, 0 turns $SYS off)."""
         super().__init__()
         self.extra_config = list(extra_config)
         self.allow_anonymous = allow_anonymous
+        self.sys_interval = sys_interval
         self.port = 0
 
     def _configure(self, tmp_dir: Path) -> None:
@@ -174,7 +176,7 @@ class Mosquitto(_Daemon):
             "max_inflight_messages 10000",  # the collector acknowledges after writing: let batches fill
             f"log_dest file {self.log_path}",
             *(f"log_type {kind}" for kind in ("error", "warning", "notice", "information")),
-            "sys_interval 1",
+            f"sys_interval {self.sys_interval}",
             *self.extra_config,
         ]
         (tmp_dir / "mosquitto.conf").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -311,7 +311,7 @@ def test_the_doctor_loses_no_report_queued_for_the_collector(secured, influxdb, 
         feeder.take(30)
         wait_until(lambda: len(feeder.buffer) == 0, what="30 reports queued for the collector")
         checks = {check.name: check.status for check in collector_checks(str(tmp_path / f"{COLLECTOR_USER}.toml"), 3)}
-        assert checks["broker login"] == checks["broker read"] == "OK", checks
+        assert checks["broker login"] == checks["broker rights"] == "OK", checks
         collector = start_collector()
         wait_until(lambda: influxdb.query("SELECT count(power_w) AS n FROM fp_host WHERE host = 'host-b'",
                                           influx_db) == [{"time": 0, "n": 30}], watch=[collector],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from test_broker_security import ShippedMosquitto, tls_files
 from fleetprint.collector.doctor import PROBE_MEASUREMENT, collector_checks
 
 from processes import wait_until
-from services import free_port
+from services import Mosquitto, free_port
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def test_healthy_over_tls_with_the_compose_secrets(tls_broker, secrets, influxdb
     names = [re.match(r"OK    (\S+(?: \S+)?)  ", line) for line in output.splitlines()[:-1]]
     assert all(names), output
     assert [name.group(1) for name in names if name] == [
-        "config", "collector id", "broker credential", "broker tcp", "broker tls", "broker login", "broker read",
+        "config", "collector id", "broker credential", "broker tcp", "broker tls", "broker login", "broker rights",
         "influxdb", "influxdb database", "influxdb write", "influxdb read", "clock"]
     assert influxdb.query(f"SELECT probe FROM {PROBE_MEASUREMENT}", influx_db)[0]["probe"] == 1
 
@@ -105,18 +106,35 @@ def test_a_certificate_for_another_name(secrets, influxdb, influx_db, tmp_path) 
 
 
 def test_plain_mqtt_on_the_tls_port(tls_broker, secrets, influxdb, influx_db, tmp_path) -> None:
-    mqtt = f'port = {tls_broker.tls_port}\nusername = "fleetprint-collector"\npassword_file = "{secrets}/collector.secret"'
+    mqtt = (f'port = {tls_broker.tls_port}\nusername = "fleetprint-collector"\n'
+            f'password_file = "{secrets}/collector.secret"')
     config = write_config(tmp_path / "c.toml", mqtt, v1(influxdb, influx_db))
     login = by_name(list(collector_checks(config, 1)))["broker login"]
     assert login.status == "FAIL" and "mqtt.tls" in login.fix
 
 
-def test_a_host_user_may_not_read_the_reports(tls_broker, secrets, influxdb, influx_db, tmp_path) -> None:
+def test_a_host_user_lacks_the_collectors_rights(tls_broker, secrets, influxdb, influx_db, tmp_path) -> None:
     config = write_config(tmp_path / "c.toml", tls_mqtt(tls_broker, secrets, user="compose-host",
                                                           password_file="agent.secret"), v1(influxdb, influx_db))
     checks = by_name(list(collector_checks(config, 1.5)))
     assert checks["broker login"].status == "OK"
-    assert checks["broker read"].status == "WARN" and "ACL" in checks["broker read"].fix
+    rights = checks["broker rights"]
+    assert rights.status == "FAIL" and "Not authorized" in rights.detail and "ACL" in rights.fix
+
+
+@pytest.mark.parametrize("sys_interval", [10, 0], ids=["mosquitto's default $SYS interval", "no $SYS tree"])
+def test_run_locals_anonymous_broker_gives_every_right_at_once(sys_interval, influxdb, influx_db, tmp_path) -> None:
+    """scripts/run-local's broker: anonymous, no ACL, $SYS every 10 s (Mosquitto's default)."""
+    broker = Mosquitto(sys_interval=sys_interval)
+    broker.start(tmp_path / "mosquitto")
+    try:
+        config = write_config(tmp_path / "c.toml", plain_mqtt(broker), v1(influxdb, influx_db))
+        started = time.monotonic()
+        rights = by_name(list(collector_checks(config, 5)))["broker rights"]
+        assert rights.status == "OK", rights
+        assert time.monotonic() - started < 4, "the rights check waited for something"
+    finally:
+        broker.stop()
 
 
 def test_missing_database_and_unreachable_influxdb(mosquitto, influxdb, tmp_path) -> None:
