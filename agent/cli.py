@@ -7,13 +7,9 @@ import time
 
 import click
 
+from fleetprint.cli_options import agent_config_option, log_level_option
 from fleetprint.config import ConfigError
 from fleetprint.logs import configure_logging
-
-_config_option = click.option(
-    "--config", "-c", "config_path", type=click.Path(dir_okay=False), envvar="FLEETPRINT_AGENT_CONFIG",
-    help="agent.toml (default: built-in defaults; FLEETPRINT_AGENT_* variables override).",
-)
 
 
 def _load(config_path: str | None):
@@ -33,9 +29,8 @@ def agent() -> None:
 
 
 @agent.command()
-@_config_option
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@agent_config_option
+@log_level_option("INFO")
 def run(config_path: str | None, log_level: str) -> None:
     """Sample and publish until SIGTERM or Ctrl-C."""
     configure_logging(log_level.upper())
@@ -51,7 +46,7 @@ def run(config_path: str | None, log_level: str) -> None:
 
 
 @agent.command()
-@_config_option
+@agent_config_option
 @click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.1, 60),
               help="Seconds the usage sample covers.")
 def once(config_path: str | None, interval: float) -> None:
@@ -70,7 +65,7 @@ def once(config_path: str | None, interval: float) -> None:
 
 
 @agent.command()
-@_config_option
+@agent_config_option
 def inventory(config_path: str | None) -> None:
     """Print this machine's inventory as JSON."""
     from fleetprint.agent.inventory import collect_inventory
@@ -83,7 +78,7 @@ def inventory(config_path: str | None) -> None:
 
 
 @agent.command()
-@_config_option
+@agent_config_option
 @click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(0.1, 60),
               help="Seconds over which each service's CPU share is measured.")
 def services(config_path: str | None, interval: float) -> None:
@@ -98,8 +93,8 @@ def services(config_path: str | None, interval: float) -> None:
     rows = []
     for process in psutil.process_iter(["pid", "name"]):
         facts = process_facts(process)
-        rows.append((classifier.service_of(facts), process.pid, facts.name, facts.systemd_unit or facts.container_id[:12],
-                     facts.cmdline))
+        rows.append((classifier.service_of(facts), process.pid, facts.name,
+                     facts.systemd_unit or facts.container_id[:12], facts.cmdline))
     rows.sort(key=lambda row: (row[0] == classifier.catch_all, row[0], row[1]))
     click.echo(f"{'service':<20} {'pid':>7}  {'name':<16} {'unit/container':<28} command line")
     for service, pid, name, where, cmdline in rows:

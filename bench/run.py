@@ -566,9 +566,10 @@ def part_fleet(args, env, results: dict[str, Any]) -> None:
         out["rss_mb_by_process_start"] = _rss_by_process(procs)
         cpu0 = sum(cpu_s(p) for p in procs)
         log(f"fleet: {hosts} hosts for {minutes} min at {INTERVAL_S} s (collector RSS {rss0 / 2**20:.1f} MB at start)")
-        sim = Child([PY, "-m", "fleetprint", "simulate", "--host", mosquitto.host, "--port", str(mosquitto.port),
-                     "--prefix", prefix, "--hosts", str(hosts), "--interval", str(INTERVAL_S), "--duration",
-                     f"{int(minutes * 60)}s", "--rate", "0", "--processes", "2", "--max-in-flight", "1000"],
+        sim = Child([PY, "-m", "fleetprint", "simulate", "--mqtt-host", mosquitto.host,
+                     "--mqtt-port", str(mosquitto.port), "--mqtt-topic-prefix", prefix, "--hosts", str(hosts),
+                     "--interval", str(INTERVAL_S), "--duration", f"{int(minutes * 60)}s", "--rate", "0",
+                     "--processes", "2", "--max-in-flight", "1000"],
                     workdir / f"{trial}-simulate.log")
         inv_deadline = time.monotonic() + 120 + hosts * 0.05
         while (n_inv := count(influx, db, "fp_inventory", "cpu_cores")) < hosts and time.monotonic() < inv_deadline:

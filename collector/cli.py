@@ -8,6 +8,7 @@ import threading
 
 import click
 
+from fleetprint.cli_options import collector_config_option, log_level_option
 from fleetprint.config import ConfigError, world_readable
 from fleetprint.logs import configure_logging
 
@@ -43,10 +44,8 @@ def collector() -> None:
 
 
 @collector.command()
-@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False), envvar="FLEETPRINT_COLLECTOR_CONFIG",
-              help="collector.toml (default: built-in defaults; FLEETPRINT_COLLECTOR_* variables override).")
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@collector_config_option
+@log_level_option("INFO")
 def run(config_path: str | None, log_level: str) -> None:
     """Run the collector until SIGTERM or Ctrl-C; pending points are flushed and acknowledged first."""
     configure_logging(log_level.upper())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-DEFAULT_FOLDER = Path(__file__).resolve().parent
+from fleetprint.cli_options import output_dir_option
 
 
 @click.group()
@@ -15,11 +15,11 @@ def dashboards() -> None:
 
 
 @dashboards.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_FOLDER, show_default=True,
-              help="Folder for json/ and provisioning/.")
-def build(out: Path) -> None:
-    """Write every dashboard's JSON and the provisioning files."""
+@output_dir_option("dashboards", "json/ and provisioning/")
+def build(output_dir: Path) -> None:
+    """Write every dashboard's JSON and the provisioning files, by default under ./dashboards: run from
+    a clone's top folder, the committed ones."""
     from fleetprint.dashboards.build import write
 
-    for path in write(out):
+    for path in write(output_dir):
         click.echo(path)

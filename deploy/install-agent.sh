@@ -16,7 +16,7 @@ usage() {
 Usage: install-agent.sh [options]
   --broker HOST[:PORT]  broker's TLS listener (port 8883 by default); for a new config
   --ca-file FILE        CA that signed the broker's certificate (installed as /etc/fleetprint/ca.crt)
-  --secret-file FILE    this host's broker password (`fleetprint broker add-host ID --secret-out FILE`)
+  --secret-file FILE    this host's broker password (`fleetprint broker add-host ID -o FILE`)
   --host-id ID          this host's id and broker user (default: derived from /etc/machine-id)
   --site NAME           the host's site (host.site), for a new config
   --zone ZONE           its electricity zone, ISO 3166 alpha-3 as Boavizta (host.zone, e.g. FRA), for a new

@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from fleetprint.broker_acl import COLLECTOR_USER, grant_collector, withdraw_collector
+from fleetprint.cli_options import output_option
 from fleetprint.schema import HOST_ID_PATTERN
 
 DEFAULT_PASSWORD_FILE = "/etc/mosquitto/fleetprint/passwd"
@@ -75,16 +76,13 @@ def _write_secret(secret_file: Path, password: str) -> None:
 
 _password_file_option = click.option(
     "--password-file", "-p", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_PASSWORD_FILE,
-    show_default=True, help="Mosquitto's password file.")
+    show_default=True, help="Mosquitto's password file (its password_file: users and hashed passwords).")
 _reload_option = click.option(
     "--reload", "pid_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
     help="Mosquitto's pid file: send it SIGHUP so the change applies now.")
 _acl_option = click.option(
     "--acl-file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_ACL_FILE, show_default=True,
     help="Mosquitto's ACL file, where a named collector's user gets the collectors' rights.")
-_secret_option = click.option(
-    "--secret-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Write the new password to this file (mode 600) instead of printing it: the agent's `mqtt.password_file`.")
 
 
 @click.group()
@@ -92,12 +90,12 @@ def broker() -> None:
     """Broker credentials: one user per host (its host id), one per collector."""
 
 
-def _issue(password_file: Path, user: str, secret_out: Path | None, pid_file: Path | None) -> None:
+def _issue(password_file: Path, user: str, output: Path | None, pid_file: Path | None) -> None:
     password = secrets.token_urlsafe(24)
     set_password(password_file, user, password)
-    if secret_out:
-        _write_secret(secret_out, password)
-        click.echo(f"{user}: password written to {secret_out}")
+    if output:
+        _write_secret(output, password)
+        click.echo(f"{user}: password written to {output}")
     else:
         click.echo(f"{user}: {password}")
     _reload(pid_file)
@@ -106,15 +104,15 @@ def _issue(password_file: Path, user: str, secret_out: Path | None, pid_file: Pa
 @broker.command("add-host")
 @click.argument("host_id")
 @_password_file_option
-@_secret_option
+@output_option("the new password (mode 600; the host's `mqtt.password_file`)")
 @_reload_option
-def add_host(host_id: str, password_file: Path, secret_out: Path | None, pid_file: Path | None) -> None:
+def add_host(host_id: str, password_file: Path, output: Path | None, pid_file: Path | None) -> None:
     """Create (or renew) HOST_ID's credentials; the ACL limits it to its own topics."""
     if not re.fullmatch(HOST_ID_PATTERN, host_id):
         raise click.BadParameter(f"{host_id!r} is not a host id ([A-Za-z0-9._-]{{1,64}})", param_hint="HOST_ID")
     if host_id == COLLECTOR_USER or host_id.startswith(COLLECTOR_USER + "-"):
         raise click.BadParameter(f"{host_id!r} is a collector's user name", param_hint="HOST_ID")
-    _issue(password_file, host_id, secret_out, pid_file)
+    _issue(password_file, host_id, output, pid_file)
 
 
 def collector_user(name: str | None) -> str:
@@ -130,9 +128,9 @@ def collector_user(name: str | None) -> str:
 @click.argument("name", required=False)
 @_password_file_option
 @_acl_option
-@_secret_option
+@output_option("the new password (mode 600; the collector's `mqtt.password_file`)")
 @_reload_option
-def add_collector(name: str | None, password_file: Path, acl_file: Path, secret_out: Path | None,
+def add_collector(name: str | None, password_file: Path, acl_file: Path, output: Path | None,
                   pid_file: Path | None) -> None:
     """Create (or renew) a collector's credentials: user fleetprint-collector, or with NAME,
     fleetprint-collector-NAME, given the collectors' rights in the ACL. The broker uses the user
@@ -145,7 +143,7 @@ def add_collector(name: str | None, password_file: Path, acl_file: Path, secret_
         except (OSError, ValueError) as exc:
             raise click.ClickException(f"{acl_file}: {exc}") from exc
     click.echo(f'Set this collector\'s mqtt.username and collector.id to "{user}".')
-    _issue(password_file, user, secret_out, pid_file)
+    _issue(password_file, user, output, pid_file)
 
 
 @broker.command("revoke-collector")

@@ -19,6 +19,7 @@ from typing import Literal, TypeVar
 
 import click
 
+from fleetprint.cli_options import agent_config_option, collector_config_option
 from fleetprint.config import ConfigError
 
 Status = Literal["OK", "INFO", "WARN", "FAIL"]
@@ -121,8 +122,7 @@ def doctor() -> None:
 
 
 @doctor.command("agent")
-@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False),
-              help="agent.toml (FLEETPRINT_AGENT_* variables override it).")
+@agent_config_option
 @click.option("--clock-url", default=None, help="Compare this machine's clock with this HTTP server's Date header.")
 @click.option("--root", type=click.Path(file_okay=False), default="/", show_default=True,
               help="Read /sys and /proc under this directory (a recorded machine).")
@@ -137,8 +137,7 @@ def doctor_agent(config_path: str | None, clock_url: str | None, root: str, time
 
 
 @doctor.command("collector")
-@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False),
-              help="collector.toml (FLEETPRINT_COLLECTOR_* variables override it).")
+@collector_config_option
 @click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(0.1, 120), help="Seconds per probe.")
 def doctor_collector(config_path: str | None, timeout: float) -> None:
     """Check a collector: config, broker, credentials, TLS, InfluxDB rights, clock."""

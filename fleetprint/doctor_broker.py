@@ -72,7 +72,7 @@ def _secret_file(settings: MqttSettings) -> Check | None:
         mode = os.stat(path).st_mode
     except OSError as exc:
         return Check("broker credential", "FAIL", f"cannot read mqtt.password_file {path}: {exc.strerror}",
-                     "create it with `fleetprint broker add-host <host id> --secret-out FILE` on the broker")
+                     "create it with `fleetprint broker add-host <host id> -o FILE` on the broker")
     if empty:
         return Check("broker credential", "FAIL", f"{path} is empty", "write the host's broker password in it")
     if mode & 0o004 and all(parent.stat().st_mode & 0o001 for parent in Path(path).resolve().parents):

@@ -7,16 +7,15 @@ from pathlib import Path
 
 import click
 
+from fleetprint.cli_options import budgets_option, collector_config_option, output_dir_option
 from fleetprint.config import ConfigError
 
 FORMATS = ("html", "pdf", "csv")
 
 
 @click.command()
-@click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False),
-              envvar="FLEETPRINT_COLLECTOR_CONFIG", help="collector.toml (where InfluxDB and the budget file are).")
-@click.option("--budgets", "-b", "budgets_path", type=click.Path(dir_okay=False),
-              help="The budget file (default: the collector config's budgets.file).")
+@collector_config_option
+@budgets_option
 @click.option("--month", "month_text", metavar="YYYY-MM", help="A calendar month (UTC).")
 @click.option("--year", "year_text", metavar="YYYY", help="A calendar year (UTC).")
 @click.option("--from", "first", metavar="YYYY-MM-DD", help="First day of the period (UTC), with --to.")
@@ -28,8 +27,7 @@ FORMATS = ("html", "pdf", "csv")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Hosts in the top table.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS), default=FORMATS, show_default=True,
               help="Outputs to write (repeat the option for several).")
-@click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Where to write the files.")
+@output_dir_option(".", "the report's files")
 @click.option("--name", help="File name without extension (default: footprint-<period>-<scope>).")
 def report(config_path: str | None, budgets_path: str | None, month_text: str | None, year_text: str | None,
            first: str | None, last: str | None, service: str | None, site: str | None, extend_years: float,

@@ -14,6 +14,7 @@ import click
 import msgspec
 from tqdm import tqdm
 
+from fleetprint.cli_options import log_level_option
 from fleetprint.config import ConfigError, load_config
 from fleetprint.logs import configure_logging
 from fleetprint.mqtt import MqttSettings
@@ -24,6 +25,7 @@ log = logging.getLogger("fleetprint.simulator")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _KIND_NAMES = {"server": "server", "vm": "VM", "desktop": "desktop", "laptop": "laptop"}
+_MQTT_DEFAULTS = MqttSettings()
 
 
 class Duration(click.ParamType):
@@ -60,13 +62,16 @@ def _kind_shares(text: str) -> dict[str, float]:
 @click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False),
               help="TOML with an [mqtt] section (an agent's or collector's config will do; "
                    "FLEETPRINT_SIMULATOR_MQTT__* variables override).")
-@click.option("--host", "mqtt_host", help="Broker host (overrides the config).")
-@click.option("--port", "mqtt_port", type=click.IntRange(1, 65535), help="Broker port (overrides the config).")
-@click.option("--username", help="Broker user name.")
-@click.option("--password-file", type=click.Path(dir_okay=False, exists=True), help="File holding the password.")
-@click.option("--tls", is_flag=True, default=None, help="Connect with TLS.")
-@click.option("--ca-file", type=click.Path(dir_okay=False, exists=True), help="CA certificates for TLS.")
-@click.option("--prefix", help="Topic prefix (default fleetprint/v1).")
+@click.option("--mqtt-host", help=f"Broker host (mqtt.host; default {_MQTT_DEFAULTS.host}).")
+@click.option("--mqtt-port", type=click.IntRange(1, 65535),
+              help=f"Broker port (mqtt.port; default {_MQTT_DEFAULTS.port}).")
+@click.option("--mqtt-username", help="Broker user name (mqtt.username).")
+@click.option("--mqtt-password-file", type=click.Path(dir_okay=False, exists=True),
+              help="File holding the broker password (mqtt.password_file).")
+@click.option("--mqtt-tls", is_flag=True, default=None, help="Connect with TLS (mqtt.tls).")
+@click.option("--mqtt-ca-file", type=click.Path(dir_okay=False, exists=True),
+              help="CA certificates for TLS (mqtt.ca_file).")
+@click.option("--mqtt-topic-prefix", help=f"Topic prefix (mqtt.topic_prefix; default {_MQTT_DEFAULTS.topic_prefix}).")
 @click.option("--hosts", "host_count", default=50, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Number of simulated hosts.")
 @click.option("--seed", default=1, show_default=True, help="The same seed gives the same fleet and the same samples.")
@@ -85,10 +90,10 @@ def _kind_shares(text: str) -> dict[str, float]:
               help="Unacknowledged messages per connection.")
 @click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Publishing processes, each with its share of the hosts and of the rate.")
-@click.option("--log-level", default="WARNING", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | None, username: str | None,
-             password_file: str | None, tls: bool | None, ca_file: str | None, prefix: str | None, host_count: int,
+@log_level_option("WARNING")
+def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | None, mqtt_username: str | None,
+             mqtt_password_file: str | None, mqtt_tls: bool | None, mqtt_ca_file: str | None,
+             mqtt_topic_prefix: str | None, host_count: int,
              seed: int, kinds: str, interval: int, backfill: int | None, live: bool, duration: int | None,
              samples_per_report: int, rate: float, max_in_flight: int, processes: int, log_level: str) -> None:
     """Publish a simulated fleet's inventories and reports through the broker, with the agent's wire format.
@@ -100,7 +105,9 @@ def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | No
     configure_logging(log_level.upper())
     if duration is not None and backfill is not None and not live:
         raise click.UsageError("--duration limits live mode: add --live after --backfill")
-    settings = _settings(config_path, mqtt_host, mqtt_port, username, password_file, tls, ca_file, prefix)
+    settings = _settings(config_path, {"host": mqtt_host, "port": mqtt_port, "username": mqtt_username,
+                                       "password_file": mqtt_password_file, "tls": mqtt_tls, "ca_file": mqtt_ca_file,
+                                       "topic_prefix": mqtt_topic_prefix})
     now = time.time()
     try:
         fleet = generate_fleet(host_count, seed, datetime.fromtimestamp(now, timezone.utc).date(),
@@ -139,15 +146,12 @@ def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | No
         raise click.ClickException("the simulation stopped on an error (see above)")
 
 
-def _settings(config_path: str | None, host: str | None, port: int | None, username: str | None,
-              password_file: str | None, tls: bool | None, ca_file: str | None, prefix: str | None) -> MqttSettings:
-    """The config's [mqtt] section, with the options given on the command line on top."""
+def _settings(config_path: str | None, overrides: dict[str, Any]) -> MqttSettings:
+    """The config's [mqtt] section, with the keys given on the command line (`--mqtt-KEY`) on top."""
     try:
         settings = load_config(config_path, SimulatorConfig, "simulator").mqtt
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    overrides = {"host": host, "port": port, "username": username, "password_file": password_file, "tls": tls,
-                 "ca_file": ca_file, "topic_prefix": prefix}
     merged = {**msgspec.to_builtins(settings), **{key: value for key, value in overrides.items() if value is not None}}
     try:
         return msgspec.convert(merged, MqttSettings)

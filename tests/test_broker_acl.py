@@ -68,7 +68,7 @@ def test_the_cli_adds_and_revokes_a_collectors_user_and_rights(acl: Path, tmp_pa
     passwd, secret = tmp_path / "passwd", tmp_path / "collector.secret"
     runner = CliRunner()
     result = runner.invoke(broker, ["add-collector", "eu-1", "-p", str(passwd), "--acl-file", str(acl),
-                                    "--secret-out", str(secret)])
+                                    "-o", str(secret)])
     assert result.exit_code == 0, result.output
     assert 'collector.id to "fleetprint-collector-eu-1"' in result.output
     assert passwd.read_text().startswith("fleetprint-collector-eu-1:")

@@ -91,8 +91,8 @@ def secured(tmp_path: Path):
     shutil.copyfile(SHIPPED / "acl", files["acl"])
     secrets = tmp_path / "secrets"
     for host in ("host-a", "host-b"):
-        fleetprint_broker("add-host", host, "-p", str(files["passwd"]), "--secret-out", str(secrets / host))
-    fleetprint_broker("add-collector", "-p", str(files["passwd"]), "--secret-out", str(secrets / COLLECTOR_USER))
+        fleetprint_broker("add-host", host, "-p", str(files["passwd"]), "-o", str(secrets / host))
+    fleetprint_broker("add-collector", "-p", str(files["passwd"]), "-o", str(secrets / COLLECTOR_USER))
     broker = ShippedMosquitto(files)
     broker.start(tmp_path / "broker")
     yield broker, files, secrets
@@ -269,7 +269,7 @@ def test_collectors_with_users_of_their_own_share_the_reports(secured, influxdb,
     users = [f"{COLLECTOR_USER}-{name}" for name in ("1", "2")]
     for name, user in zip(("1", "2"), users):
         fleetprint_broker("add-collector", name, "-p", str(files["passwd"]), "--acl-file", str(files["acl"]),
-                          "--secret-out", str(secrets / user))
+                          "-o", str(secrets / user))
     reload(broker)
     collectors = [collector_with_credentials(broker, secrets, influxdb, influx_db, tmp_path, collector_id=user,
                                              user=user, share_group="two") for user in users]

@@ -170,7 +170,8 @@ def test_durations() -> None:
 def simulate(mosquitto, prefix: str, *args: str) -> str:
     """Run `fleetprint simulate` against the test broker; its printed summary."""
     done = subprocess.run(
-        [sys.executable, "-m", "fleetprint", "simulate", "--port", str(mosquitto.port), "--prefix", prefix, *args],
+        [sys.executable, "-m", "fleetprint", "simulate", "--mqtt-port", str(mosquitto.port),
+         "--mqtt-topic-prefix", prefix, *args],
         capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout

@@ -6,12 +6,9 @@ from pathlib import Path
 
 import click
 
+from fleetprint.cli_options import budgets_option, collector_config_option, output_option
 from fleetprint.config import ConfigError
-
-_config_option = click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False),
-                              envvar="FLEETPRINT_COLLECTOR_CONFIG", help="collector.toml (where InfluxDB is).")
-_budgets_option = click.option("--budgets", "-b", "budgets_path", type=click.Path(dir_okay=False),
-                               help="The budget file (default: the collector config's budgets.file).")
+from fleetprint.dashboards.alert_rules import DATASOURCE_UID
 
 
 def _load(config_path: str | None, budgets_path: str | None):
@@ -34,8 +31,8 @@ def budgets() -> None:
 
 
 @budgets.command()
-@_config_option
-@_budgets_option
+@collector_config_option
+@budgets_option
 def status(config_path: str | None, budgets_path: str | None) -> None:
     """Every budget now: spent, forecast to the end of its period, limit, state, trajectory."""
     from fleetprint.collector.budgets.evaluate import BudgetEvaluator
@@ -66,19 +63,19 @@ def status(config_path: str | None, budgets_path: str | None) -> None:
 
 
 @budgets.command("grafana-rules")
-@_config_option
-@_budgets_option
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the provisioning YAML here (default: standard output).")
-@click.option("--datasource-uid", default="fleetprint-influxdb", show_default=True)
-def grafana_rules(config_path: str | None, budgets_path: str | None, out: Path | None, datasource_uid: str) -> None:
+@collector_config_option
+@budgets_option
+@output_option("the provisioning YAML")
+@click.option("--datasource-uid", default=DATASOURCE_UID, show_default=True,
+              help="UID of the Grafana datasource the rules query (the one dashboards/provisioning declares).")
+def grafana_rules(config_path: str | None, budgets_path: str | None, output: Path | None, datasource_uid: str) -> None:
     """Grafana alert rules (file provisioning) for every budget."""
     from fleetprint.dashboards.alert_rules import alert_rules_yaml
 
     _, budget_file = _load(config_path, budgets_path)
     text = alert_rules_yaml(budget_file, datasource_uid)
-    if out is None:
+    if output is None:
         click.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
-        click.echo(f"{len(budget_file.budget)} rules written to {out}")
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"{len(budget_file.budget)} rules written to {output}")

@@ -44,7 +44,7 @@ def filled(mosquitto, influxdb, tmp_path_factory):
     try:
         wait_until(lambda: "subscribed to reports" in collector.log_text(), watch=[collector], what="subscribed")
         result = subprocess.run(
-            [sys.executable, "-m", "fleetprint", "simulate", "--port", str(mosquitto.port), "--hosts", str(HOSTS),
+            [sys.executable, "-m", "fleetprint", "simulate", "--mqtt-port", str(mosquitto.port), "--hosts", str(HOSTS),
              "--seed", "11", "--interval", "1800", "--backfill", f"{DAYS}d"],
             capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr

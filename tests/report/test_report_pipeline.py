@@ -76,8 +76,8 @@ trajectory = { baseline_year = 2024, reduction_pct_per_year = 10 }
 
     try:
         wait_until(lambda: "subscribed to reports" in collector.log_text(), what="the collector", watch=[collector])
-        done = subprocess.run([sys.executable, "-m", "fleetprint", "simulate", "--port", str(mosquitto.port),
-                               "--prefix", prefix, "--hosts", str(HOSTS), "--seed", "5", "--backfill", "3d",
+        done = subprocess.run([sys.executable, "-m", "fleetprint", "simulate", "--mqtt-port", str(mosquitto.port),
+                               "--mqtt-topic-prefix", prefix, "--hosts", str(HOSTS), "--seed", "5", "--backfill", "3d",
                                "--interval", "3600"], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         expected = HOSTS * 72
