@@ -9,17 +9,23 @@ import click
 
 from fleetprint.cli_options import agent_config_option, log_level_option
 from fleetprint.config import ConfigError
+from fleetprint.health import exit_with_health, health_options
 from fleetprint.logs import configure_logging
 
 
-def _load(config_path: str | None):
+def _load_config(config_path: str | None):
     from fleetprint.agent.config import load_agent_config
-    from fleetprint.agent.inventory import derive_host_id
 
     try:
-        config = load_agent_config(config_path)
+        return load_agent_config(config_path)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _load(config_path: str | None):
+    from fleetprint.agent.inventory import derive_host_id
+
+    config = _load_config(config_path)
     return config, config.host.id or derive_host_id()
 
 
@@ -43,6 +49,18 @@ def run(config_path: str | None, log_level: str) -> None:
         logging.getLogger("fleetprint.agent").warning("%s holds a password and is readable by every user: chmod 600 it",
                                                       config_path)
     raise SystemExit(Agent(config, host_id).run())
+
+
+@agent.command()
+@agent_config_option
+@health_options
+def health(config_path: str | None, max_age: float | None, ready: bool) -> None:
+    """Exit 0 if the agent running with this config samples on time, else 1; one line says why.
+
+    It reads the file the agent rewrites after each sample (health.json in its state_dir). A
+    broker outage is reported, not failed: the agent queues on disk meanwhile.
+    """
+    exit_with_health(_load_config(config_path).health_file, "agent", max_age, ready)
 
 
 @agent.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -13,6 +14,8 @@ from fleetprint.mqtt import MqttSettings
 from fleetprint.schema import HOST_ID_PATTERN
 
 DEFAULT_STATE_DIR = "/var/lib/fleetprint-agent"
+# In state_dir: the agent's heartbeat, read by `fleetprint agent health` (fleetprint/health.py).
+HEALTH_FILE = "health.json"
 
 
 class HostFacts(msgspec.Struct, forbid_unknown_fields=True):
@@ -80,6 +83,10 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
     services: ServiceSettings = msgspec.field(default_factory=ServiceSettings)
     power: PowerSettings = msgspec.field(default_factory=PowerSettings)
     state_dir: str = DEFAULT_STATE_DIR
+
+    @property
+    def health_file(self) -> Path:
+        return Path(self.state_dir) / HEALTH_FILE
 
     def check(self) -> None:
         """Cross-field rules that types alone cannot say."""

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from paho.mqtt.enums import MQTTErrorCode
 
+from fleetprint.health import Link
 from fleetprint.reach import ReachLog
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 from fleetprint.schema import Inventory, Report, encode
@@ -116,6 +117,7 @@ class Publisher:
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
+        self._reach.lost(str(reason_code))
         if reason_code.is_failure:
             log.warning("disconnected from the broker: %s (reconnecting)", reason_code)
 
@@ -124,6 +126,11 @@ class Publisher:
             log.error("the broker refused message %d: %s", mid, reason_code)
         self._acks.acknowledged(mid, delivery_of(reason_code))
         self.on_event()
+
+    @property
+    def link(self) -> Link:
+        """The broker connection's state, for the health file."""
+        return self._reach.link
 
     def report_outcome(self, mid: int) -> Delivery | None:
         """For a report sent: None until the broker answers, then what it said."""

@@ -19,6 +19,7 @@ from fleetprint.agent.publisher import Publisher
 from fleetprint.agent.sampler import sampler_for
 from fleetprint.agent.state import SequenceFile
 from fleetprint.agent.ticker import Ticker
+from fleetprint.health import HealthFile
 from fleetprint.schema import inventory_digest
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,12 @@ class Agent:
             config.buffer.max_samples_per_report, config.buffer.max_in_flight, config.buffer.max_reports_per_s,
         )
         self._inventory_digest = ""
+        interval_s = config.sampling.interval_s
+        self.health = HealthFile(config.health_file, "agent", host_id, "sample", interval_s, 3 * interval_s)
+
+    def beat(self) -> None:
+        """The health file: alive now, the broker's state, the queue's length."""
+        self.health.beat([("broker", self.publisher.link)], f"{len(self.buffer)} samples queued on disk")
 
     def refresh_inventory(self) -> None:
         """Read the inventory; publish it when it differs from the last one sent."""
@@ -54,6 +61,7 @@ class Agent:
         """Take one sample and queue it on disk for the forwarder."""
         self.buffer.put(self.sampler.take())
         self.forwarder.wake()
+        self.beat()
 
     def run(self) -> int:
         """Run until SIGTERM or Ctrl-C (0), or until the forwarder fails (1: to be restarted)."""
@@ -64,6 +72,7 @@ class Agent:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: ticker.stop())
         self.forwarder.on_failure = ticker.stop
+        self.beat()
         self.refresh_inventory()
         self.publisher.start()
         self.forwarder.start()
@@ -75,5 +84,6 @@ class Agent:
             self.forwarder.stop()
             self.publisher.stop()
             self.buffer.close()
+            self.health.stopped()
             log.info("agent stopped; %d samples waiting on disk", len(self.buffer))
         return 1 if self.forwarder.failed else 0

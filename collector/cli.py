@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 
 import click
 
 from fleetprint.cli_options import collector_config_option, log_level_option
 from fleetprint.config import ConfigError, world_readable
+from fleetprint.health import exit_with_health, health_options
 from fleetprint.logs import configure_logging
 
 log = logging.getLogger("fleetprint.collector")
@@ -96,3 +98,21 @@ def run(config_path: str | None, log_level: str) -> None:
     except SessionLost as exc:
         raise click.ClickException(f"{exc}; restart the collector") from None
     log.info("collector stopped: %s", counters.snapshot())
+
+
+@collector.command()
+@collector_config_option
+@health_options
+def health(config_path: str | None, max_age: float | None, ready: bool) -> None:
+    """Exit 0 if the collector running with this config loops on time, else 1; one line says why.
+
+    It reads the file the collector rewrites every health_interval_s (collector.health_file). A
+    broker or InfluxDB outage is reported, not failed: the reports wait on the broker meanwhile.
+    """
+    from fleetprint.collector.config import load_collector_config
+
+    try:
+        config = load_collector_config(config_path, check=False)  # light: a probe runs it often
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    exit_with_health(Path(config.collector.health_file), "collector", max_age, ready)

@@ -30,6 +30,9 @@ class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True):
     session_expiry_s: Annotated[int, msgspec.Meta(ge=0, le=4294967295)] = 7 * 86400
     receive_maximum: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 10000
     health_interval_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 10.0
+    # Rewritten every health_interval_s, read by `fleetprint collector health` (fleetprint/health.py):
+    # its directory must be writable (systemd's RuntimeDirectory; a tmpfs or emptyDir in containers).
+    health_file: str = "/run/fleetprint-collector/health.json"
     # How long a report from a host with no inventory yet is held before it is rejected.
     inventory_wait_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 60.0
     # Memory bounds in bytes of payload (docs/operations.md sizes them for a 1 GiB container):
@@ -207,6 +210,6 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
             raise ValueError("grid.live_url: the URL needs a {zone} placeholder")
 
 
-def load_collector_config(path: str | None) -> CollectorConfig:
-    """Load and validate the collector config, or raise ConfigError."""
-    return load_config(path, CollectorConfig, "collector")
+def load_collector_config(path: str | None, check: bool = True) -> CollectorConfig:
+    """Load and validate the collector config, or raise ConfigError (without `check`: the types only)."""
+    return load_config(path, CollectorConfig, "collector", check=check)

@@ -53,6 +53,16 @@ class ChildSession:
         self._reach = ReachLog(log, f"{settings.mqtt.host}:{settings.mqtt.port}",
                                "the reports wait on the broker, or on their agents' disks")
         self._reach.attach(self._client)
+        self._send_lock = threading.Lock()  # paho's, the sender's and the main thread send
+        self._reach.on_change = lambda link: self._tell(("broker", link))
+
+    def _tell(self, event: tuple) -> None:
+        """Send an event to the collector (whose going is noticed by the main thread)."""
+        try:
+            with self._send_lock:
+                self.conn.send(event)
+        except OSError:
+            pass
 
     # -- paho's network thread -------------------------------------------------------------
 
@@ -81,6 +91,7 @@ class ChildSession:
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._connected = False
+        self._reach.lost(str(reason_code))
         if reason_code.is_failure:
             log.warning("disconnected from the broker: %s (paho reconnects)", reason_code)
 
@@ -126,7 +137,8 @@ class ChildSession:
                 self._outbox_bytes -= size
                 self._outbox_ready.notify_all()  # room again for paho's thread
             try:
-                self.conn.send(("messages", batch))
+                with self._send_lock:
+                    self.conn.send(("messages", batch))
             except OSError:  # the collector is gone: the main thread sees it too
                 return
 
@@ -152,10 +164,7 @@ class ChildSession:
             self._client.disconnect()
             self._client.loop_stop()
             sender.join(CLOSE_JOIN_TIMEOUT_S)
-            try:
-                self.conn.send(("closed",))
-            except OSError:
-                pass
+            self._tell(("closed",))
 
     def _serve(self) -> None:
         """Carry out the collector's commands until it says close, or is gone (then say offline)."""

@@ -11,7 +11,8 @@ acknowledges a message only once its points are written: the broker holds the re
 The two processes talk over a socket pair with `multiprocessing.connection`'s framing
 (pickled tuples; the pair is private to the two):
 
-child → collector: `("messages", [(topic, payload, mid, qos), ...])`, then `("closed",)`;
+child → collector: `("messages", [(topic, payload, mid, qos), ...])`, `("broker", Link)` when the
+connection's state changes, then `("closed",)`;
 collector → child: the `SessionSettings` first, then `("ack", [(mid, qos), ...])`,
 `("publish", topic, payload, qos, retain)`, `("close",)`.
 
@@ -32,6 +33,7 @@ from multiprocessing.connection import Connection
 
 import msgspec
 
+from fleetprint.health import Link
 from fleetprint.mqtt import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ class MqttSession:
         self.on_message = on_message
         self.lost = threading.Event()  # set, with lost_reason, when the session ends before close()
         self.lost_reason = ""
+        self.broker = Link(f"{settings.mqtt.host}:{settings.mqtt.port}")  # as the child last said
         self._closed = threading.Event()
         self._closing = False
         self._send_lock = threading.Lock()
@@ -137,6 +140,8 @@ class MqttSession:
                 if kind == "messages":
                     for topic, payload, mid, qos in event[1]:
                         self.on_message(topic, payload, mid, qos)
+                elif kind == "broker":
+                    self.broker = event[1]
                 elif kind == "closed":
                     self._closed.set()
                     return

@@ -7,7 +7,9 @@ collector gets what arrived while it was away. Acknowledgement is manual: a mess
 PUBACKed after its points are written, so while InfluxDB is down the broker keeps holding
 what is not yet stored, and the number of unacknowledged messages (Receive Maximum)
 bounds the collector's memory. The session is held by a child process
-(collector/mqtt_session.py), so that receiving and modelling run on two cores.
+(collector/mqtt_session.py), so that receiving and modelling run on two cores. The main loop
+rewrites the health file (fleetprint/health.py) at most every `health_interval_s`, also while it
+retries a database that is down.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -37,6 +40,7 @@ from fleetprint.collector.store.sink import (
     Sink,
     TooLargeWriteError,
 )
+from fleetprint.health import HealthFile
 from fleetprint.mqtt import Topics
 from fleetprint.reach import ReachLog
 from fleetprint.schema import utc_now
@@ -79,6 +83,24 @@ class Collector:
         self._held = HeldReports(config.collector.receive_maximum, config.collector.max_held_bytes,
                                  config.collector.inventory_wait_s)
         self.session = MqttSession(self._session_settings(), self._on_message)
+        self.health = HealthFile(Path(config.collector.health_file), "collector", config.collector.id,
+                                 "main-loop pass", config.collector.health_interval_s, self.health_max_age_s(config))
+        self._next_beat = 0.0
+
+    @staticmethod
+    def health_max_age_s(config: CollectorConfig) -> float:
+        """Past this, the main loop is hung: three beats missed, plus one flush wait, one write's timeout
+        and one retry pause (the loop beats between retries too)."""
+        return (3 * config.collector.health_interval_s + config.influxdb.flush_interval_s
+                + config.influxdb.timeout_s + MAX_BACKOFF_S)
+
+    def _beat(self) -> None:
+        """Rewrite the health file if it is due."""
+        now = time.monotonic()
+        if now >= self._next_beat:
+            self._next_beat = now + self.config.collector.health_interval_s
+            self.health.beat([("broker", self.session.broker), ("InfluxDB", self._influxdb_reach.link)],
+                             f"{len(self.ingest.hosts)} hosts known")
 
     def _session_settings(self) -> SessionSettings:
         settings, group = self.config.collector, self.config.collector.share_group
@@ -205,6 +227,7 @@ class Collector:
         """
         backoff = 0.5
         while True:
+            self._beat()
             try:
                 self.sink.write(lines)
                 self.counters.add("points_written", len(lines))
@@ -288,6 +311,7 @@ class Collector:
         next_health = time.monotonic()
         try:
             while not stop.is_set():
+                self._beat()
                 for expired in self._held.expired():
                     self._drop_unknown(expired)
                 batch = self._take_batch(self.config.influxdb.flush_interval_s)
@@ -307,5 +331,6 @@ class Collector:
                 self.budgets.close()
             self.session.close()
             self.sink.close()
+            self.health.stopped()
         if self.session.lost.is_set():
             raise SessionLost(self.session.lost_reason)

@@ -87,8 +87,10 @@ def load_config(
     config_type: type[C],
     section: str,
     environ: Mapping[str, str] | None = None,
+    check: bool = True,
 ) -> C:
-    """Read `path` (optional), apply `FLEETPRINT_<SECTION>_*` overrides, validate into `config_type`.
+    """Read `path` (optional), apply `FLEETPRINT_<SECTION>_*` overrides, validate into `config_type`
+    (without `check`, only the types: what the cross-field checks would load, e.g. boaviztapi, stays out).
 
     `section` is the program ("agent" or "collector"), so that one environment can hold
     both programs' overrides: `FLEETPRINT_AGENT_MQTT__HOST` and `FLEETPRINT_COLLECTOR_MQTT__HOST`.
@@ -115,10 +117,10 @@ def load_config(
     except msgspec.ValidationError as exc:
         message = str(exc)
         raise ConfigError(source, _key_from_error(message), message.split(" - at ")[0]) from None
-    check = getattr(config, "check", None)
-    if callable(check):
+    cross_check = getattr(config, "check", None) if check else None
+    if callable(cross_check):
         try:
-            check()
+            cross_check()
         except ValueError as exc:
             key, _, reason = str(exc).partition(": ")
             raise ConfigError(source, key, reason or str(exc)) from None

@@ -119,7 +119,8 @@ def connected_client(port: int, client_id: str):
 
 def collector_config(path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, database: str, collector_id: str,
                      share_group: str = "", collector_extra: str = "") -> Path:
-    """A collector.toml for the test services, flushing and reporting health quickly.
+    """A collector.toml for the test services, flushing and reporting health quickly (its health
+    file beside the config, `<collector_id>.health.json`).
 
     Each collector id gets its own share group unless one is given: the broker keeps a
     stopped collector's persistent session in its group and goes on giving it a share. The
@@ -134,6 +135,7 @@ def collector_config(path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, datab
 id = "{collector_id}"
 share_group = "{share_group or collector_id}"
 health_interval_s = 1
+health_file = "{path.parent / f"{collector_id}.health.json"}"
 {collector_extra}
 [mqtt]
 host = "{mosquitto.host}"
