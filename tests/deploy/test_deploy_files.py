@@ -20,7 +20,11 @@ from stack import DEPLOY, REPO, make_secrets
 
 from fleetprint.agent.config import AgentConfig
 from fleetprint.collector.config import CollectorConfig
+from fleetprint.collector.service import Collector
 from fleetprint.config import load_config
+from fleetprint.health import HealthFile, Link
+
+from processes import wait_until
 
 BIN = Path(sys.executable).parent
 COMPOSE = DEPLOY / "compose"
@@ -122,26 +126,153 @@ def test_compose_collector_config_loads(compose_config: dict) -> None:
     assert agent.mqtt.username == agent.host.id == "compose-host" and agent.mqtt.tls
 
 
+KUBERNETES = DEPLOY / "kubernetes"
+MANIFEST_FILES = sorted(path for path in KUBERNETES.glob("*.yaml") if path.name != "kustomization.yaml")
+VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+
+
 def manifests() -> list[dict]:
-    return [document for path in sorted((DEPLOY / "kubernetes").glob("*.yaml"))
-            for document in yaml.safe_load_all(path.read_text()) if document]
+    return [document for path in MANIFEST_FILES for document in yaml.safe_load_all(path.read_text()) if document]
 
 
-def test_kubernetes_manifests_against_kubernetes_schemas() -> None:
-    files = sorted((DEPLOY / "kubernetes").glob("*.yaml"))
+def by_kind_and_name(documents: list[dict]) -> dict[tuple[str, str], dict]:
+    return {(doc["kind"], doc["metadata"]["name"]): doc for doc in documents}
+
+
+def pod_specs(documents: list[dict]) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc["spec"]["template"]["spec"] for doc in documents
+            if doc["kind"] in ("DaemonSet", "StatefulSet", "Deployment")}
+
+
+def kustomize(directory: Path) -> list[dict]:
+    """`kubectl kustomize DIR`: what `kubectl apply -k DIR` would apply."""
+    result = run("kubectl", "kustomize", directory)
+    assert result.returncode == 0, result.stderr
+    return [document for document in yaml.safe_load_all(result.stdout) if document]
+
+
+def test_kubernetes_manifests_against_kubernetes_schemas(tmp_path: Path) -> None:
+    rendered = tmp_path / "rendered.yaml"
+    rendered.write_text(yaml.safe_dump_all(kustomize(KUBERNETES)))
     for version in ("1.28.0", "1.33.0"):
-        result = run(BIN / "kubernetes-validate", "--strict", "-k", version, *files)
+        result = run(BIN / "kubernetes-validate", "--strict", "-k", version, *MANIFEST_FILES, rendered)
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_kustomization_applies_every_manifest_and_sets_registry_and_tag_in_one_place(tmp_path: Path) -> None:
+    kustomization = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
+    assert sorted(kustomization["resources"]) == sorted(path.name for path in MANIFEST_FILES)
+    assert {image["newTag"] for image in kustomization["images"]} == {VERSION}
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
+        "resources": [os.path.relpath(KUBERNETES, tmp_path)],
+        "images": [{"name": image["name"], "newName": f"registry.internal:5000/ops/{image['name'].rsplit('/', 1)[1]}",
+                    "newTag": "9.9.9"} for image in kustomization["images"]]}))
+    images = {container["image"] for spec in pod_specs(kustomize(tmp_path)).values()
+              for container in spec["containers"] + spec.get("initContainers", [])}
+    assert images == {"registry.internal:5000/ops/fleetprint-agent:9.9.9",
+                      "registry.internal:5000/ops/fleetprint-collector:9.9.9"}
+
+
+def test_images_name_their_registry_and_the_project_version() -> None:
+    for name, spec in pod_specs(manifests()).items():
+        for container in spec["containers"] + spec.get("initContainers", []):
+            registry, _, rest = container["image"].partition("/")
+            assert "." in registry or ":" in registry, f"{name}: {container['image']} names no registry"
+            assert rest.rsplit(":", 1)[1] == VERSION, f"{name}: {container['image']} is not version {VERSION}"
+
+
+def test_the_agent_has_a_modest_priority_that_never_preempts() -> None:
+    documents = by_kind_and_name(manifests())
+    for name, spec in pod_specs(manifests()).items():
+        assert not spec.get("priorityClassName", "").startswith("system-"), name
+    agent_class = documents[("PriorityClass", pod_specs(manifests())["fleetprint-agent"]["priorityClassName"])]
+    assert 0 < agent_class["value"] <= 10_000 and agent_class["preemptionPolicy"] == "Never"
+    assert not agent_class["globalDefault"]
+
+
+def test_each_agent_pod_reads_its_own_node_password_and_no_other() -> None:
+    spec = pod_specs(manifests())["fleetprint-agent"]
+    secrets = {volume["secret"]["secretName"] for volume in spec["volumes"] if "secret" in volume}
+    assert secrets == {"fleetprint-broker-ca"}, "no Secret may hold the nodes' passwords"
+    host_paths = {volume["name"]: volume["hostPath"]["path"] for volume in spec["volumes"] if "hostPath" in volume}
+    for container in spec["containers"] + spec["initContainers"]:
+        password_file = next(env["value"] for env in container["env"]
+                             if env["name"] == "FLEETPRINT_AGENT_MQTT__PASSWORD_FILE")
+        mount = next(mount for mount in container["volumeMounts"] if password_file.startswith(mount["mountPath"] + "/"))
+        on_node = host_paths[mount["name"]] + password_file[len(mount["mountPath"]):]
+        assert on_node == "/etc/fleetprint/agent.secret" and mount["readOnly"], container["name"]
+    for path in [*DEPLOY.rglob("*"), *(REPO / "docs").rglob("*.md"), REPO / "README.md"]:
+        if path.is_file():
+            assert "fleetprint-agent-passwords" not in path.read_text(errors="replace"), path
+
+
+def test_a_new_node_waits_in_init_saying_which_file_and_command(tmp_path: Path) -> None:
+    init = pod_specs(manifests())["fleetprint-agent"]["initContainers"][0]
+    script = tmp_path / "wait-for-credential.sh"
+    script.write_text("#!/bin/sh\n" + init["args"][0])
+    lint = run(BIN / "shellcheck", script)
+    assert lint.returncode == 0, lint.stdout
+    password = tmp_path / "node" / "agent.secret"
+    log = tmp_path / "init.log"
+    with open(log, "w") as out:
+        waiting = subprocess.Popen([*init["command"], init["args"][0]], stdout=out, stderr=subprocess.STDOUT,
+                                   env={"PATH": os.environ["PATH"], "NODE_NAME": "node-7",
+                                        "FLEETPRINT_AGENT_MQTT__PASSWORD_FILE": str(password)})
+        try:
+            wait_until(lambda: "\n" in log.read_text(), timeout_s=10, what="the init container's first line")
+            assert log.read_text() == (
+                "waiting for /etc/fleetprint/agent.secret on node node-7 (0 s so far): create it with `fleetprint "
+                "broker add-host node-7 --secret-out agent.secret` on the broker, then install -D -m 600 -o root "
+                "agent.secret /etc/fleetprint/agent.secret on the node\n")
+            assert waiting.poll() is None, "it waits while the file is missing"
+            password.parent.mkdir()
+            password.write_text("s3cret\n")
+            assert waiting.wait(10) == 0
+        finally:
+            waiting.kill()
+    assert log.read_text().splitlines()[-1].startswith("found this node's broker password after ")
+
+
+def test_every_container_has_probes_running_its_health_command(tmp_path: Path) -> None:
+    """Each probe's command, run with the pod's config and environment: no health file yet, then a fresh one."""
+    documents = by_kind_and_name(manifests())
+    for name, spec in pod_specs(manifests()).items():
+        program = name.removeprefix("fleetprint-")
+        container = spec["containers"][0]
+        config = tmp_path / f"{program}.toml"
+        config.write_text(documents[("ConfigMap", name)]["data"][config.name])
+        health_file = tmp_path / f"{program}-state" / "health.json"
+        health_file.parent.mkdir()
+        environ = {env["name"]: env.get("value", "").replace("$(NODE_NAME)", "node-7").replace("$(POD_NAME)", name)
+                   for env in container["env"]}
+        environ.update({"FLEETPRINT_AGENT_STATE_DIR": str(health_file.parent),
+                        "FLEETPRINT_COLLECTOR_COLLECTOR__HEALTH_FILE": str(health_file)})
+        probes = [container[probe]["exec"]["command"] for probe in ("startupProbe", "livenessProbe", "readinessProbe")]
+        assert all(command[:3] == ["fleetprint", program, "health"] for command in probes), probes
+        assert probes[2][-1] == "--ready", "readiness wants the connections up"
+
+        def probe(command: list[str]) -> tuple[int, str]:
+            args = [str(config) if arg.endswith(config.name) else arg for arg in command[1:]]
+            result = run(sys.executable, "-m", "fleetprint", *args, env=environ)
+            return result.returncode, result.stdout + result.stderr
+
+        for command in probes:
+            assert probe(command) == (1, f"unhealthy: no health file {health_file}: the {program} is not running "
+                                         "(or runs with another config)\n")
+        HealthFile(health_file, program, name, "sample", 30, 90).beat([("broker", Link("mqtt").restored())])
+        for command in probes:
+            assert probe(command)[0] == 0, probe(command)
+
+
 def test_kubernetes_configs_load_with_the_pod_environment(tmp_path: Path) -> None:
-    documents = {(doc["kind"], doc["metadata"]["name"]): doc for doc in manifests()}
-    daemonset = documents[("DaemonSet", "fleetprint-agent")]["spec"]["template"]["spec"]
+    documents = by_kind_and_name(manifests())
+    specs = pod_specs(manifests())
+    daemonset = specs["fleetprint-agent"]
     assert daemonset["hostPID"]
     assert {volume["hostPath"]["path"] for volume in daemonset["volumes"] if "hostPath" in volume} >= {"/sys"}
     agent_container = daemonset["containers"][0]
     assert all(mount.get("readOnly") for mount in agent_container["volumeMounts"] if mount["name"] == "sys")
-    statefulset = documents[("StatefulSet", "fleetprint-collector")]["spec"]["template"]["spec"]
+    statefulset = specs["fleetprint-collector"]
     pod_env = {
         "agent": {env["name"]: env.get("value", "").replace("$(NODE_NAME)", "node-7")
                   for env in agent_container["env"]},
@@ -155,12 +286,18 @@ def test_kubernetes_configs_load_with_the_pod_environment(tmp_path: Path) -> Non
         assert config.mqtt.tls and config.mqtt.port == 8883
         if kind == "agent":
             assert config.host.id == config.mqtt.username == "node-7"
-            assert config.mqtt.password_file == "/etc/fleetprint/passwords/node-7"
+            assert config.mqtt.password_file == "/etc/fleetprint/node/agent.secret"
         else:  # each replica its own broker user (the broker's client id): `add-collector 1` for pod 1
             assert config.collector.id == config.mqtt.username == "fleetprint-collector-1"
             assert config.mqtt.password_file == "/etc/fleetprint/mqtt-passwords/fleetprint-collector-1"
-    for doc in manifests():
-        for container in doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+            mounts = {mount["mountPath"]: mount["name"] for mount in statefulset["containers"][0]["volumeMounts"]}
+            run_volume = next(v for v in statefulset["volumes"] if v["name"] == mounts[str(Path(
+                config.collector.health_file).parent)])
+            assert "emptyDir" in run_volume, "the health file's directory is writable on a read-only root"
+            stale_after = Collector.health_max_age_s(config)
+            assert f"stale after {stale_after:g} s" in (KUBERNETES / "collector.yaml").read_text()
+    for spec in specs.values():
+        for container in spec["containers"] + spec.get("initContainers", []):
             assert container["resources"]["requests"]["cpu"] and container["resources"]["requests"]["memory"]
 
 
