@@ -48,7 +48,7 @@ if [ ! -s "$dir/mosquitto.passwd" ]; then
   if command -v mosquitto_passwd >/dev/null; then
     passwd_cmd=(mosquitto_passwd) passwd_file="$dir/mosquitto.passwd"
   else
-    passwd_cmd=(docker run --rm -v "$(cd "$dir" && pwd):/s" "eclipse-mosquitto:${MOSQUITTO_VERSION:-2.0}" mosquitto_passwd)
+    passwd_cmd=(docker run --rm -v "$(cd "$dir" && pwd):/s" "eclipse-mosquitto:${MOSQUITTO_VERSION:-2.0.22}" mosquitto_passwd)
     passwd_file=/s/mosquitto.passwd
   fi
   touch "$dir/mosquitto.passwd"

@@ -18,13 +18,16 @@ import pytest
 import yaml
 from stack import DEPLOY, REPO, make_secrets
 
+from fleetprint import __version__
 from fleetprint.agent.config import AgentConfig
+from fleetprint.collector.budgets.config import load_budgets
 from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.service import Collector
 from fleetprint.config import load_config
 from fleetprint.health import HealthFile, Link
 
 from processes import wait_until
+from services import free_port
 
 BIN = Path(sys.executable).parent
 COMPOSE = DEPLOY / "compose"
@@ -114,21 +117,81 @@ def test_compose_variables_are_documented_and_no_secret_is_committed() -> None:
 
 
 def test_compose_collector_config_loads(compose_config: dict) -> None:
-    environment = compose_config["services"]["collector"]["environment"]
+    collector = compose_config["services"]["collector"]
+    mounted = {volume["target"]: volume["source"] for volume in collector["volumes"]}
+    budgets_file = tomllib.loads((COMPOSE / "collector.toml").read_text())["budgets"]["file"]
+    assert Path(mounted[budgets_file]) == COMPOSE / "budgets.toml", "the collector's budgets file is mounted"
+    environment = {**collector["environment"], "FLEETPRINT_COLLECTOR_BUDGETS__FILE": mounted[budgets_file]}
     config = load_config(COMPOSE / "collector.toml", CollectorConfig, "collector", environ=environment)
     assert (config.influxdb.version, config.influxdb.org, config.collector.id) == (2, "fleetprint",
                                                                                    config.mqtt.username)
+    assert load_budgets(config.budgets.file).budget, "the example budgets file loads, with a budget"
     secrets = {secret["target"] if secret["target"].startswith("/") else f"/run/secrets/{secret['target']}"
-               for secret in compose_config["services"]["collector"]["secrets"]}
+               for secret in collector["secrets"]}
     assert {config.mqtt.password_file, config.mqtt.ca_file, config.influxdb.token_file} <= secrets
     agent_env = compose_config["services"]["agent"]["environment"]
     agent = load_config(None, AgentConfig, "agent", environ=agent_env)
     assert agent.mqtt.username == agent.host.id == "compose-host" and agent.mqtt.tls
 
 
+def test_compose_images_are_exact_releases() -> None:
+    """In the file's defaults and in .env.example alike: no floating tag, ours at the project's version."""
+    compose = (COMPOSE / "compose.yaml").read_text()
+    defaults = dict(re.findall(r"\$\{(\w+_VERSION):-([^}]*)\}", compose))
+    example = dict(line.split("=", 1) for line in (COMPOSE / ".env.example").read_text().splitlines()
+                   if line and not line.startswith("#"))
+    assert set(defaults) == {"MOSQUITTO_VERSION", "INFLUXDB_VERSION", "GRAFANA_VERSION", "FLEETPRINT_VERSION"}
+    for name, default in defaults.items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", default) and example[name] == default, (name, default, example[name])
+    assert defaults["FLEETPRINT_VERSION"] == __version__
+    images = re.findall(r"^\s+image: (\S+)$", compose, re.M)
+    assert len(images) == 5 and all(re.fullmatch(r"[\w./-]+:\$\{\w+_VERSION:-[\d.]+\}", image) for image in images)
+
+
+def test_every_compose_service_has_a_healthcheck_and_waits_for_healthy_ones(compose_config: dict) -> None:
+    services = compose_config["services"]
+    for name, service in services.items():
+        assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
+    waits = {name: {other: need["condition"] for other, need in service.get("depends_on", {}).items()}
+             for name, service in services.items()}
+    assert waits == {"mosquitto": {}, "influxdb": {},
+                     "grafana": {"influxdb": "service_healthy"},
+                     "collector": {"mosquitto": "service_healthy", "influxdb": "service_healthy"},
+                     "agent": {"mosquitto": "service_healthy"}}
+
+
+def test_the_compose_broker_healthcheck_tells_a_broker_from_none(compose_config: dict, tls_broker) -> None:
+    """Its command against the shipped broker config: the loopback listener answers "not authorised"."""
+    assert shutil.which("mosquitto_sub"), "mosquitto_sub not found: scripts/setup dev installs mosquitto-clients"
+    kind, command = compose_config["services"]["mosquitto"]["healthcheck"]["test"]
+    command = command.replace("$$", "$")  # compose's escape, as the container's shell gets it
+    assert kind == "CMD-SHELL" and " -p 1883 " in command
+    listening = run("sh", "-c", command.replace(" -p 1883 ", f" -p {tls_broker.port} "))
+    assert listening.returncode == 0, listening.stdout + listening.stderr
+    assert run("sh", "-c", command.replace(" -p 1883 ", f" -p {free_port()} ")).returncode == 1
+
+
+def test_the_compose_programs_healthchecks_run_with_their_environment(compose_config: dict) -> None:
+    """The collector's and the agent's: their commands parse, and read a health file where compose
+    gives the program a writable place (a tmpfs; the agent's state volume)."""
+    services = compose_config["services"]
+    collector, agent = services["collector"], services["agent"]
+    config = load_config(COMPOSE / "collector.toml", CollectorConfig, "collector", environ=collector["environment"],
+                         check=False)
+    assert str(Path(config.collector.health_file).parent) in collector["tmpfs"]
+    agent_config = load_config(None, AgentConfig, "agent", environ=agent["environment"])
+    assert agent_config.state_dir in {volume["target"] for volume in agent["volumes"] if volume["type"] == "volume"}
+    for service, config_path, health_file in ((collector, COMPOSE / "collector.toml", config.collector.health_file),
+                                              (agent, None, str(agent_config.health_file))):
+        command = service["healthcheck"]["test"]
+        assert command[:2] == ["CMD", "fleetprint"]
+        args = [str(config_path) if arg.endswith("collector.toml") else arg for arg in command[2:]]
+        result = run(sys.executable, "-m", "fleetprint", *args, env=service["environment"])
+        assert result.returncode == 1 and result.stdout.startswith(f"unhealthy: no health file {health_file}: ")
+
+
 KUBERNETES = DEPLOY / "kubernetes"
 MANIFEST_FILES = sorted(path for path in KUBERNETES.glob("*.yaml") if path.name != "kustomization.yaml")
-VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 
 
 def manifests() -> list[dict]:
@@ -162,7 +225,7 @@ def test_kubernetes_manifests_against_kubernetes_schemas(tmp_path: Path) -> None
 def test_kustomization_applies_every_manifest_and_sets_registry_and_tag_in_one_place(tmp_path: Path) -> None:
     kustomization = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
     assert sorted(kustomization["resources"]) == sorted(path.name for path in MANIFEST_FILES)
-    assert {image["newTag"] for image in kustomization["images"]} == {VERSION}
+    assert {image["newTag"] for image in kustomization["images"]} == {__version__}
     (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
         "resources": [os.path.relpath(KUBERNETES, tmp_path)],
         "images": [{"name": image["name"], "newName": f"registry.internal:5000/ops/{image['name'].rsplit('/', 1)[1]}",
@@ -178,7 +241,7 @@ def test_images_name_their_registry_and_the_project_version() -> None:
         for container in spec["containers"] + spec.get("initContainers", []):
             registry, _, rest = container["image"].partition("/")
             assert "." in registry or ":" in registry, f"{name}: {container['image']} names no registry"
-            assert rest.rsplit(":", 1)[1] == VERSION, f"{name}: {container['image']} is not version {VERSION}"
+            assert rest.rsplit(":", 1)[1] == __version__, f"{name}: {container['image']} is not version {__version__}"
 
 
 def test_the_agent_has_a_modest_priority_that_never_preempts() -> None:
