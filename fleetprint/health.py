@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -82,15 +81,15 @@ class HealthFile:
         self._write({**self._head, "at": self._clock(), "stopped": True, "note": "", "links": []})
 
     def _write(self, status: dict) -> None:
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")  # this process's alone
         try:
-            handle, temporary = tempfile.mkstemp(prefix=".health-", dir=self.path.parent)
             try:
-                with os.fdopen(handle, "w", encoding="utf-8") as file:
+                with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), "w") as file:
+                    os.fchmod(file.fileno(), 0o644)  # whatever the umask: no secret in it, any user may check
                     file.write(json.dumps(status))
-                os.chmod(temporary, 0o644)  # no secret in it: any user may run the check
                 os.replace(temporary, self.path)
             except BaseException:
-                os.unlink(temporary)
+                temporary.unlink(missing_ok=True)
                 raise
         except OSError as exc:
             if str(exc) != self._failed:

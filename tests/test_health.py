@@ -5,6 +5,7 @@ is no reason to fail, and a stopped or killed program fails."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -121,3 +122,12 @@ def test_a_collector_retrying_its_database_stays_healthy_and_says_so(own_influxd
     finally:
         assert collector.stop() == 0
     assert health("collector", config)[1].startswith("unhealthy: collector lonely-collector stopped at ")
+
+
+def test_a_health_file_that_cannot_be_written_is_said_once_and_costs_nothing_else(tmp_path: Path, caplog) -> None:
+    file = HealthFile(tmp_path / "missing-dir" / "health.json", "collector", "c1", "main-loop pass", 10, 70)
+    with caplog.at_level(logging.ERROR, logger="fleetprint.health"):
+        for _ in range(3):
+            file.beat([("broker", Link("mqtt:8883"))])
+    assert [record.getMessage().split(" (")[0] for record in caplog.records] == [
+        f"cannot write the health file {tmp_path / 'missing-dir' / 'health.json'}"]
