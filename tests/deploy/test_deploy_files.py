@@ -285,7 +285,7 @@ def test_a_new_node_waits_in_init_saying_which_file_and_command(tmp_path: Path) 
             wait_until(lambda: "\n" in log.read_text(), timeout_s=10, what="the init container's first line")
             assert log.read_text() == (
                 "waiting for /etc/fleetprint/agent.secret on node node-7 (0 s so far): create it with `fleetprint "
-                "broker add-host node-7 --secret-out agent.secret` on the broker, then install -D -m 600 -o root "
+                "broker add-host node-7 -o agent.secret` on the broker, then install -D -m 600 -o root "
                 "agent.secret /etc/fleetprint/agent.secret on the node\n")
             assert waiting.poll() is None, "it waits while the file is missing"
             password.parent.mkdir()
