@@ -10,8 +10,8 @@ from collections.abc import Callable
 from paho.mqtt.enums import MQTTErrorCode
 
 from fleetprint.health import Link
-from fleetprint.reach import ReachLog
 from fleetprint.mqtt import MqttSettings, Topics, make_client
+from fleetprint.reach import ReachLog
 from fleetprint.schema import Inventory, Report, encode
 
 log = logging.getLogger(__name__)
