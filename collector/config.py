@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,6 +17,7 @@ Zone = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}\Z")]
 MAX_SAMPLE_AGE_DAYS = 90.0
 MAX_SAMPLE_AHEAD_S = 300.0
 MAX_SERVICES_PER_HOST = 64
+RETENTION_POLICY = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -74,6 +76,26 @@ class InfluxSettings(msgspec.Struct, forbid_unknown_fields=True):
     max_pending_points: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 50_000
     flush_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
+    # Where rollups are kept (docs/storage.md, "Retention"): a retention policy that keeps them
+    # longer than the raw points in the database's default one; empty: the default one too.
+    rollup_retention_policy: str = ""
+    # Version 2: the bucket rollups are written to, mapped (DBRP) to `database` and rollup_retention_policy.
+    rollup_bucket: str = ""
+
+    def check_rollup_storage(self) -> None:
+        """The rollups' retention policy and bucket: well named, and both or neither on InfluxDB 2.x."""
+        policy, bucket = self.rollup_retention_policy, self.rollup_bucket
+        if policy and not RETENTION_POLICY.fullmatch(policy):
+            raise ValueError("influxdb.rollup_retention_policy: a retention policy's name is 1 to 64 letters, "
+                             "digits, '.', '_' or '-'")
+        if bucket and self.version == 1:
+            raise ValueError("influxdb.rollup_bucket: InfluxDB 2.x only; 1.x keeps rollups in rollup_retention_policy")
+        if self.version == 2 and policy and not bucket:
+            raise ValueError("influxdb.rollup_bucket: InfluxDB 2.x writes rollups to a bucket of their own: the one "
+                             f"mapped (DBRP) to database {self.database}, retention policy {policy}")
+        if self.version == 2 and bucket and not policy:
+            raise ValueError(f"influxdb.rollup_retention_policy: the retention policy bucket {bucket} is mapped "
+                             f"(DBRP) to in database {self.database}, by which InfluxQL reads the rollups")
 
     def secret_token(self) -> str | None:
         if self.token_file:
@@ -184,6 +206,7 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
                              "2,880 samples x (collector.max_services_per_host + 1) points")
         if self.influxdb.max_pending_points < self.influxdb.batch_size:
             raise ValueError("influxdb.max_pending_points: must be at least influxdb.batch_size")
+        self.influxdb.check_rollup_storage()
         from fleetprint.collector.impact import boavizta
 
         for zone, key in [(self.impact.default_zone, "impact.default_zone")] + [

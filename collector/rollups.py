@@ -11,7 +11,9 @@ A run recomputes every period from the last one rolled up (catching up after dow
 last complete one, plus the older periods that received late samples since the last run (an
 agent's backlog after an outage; a mark waits `settle_s` so that the sample behind it has been
 written). Rollup points overwrite themselves, so a run repeated, or run by several collectors,
-writes the same figures.
+writes the same figures. They are written through their own sink and read in the InfluxQL
+client's `rollup_retention_policy` (docs/storage.md, "Retention"), so that they can be kept
+longer than the raw points they sum.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def _float(value: float | int | None) -> float | None:
 
 
 class Rollups:
-    """Computes rollups from raw points through InfluxQL and writes them through the sink."""
+    """Computes rollups from raw points through InfluxQL and writes them through `sink`, which writes
+    where `influxql` reads them (its rollup retention policy)."""
 
     def __init__(self, influxql: InfluxQL, sink: Sink, lag_s: float = 120.0, settle_s: float = 10.0) -> None:
         self.influxql = influxql
@@ -134,7 +137,7 @@ class Rollups:
 
     def _due(self, level: Level, complete_before: int) -> set[int]:
         """Periods from the last rolled up (or the first raw sample) to the last complete one."""
-        last = self.influxql.query(f"SELECT last(energy_wh) FROM {level.name}")
+        last = self.influxql.query(f"SELECT last(energy_wh) FROM {self.influxql.rollup(level.name)}")
         if last:
             start = last[0]["time"]
         else:

@@ -331,6 +331,8 @@ class Collector:
                 self.budgets.close()
             self.session.close()
             self.sink.close()
+            if self.rollups is not None and self.rollups.sink is not self.sink:  # their own retention policy's
+                self.rollups.sink.close()
             self.health.stopped()
         if self.session.lost.is_set():
             raise SessionLost(self.session.lost_reason)

@@ -7,7 +7,8 @@ days not rolled up yet), a chunk at a time. For one service they come from its r
 points (there is no per host and service rollup); the electricity factors, PUE and dropped
 samples, fleet-wide, still come from `fp_host_1d`. Service and site figures come from the hourly
 rollups (`fp_service_1h`) for the hours they cover and from raw `fp_service` points after them,
-as the budgets do (docs/budgets.md).
+as the budgets do (docs/budgets.md). Rollups are read in the InfluxQL client's rollup retention
+policy (docs/storage.md, "Retention").
 """
 
 from __future__ import annotations
@@ -68,9 +69,9 @@ class ReportQueries:
         between = self._between(not rolled, start, end)
         if rolled:
             assert not self.scope.service, "no per host rollup for a service"
-            measurement, samples = "fp_host_1d", "sum(samples)"
+            measurement, samples = self.influxql.rollup("fp_host_1d"), "sum(samples)"
             past_query = (f"SELECT sum(past_lifetime_energy_wh) AS energy_wh, sum(past_lifetime_samples) AS samples "
-                          f"FROM fp_host_1d WHERE {between} GROUP BY host")
+                          f"FROM {measurement} WHERE {between} GROUP BY host")
         else:
             measurement, samples = self.host_measurement, "count(energy_wh)"
             past_query = (f"SELECT sum(energy_wh) AS energy_wh, count(energy_wh) AS samples FROM fp_host "
@@ -111,17 +112,18 @@ class ReportQueries:
         From `fp_host_1d` when `rolled` (whole days it covers), else from raw `fp_host` points."""
         between = self._between(False, start, end)
         if rolled:
+            daily = self.influxql.rollup("fp_host_1d")
             factors = self.influxql.query(
                 f"SELECT sum(samples) AS n, sum(gwp_gco2e_per_kwh_sum) AS total, min(gwp_gco2e_per_kwh_min) AS low, "
-                f"max(gwp_gco2e_per_kwh_max) AS high FROM fp_host_1d WHERE {between} GROUP BY zone")
+                f"max(gwp_gco2e_per_kwh_max) AS high FROM {daily} WHERE {between} GROUP BY zone")
             for row in factors:
                 row["mean"] = row["total"] / row["n"] if row["n"] else None
             sources = [{"zone": row["zone"], "source": source} for row in self.influxql.query(
-                f"SELECT distinct(grid_sources) AS sources FROM fp_host_1d WHERE {between} GROUP BY zone")
+                f"SELECT distinct(grid_sources) AS sources FROM {daily} WHERE {between} GROUP BY zone")
                 for source in row["sources"].split(",")]
-            pues = self.influxql.query(f"SELECT min(pue_min) AS low, max(pue_max) AS high FROM fp_host_1d "
+            pues = self.influxql.query(f"SELECT min(pue_min) AS low, max(pue_max) AS high FROM {daily} "
                                        f"WHERE {between} GROUP BY site")
-            dropped = self.influxql.query(f"SELECT sum(agent_dropped_samples) AS dropped FROM fp_host_1d "
+            dropped = self.influxql.query(f"SELECT sum(agent_dropped_samples) AS dropped FROM {daily} "
                                           f"WHERE {between}")
         else:
             factors = self.influxql.query(
@@ -150,23 +152,24 @@ class ReportQueries:
         within [start, end]; `start` when it is not a UTC midnight."""
         if ms(start) % DAY_MS:
             return start
-        rows = self.influxql.query("SELECT last(samples) FROM fp_host_1d")
+        rows = self.influxql.query(f"SELECT last(samples) FROM {self.influxql.rollup('fp_host_1d')}")
         rolled_end = utc(rows[0]["time"] + DAY_MS) if rows else start
         return min(max(start, rolled_end), end)
 
     def rolled_end(self) -> datetime | None:
         """The end of the last hour rolled up into fp_service_1h, if any."""
-        rows = self.influxql.query("SELECT last(samples) FROM fp_service_1h")
+        rows = self.influxql.query(f"SELECT last(samples) FROM {self.influxql.rollup('fp_service_1h')}")
         return utc(rows[0]["time"] + HOUR_MS) if rows else None
 
     def service_days(self, start: datetime, end: datetime, rolled_end: datetime | None) -> list[dict[str, Any]]:
         """Per UTC day, service and site in [start, end): the summed fields and `samples`."""
         split = min(max(start, rolled_end or start), end)
         rows: list[dict[str, Any]] = []
-        for measurement, begin, finish in (("fp_service_1h", start, split), ("fp_service", split, end)):
+        hourly = self.influxql.rollup("fp_service_1h")
+        for measurement, begin, finish in ((hourly, start, split), ("fp_service", split, end)):
             if finish <= begin:
                 continue
-            count = "sum(samples)" if measurement == "fp_service_1h" else "count(energy_wh)"
+            count = "sum(samples)" if measurement == hourly else "count(energy_wh)"
             rows += [row for row in self.influxql.query(
                 f"SELECT {_SUMS}, {count} AS samples FROM {measurement} WHERE {self._between(True, begin, finish)} "
                 f"GROUP BY time(1d), service, site") if row["samples"]]

@@ -49,6 +49,10 @@ def test_bad_agent_config_names_file_key_and_reason(tmp_path: Path, text: str, k
     ("[influxdb]\nversion = 2\norg = 'x'\n", "influxdb.token"),
     ("[influxdb]\nbatch_size = 0\n", "influxdb.batch_size"),
     ("[influxdb]\nbatch_size = 5000\nmax_pending_points = 100\n", "influxdb.max_pending_points"),
+    ("[influxdb]\nrollup_retention_policy = 'kept \"forever\"'\n", "influxdb.rollup_retention_policy"),
+    ("[influxdb]\nrollup_bucket = 'fleetprint-rollups'\n", "influxdb.rollup_bucket"),
+    ("[influxdb]\nversion = 2\norg = 'x'\ntoken = 't'\nrollup_retention_policy = 'r'\n", "influxdb.rollup_bucket"),
+    ("[influxdb]\nversion = 2\norg = 'x'\ntoken = 't'\nrollup_bucket = 'r'\n", "influxdb.rollup_retention_policy"),
 ])
 def test_bad_collector_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -103,3 +107,11 @@ def test_example_budget_file_is_valid() -> None:
     from fleetprint.collector.budgets.config import load_budgets
 
     assert len(load_budgets(str(EXAMPLES / "budgets.toml")).budget) == 2
+
+
+def test_a_bad_rollup_retention_policy_says_the_file_the_key_and_why(tmp_path: Path) -> None:
+    path = write(tmp_path, "[influxdb]\nrollup_retention_policy = 'kept forever'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_collector_config(str(path))
+    assert str(caught.value) == (f"invalid config {path}: influxdb.rollup_retention_policy: a retention policy's "
+                                 "name is 1 to 64 letters, digits, '.', '_' or '-'")

@@ -1,11 +1,11 @@
 """A budget's spend so far in its period, the forecast to the period's end, and its state.
 
 Spend is read from InfluxDB (InfluxQL), so every collector sees the same truth: the hourly
-rollups (`fp_service_1h`) for the hours they cover, the raw `fp_service` points after them.
-The forecast adds the recent burn rate (spend over the last `burn_window_h` hours) times the
-time left. States: `exceeded` (spend over a limit), `at_risk` (forecast over a limit),
-`ok`. A budget leaves `at_risk` only once the forecast is `hysteresis_pct` under the limit,
-so that a forecast hovering at the limit does not flap.
+rollups (`fp_service_1h`, in the rollups' retention policy) for the hours they cover, the raw
+`fp_service` points after them. The forecast adds the recent burn rate (spend over the last
+`burn_window_h` hours) times the time left. States: `exceeded` (spend over a limit), `at_risk`
+(forecast over a limit), `ok`. A budget leaves `at_risk` only once the forecast is
+`hysteresis_pct` under the limit, so that a forecast hovering at the limit does not flap.
 """
 
 from __future__ import annotations
@@ -88,10 +88,11 @@ class BudgetEvaluator:
         where = f"service = {_quote(budget.service)}"
         if budget.site:
             where += f" AND site = {_quote(budget.site)}"
-        rolled = self.influxql.query("SELECT last(samples) FROM fp_service_1h")
+        hourly_rollup = self.influxql.rollup("fp_service_1h")
+        rolled = self.influxql.query(f"SELECT last(samples) FROM {hourly_rollup}")
         rolled_end = rolled[0]["time"] + HOUR_MS if rolled else start_ms
         split_ms = min(max(start_ms, rolled_end), end_ms)
-        hourly = self._sum("fp_service_1h", where, start_ms, split_ms, budget.include_embodied)
+        hourly = self._sum(hourly_rollup, where, start_ms, split_ms, budget.include_embodied)
         raw = self._sum("fp_service", where, split_ms, end_ms, budget.include_embodied)
         return Spend(hourly.kgco2e + raw.kgco2e, hourly.kwh + raw.kwh)
 

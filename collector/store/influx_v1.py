@@ -10,12 +10,15 @@ from fleetprint.collector.store.sink import RetryableWriteError, TooLargeWriteEr
 
 
 class InfluxV1Sink:
-    """Writes to InfluxDB 1.x's `/write` endpoint (also served by InfluxDB 1.8+ and 2.x's v1 API)."""
+    """Writes to InfluxDB 1.x's `/write` endpoint (also served by InfluxDB 1.8+ and 2.x's v1 API), in
+    `retention_policy` when given, else in the database's default one."""
 
     def __init__(self, url: str, database: str, username: str | None = None, password: str | None = None,
-                 timeout_s: float = 10.0) -> None:
+                 timeout_s: float = 10.0, retention_policy: str = "") -> None:
         self._url = url.rstrip("/")
         self._fields = {"db": database, "precision": "ms"}
+        if retention_policy:
+            self._fields["rp"] = retention_policy
         if username:
             self._fields.update(u=username, p=password or "")
         self._http = urllib3.PoolManager(timeout=urllib3.Timeout(total=timeout_s), retries=False)

@@ -14,16 +14,26 @@ class QueryError(Exception):
 
 
 class InfluxQL:
-    """Runs InfluxQL statements against one database; rows come back as dicts with their tags."""
+    """Runs InfluxQL statements against one database; rows come back as dicts with their tags.
+
+    `rollup_retention_policy` is where the rollups are kept (empty: the database's default
+    retention policy, with the raw points); `rollup()` names a rollup measurement there.
+    """
 
     def __init__(self, url: str, database: str, username: str | None = None, password: str | None = None,
-                 token: str | None = None, timeout_s: float = 30.0) -> None:
+                 token: str | None = None, timeout_s: float = 30.0, rollup_retention_policy: str = "") -> None:
         self._url = url.rstrip("/")
+        self.rollup_retention_policy = rollup_retention_policy
         self._params = {"db": database, "epoch": "ms"}
         if username:
             self._params.update(u=username, p=password or "")
         self._headers = {"Authorization": f"Token {token}"} if token else {}
         self._http = urllib3.PoolManager(timeout=urllib3.Timeout(total=timeout_s), retries=False)
+
+    def rollup(self, measurement: str) -> str:
+        """A rollup measurement as a FROM clause names it: `"rp"."fp_host_1d"`, or bare in the default policy."""
+        policy = self.rollup_retention_policy
+        return f'"{policy}"."{measurement}"' if policy else measurement
 
     def query(self, statement: str) -> list[dict[str, Any]]:
         """Rows of every series of the statement's result; [] when the database does not exist yet."""
