@@ -1,18 +1,31 @@
 """The six fleetprint dashboards, as code: what each panel shows and the InfluxQL behind it.
 
 Macros are Grafana's: `$timeFilter`, `$__interval`, and the template variables `$site`,
-`$service`, `$host` (multi-valued ones expand to a regex alternation, `All` to `.*`).
+`$service`, `$host` (multi-valued ones expand to a regex alternation, `All` to `.*`), and
+`$rollup_rp`, the retention policy the rollups are read in (docs/storage.md, "Retention").
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fleetprint.dashboards.panels import bars, dashboard, panel, query_variable, stat, table, target, timeseries
+from fleetprint.dashboards.panels import (
+    bars,
+    dashboard,
+    panel,
+    query_variable,
+    retention_policy_variable,
+    stat,
+    table,
+    target,
+    timeseries,
+)
 
 SITE = '"site" =~ /^$site$/'
 SERVICE = '"service" =~ /^$service$/'
 HOST = '"host" =~ /^$host$/'
+# The retention policy the shipped setups keep rollups in (deploy/, docs/storage.md).
+ROLLUP_POLICY = "rollups"
 CARBON_KG = '(sum("usage_gwp_gco2e") + sum("embodied_gwp_gco2e")) / 1000'
 BUDGET_STATES = [{"type": "value", "options": {"0": {"text": "ok", "color": "green"},
                                                 "1": {"text": "at risk", "color": "orange"},
@@ -21,6 +34,10 @@ BUDGET_STATES = [{"type": "value", "options": {"0": {"text": "ok", "color": "gre
 
 def _site_variable() -> dict[str, Any]:
     return query_variable("site", "Site", 'SHOW TAG VALUES FROM "fp_host" WITH KEY = "site"')
+
+
+def _rollup_variable(default: str) -> dict[str, Any]:
+    return retention_policy_variable("rollup_rp", "Rollups in", default)
 
 
 def _fleet_power(measurement: str, where: str) -> str:
@@ -64,7 +81,7 @@ def fleet_overview() -> dict[str, Any]:
                      panels, [_site_variable()])
 
 
-def service_view() -> dict[str, Any]:
+def service_view(rollup_policy: str = ROLLUP_POLICY) -> dict[str, Any]:
     where = f"{SERVICE} AND {SITE}"
     panels = [
         stat("Carbon in the range", f'SELECT {CARBON_KG} FROM "fp_service" WHERE $timeFilter AND {where}', "kgCO2e"),
@@ -77,7 +94,8 @@ def service_view() -> dict[str, Any]:
                       f'WHERE $timeFilter AND {where} GROUP BY "host")', "none"),
         timeseries("Carbon per day (daily rollup)", [target(
             'SELECT sum("usage_gwp_gco2e") / 1000 AS "use", sum("embodied_gwp_gco2e") / 1000 AS "manufacture" '
-            f'FROM "fp_service_1d" WHERE $timeFilter AND {where} GROUP BY time(1d) fill(none)')], "kgCO2e",
+            f'FROM "$rollup_rp"."fp_service_1d" WHERE $timeFilter AND {where} GROUP BY time(1d) fill(none)')],
+                   "kgCO2e",
                    "From fp_service_1d: fast over a year.", bars=True, stack=True),
         timeseries("Power", [target(_fleet_power("fp_service", where), alias="$service")], "watt",
                    "The service's share of its hosts' power, summed."),
@@ -95,7 +113,7 @@ def service_view() -> dict[str, Any]:
               'GROUP BY "host", "site"', w=24, sort_by="kgCO2e"),
     ]
     variables = [query_variable("service", "Service", 'SHOW TAG VALUES FROM "fp_service" WITH KEY = "service"',
-                                multi=False), _site_variable()]
+                                multi=False), _site_variable(), _rollup_variable(rollup_policy)]
     return dashboard("fp-service", "fleetprint: service", "One service's footprint, hosts, budget and trajectory.",
                      panels, variables)
 
@@ -127,7 +145,7 @@ def host_view() -> dict[str, Any]:
                      panels, variables, time_from="now-24h")
 
 
-def budgets_view() -> dict[str, Any]:
+def budgets_view(rollup_policy: str = ROLLUP_POLICY) -> dict[str, Any]:
     panels = [
         table("Budgets now", 'SELECT last("state") AS "state", last("spent_kgco2e") AS "spent kgCO2e", '
               'last("forecast_kgco2e") AS "forecast kgCO2e", last("limit_kgco2e") AS "limit kgCO2e", '
@@ -136,7 +154,7 @@ def budgets_view() -> dict[str, Any]:
               'FROM "fp_budget" WHERE $timeFilter GROUP BY "budget"', w=24),
         panel_state_timeline(),
         timeseries("Fleet carbon per week (use and manufacture)", [target(
-            'SELECT (sum("usage_gwp_gco2e") + sum("embodied_gwp_gco2e")) / 1000 FROM "fp_service_1d" '
+            f'SELECT {CARBON_KG} FROM "$rollup_rp"."fp_service_1d" '
             'WHERE $timeFilter GROUP BY time(7d) fill(none)', alias="kgCO2e per week")], "kgCO2e",
                    "Progress of the whole fleet, week by week, for the reduction plan.", bars=True),
         timeseries("Spend against limit", [target(
@@ -145,8 +163,8 @@ def budgets_view() -> dict[str, Any]:
                    "Each budget's spend as a share of its limit for the current period."),
     ]
     return dashboard("fp-budgets", "fleetprint: budgets and trajectory",
-                     "Every budget's state, spend, forecast and limit, and the fleet's trend.", panels, [],
-                     time_from="now-30d")
+                     "Every budget's state, spend, forecast and limit, and the fleet's trend.", panels,
+                     [_rollup_variable(rollup_policy)], time_from="now-30d")
 
 
 def panel_state_timeline() -> dict[str, Any]:
@@ -214,8 +232,7 @@ def data_quality_view() -> dict[str, Any]:
                      time_from="now-24h")
 
 
-DASHBOARDS = (fleet_overview, service_view, host_view, budgets_view, inventory_view, data_quality_view)
-
-
-def all_dashboards() -> list[dict[str, Any]]:
-    return [build() for build in DASHBOARDS]
+def all_dashboards(rollup_policy: str = ROLLUP_POLICY) -> list[dict[str, Any]]:
+    """Every dashboard; those reading rollups select the retention policy `rollup_policy` first."""
+    return [fleet_overview(), service_view(rollup_policy), host_view(), budgets_view(rollup_policy), inventory_view(),
+            data_quality_view()]

@@ -72,6 +72,15 @@ def query_variable(name: str, label: str, query: str, multi: bool = True) -> dic
             "current": {"selected": True, "text": ["All"], "value": ["$__all"]} if multi else {}}
 
 
+def retention_policy_variable(name: str, label: str, default: str) -> dict[str, Any]:
+    """The database's retention policies in its own order, `default` selected; where it is none of
+    them, Grafana selects the first listed (with a single policy, the default one)."""
+    variable = query_variable(name, label, "SHOW RETENTION POLICIES", multi=False)
+    variable["sort"] = 0
+    variable["current"] = {"selected": True, "text": default, "value": default}
+    return variable
+
+
 def dashboard(uid: str, title: str, description: str, panels: list[dict[str, Any]],
               variables: list[dict[str, Any]], time_from: str = "now-7d") -> dict[str, Any]:
     """A dashboard with its panels laid out left to right, top to bottom, ids in order."""

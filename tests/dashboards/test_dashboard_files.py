@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from fleetprint.dashboards.build import generated_files
+from fleetprint.dashboards.cli import dashboards
 from fleetprint.dashboards.definitions import all_dashboards
 
 FOLDER = Path(__file__).resolve().parents[2] / "dashboards"
@@ -39,9 +42,13 @@ def test_dashboard_structure(board: dict) -> None:
         for target in panel["targets"]:
             assert target["rawQuery"] and target["query"].startswith("SELECT"), panel["title"]
     names = {variable["name"] for variable in board["templating"]["list"]}
-    used = {name for name in ("site", "service", "host")
+    used = {name for name in ("site", "service", "host", "rollup_rp")
             if any(f"${name}" in target["query"] for panel in board["panels"] for target in panel["targets"])}
     assert used <= names, f"variables used but not defined: {used - names}"
+    for panel in board["panels"]:
+        for target in panel["targets"]:
+            assert not re.search(r'(?<!"\$rollup_rp"\.)"fp_\w+_1[hd]"', target["query"]), \
+                f"{panel['title']}: a rollup read outside their retention policy"
     assert board["timezone"] == "utc" and board["refresh"]
 
 
@@ -55,3 +62,14 @@ def test_provisioning_points_at_the_dashboards_datasource() -> None:
     assert {json.loads(content)["uid"] for relative, content in generated_files().items()
             if relative.startswith("json/")} == {"fp-fleet", "fp-service", "fp-host", "fp-budgets", "fp-inventory",
                                                  "fp-quality"}
+
+
+def test_the_rollup_panels_select_the_collectors_rollup_policy(tmp_path: Path) -> None:
+    config = tmp_path / "collector.toml"
+    config.write_text('[influxdb]\nrollup_retention_policy = "forever"\n', encoding="utf-8")
+    result = CliRunner().invoke(dashboards, ["build", "-o", str(tmp_path), "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    for uid in ("fp-service", "fp-budgets"):
+        board = json.loads((tmp_path / "json" / f"{uid}.json").read_text(encoding="utf-8"))
+        (variable,) = [v for v in board["templating"]["list"] if v["name"] == "rollup_rp"]
+        assert variable["current"]["value"] == "forever" and variable["query"] == "SHOW RETENTION POLICIES"

@@ -1,6 +1,7 @@
 """Every panel's query, with Grafana's macros expanded, against a real InfluxDB filled by a
 simulated fleet through the real broker and collector: each returns data, and the key
-figures agree with sums computed here from the raw points."""
+figures agree with sums computed here from the raw points. The collector keeps its rollups in
+a retention policy of their own, which the rollup panels select."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from fleetprint.dashboards.definitions import all_dashboards
+from fleetprint.dashboards.definitions import ROLLUP_POLICY, all_dashboards
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 from fleetprint.schema import Report, Sample, encode, utc_now
 
@@ -20,10 +21,11 @@ HOSTS, DAYS = 12, 3
 
 
 def expand(query: str, service: str, host: str) -> str:
-    """Grafana's macros for the last 30 days, All sites, and an interval fine enough for the
-    collector's health points, which are seconds apart here."""
+    """Grafana's macros for the last 30 days, All sites, the rollups' retention policy the dashboards
+    select, and an interval fine enough for the collector's health points, which are seconds apart here."""
     return (query.replace("$timeFilter", "time > now() - 30d").replace("$__interval", "1s")
-            .replace("$site", ".*").replace("$service", service).replace("$host", host))
+            .replace("$site", ".*").replace("$service", service).replace("$host", host)
+            .replace("$rollup_rp", ROLLUP_POLICY))
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +35,7 @@ def filled(mosquitto, influxdb, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dashboards")
     database = "dashboards_fleet"
     influxdb.create_database(database)
+    influxdb.query(f'CREATE RETENTION POLICY "{ROLLUP_POLICY}" ON "{database}" DURATION INF REPLICATION 1')
     budgets = tmp / "budgets.toml"
     budgets.write_text('[evaluation]\ninterval_s = 1\n[[budget]]\nservice = "mail"\nperiod = "month"\n'
                        'limit_kgco2e = 1\n')
@@ -40,7 +43,8 @@ def filled(mosquitto, influxdb, tmp_path_factory):
                               collector_extra="max_services_per_host = 8")
     config.write_text(config.read_text() + f'[rollups]\ninterval_s = 1\nlag_s = 0\n[budgets]\nfile = "{budgets}"\n'
                       'leader_settle_s = 0\n')
-    collector = Program(["collector", "run", "-c", str(config)], tmp / "collector.log")
+    collector = Program(["collector", "run", "-c", str(config)], tmp / "collector.log",
+                        env={"FLEETPRINT_COLLECTOR_INFLUXDB__ROLLUP_RETENTION_POLICY": ROLLUP_POLICY})
     try:
         wait_until(lambda: "subscribed to reports" in collector.log_text(), watch=[collector], what="subscribed")
         result = subprocess.run(
@@ -67,7 +71,7 @@ def filled(mosquitto, influxdb, tmp_path_factory):
                        what="a health point", watch=[collector])
         client.disconnect()
         client.loop_stop()
-        wait_until(lambda: influxdb.query('SELECT count("energy_wh") FROM "fp_service_1d"', database)
+        wait_until(lambda: influxdb.query(f'SELECT count("energy_wh") FROM "{ROLLUP_POLICY}"."fp_service_1d"', database)
                    and influxdb.query('SELECT count("state_level") FROM "fp_budget"', database),
                    timeout_s=30, what="rollups and a budget evaluation", watch=[collector])
         yield database
@@ -95,6 +99,15 @@ def test_template_variables_list_values(influxdb, filled) -> None:
     for board in all_dashboards():
         for variable in board["templating"]["list"]:
             assert influxdb.query(variable["query"], filled), variable["name"]
+
+
+def test_rollup_panels_select_the_policy_the_rollups_are_in_and_only_there(influxdb, filled) -> None:
+    boards = {board["uid"]: board for board in all_dashboards()}
+    for uid in ("fp-service", "fp-budgets"):
+        (variable,) = [v for v in boards[uid]["templating"]["list"] if v["name"] == "rollup_rp"]
+        assert variable["current"]["value"] == ROLLUP_POLICY
+        assert ROLLUP_POLICY in [row["name"] for row in influxdb.query(variable["query"], filled)]
+    assert not influxdb.query('SELECT count("energy_wh") FROM "autogen"."fp_service_1d"', filled)
 
 
 def test_key_figures_match_the_raw_points(influxdb, filled) -> None:
