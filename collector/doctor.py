@@ -2,12 +2,15 @@
 
 The write check stores one point in the measurement `fp_doctor` (tag `collector`, field
 `probe`), which no dashboard reads; the read check reads it back with InfluxQL, as the
-rollups, the budgets and Grafana do (through the DBRP mapping on InfluxDB 2.x/3.x).
+rollups, the budgets and Grafana do (through the DBRP mapping on InfluxDB 2.x/3.x). The
+retention check finds the rollups' retention policy (1.x) or bucket and its mapping (2.x), the
+latter with a probe point too, and compares how long rollups and raw points are kept (1.x).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -99,8 +102,11 @@ def influx_checks(config: CollectorConfig, timeout_s: float) -> Iterator[Check]:
     yield Check("influxdb", "OK", f"{settings.url} answers (InfluxDB {version})")
     if settings.version == 1:
         yield from _v1_rights(http, settings, config.collector.id)
+        yield from _v1_retention(http, settings, config.collector.max_sample_age_days)
     else:
         yield from _v2_rights(http, settings, config.collector.id)
+        if settings.rollup_bucket:
+            yield _v2_rollup_bucket(http, settings, config.collector.id)
     yield clock_against(f"{http.base}/ping", timeout_s=timeout_s)
 
 
@@ -184,3 +190,69 @@ def _read(http: _Http, database: str, who: str, collector_id: str, fix: str) -> 
     if error:
         return Check("influxdb read", "FAIL", f"{who} cannot query database {database} with InfluxQL: {error}", fix)
     return Check("influxdb read", "OK", f"InfluxQL queries on {database} answer")
+
+
+CREATE_POLICY = 'CREATE RETENTION POLICY "{rp}" ON "{db}" DURATION INF REPLICATION 1 (docs/storage.md, "Retention")'
+
+
+def _seconds(duration: str) -> float:
+    """InfluxDB's `9600h0m0s` in seconds; 0 is forever."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    return sum(float(number) * units[unit] for number, unit in re.findall(r"([\d.]+)([hms])", duration))
+
+
+def _kept(seconds: float) -> str:
+    return f"{seconds / 86400:g} days" if seconds else "forever"
+
+
+def _v1_retention(http: _Http, settings: InfluxSettings, max_sample_age_days: float) -> Iterator[Check]:
+    """The rollups' retention policy there and keeping them longer than the default one keeps raw points,
+    which must outlast the samples the collector still takes; nothing to say when both keep all forever."""
+    database, policy = settings.database, settings.rollup_retention_policy
+    status, _, body = http.call("POST", "/query", {"q": f'SHOW RETENTION POLICIES ON "{database}"'})
+    if _influxql_error(status, body):
+        return  # no database, or no right to see it: said by the checks before
+    policies = {row[0]: (_seconds(row[1]), row[-1]) for result in json.loads(body).get("results", [])
+                for series in result.get("series", []) for row in series.get("values", [])}
+    raw_name, (raw_s, _) = next(((name, kept) for name, kept in policies.items() if kept[1]), ("autogen", (0.0, True)))
+    if policy and policy not in policies:
+        yield Check("influxdb retention", "FAIL", f"no retention policy {policy} on {database} for the rollups "
+                    f"(influxdb.rollup_retention_policy)", CREATE_POLICY.format(rp=policy, db=database))
+        return
+    problems, fixes = [], []
+    if raw_s and raw_s < (max_sample_age_days + 1) * 86400:
+        problems.append(f"raw points kept {_kept(raw_s)} ({raw_name}), not as long as the collector takes late "
+                        f"samples ({max_sample_age_days:g} days, collector.max_sample_age_days): InfluxDB refuses them")
+        fixes.append(f'ALTER RETENTION POLICY "{raw_name}" ON "{database}" DURATION 400d')
+    rollup_s = policies[policy][0] if policy else raw_s
+    if rollup_s and (not raw_s or rollup_s <= raw_s):
+        problems.append(f"rollups kept {_kept(rollup_s)} ({policy or raw_name}), no longer than raw points")
+        fixes.append(f'ALTER RETENTION POLICY "{policy}" ON "{database}" DURATION INF' if policy else
+                     CREATE_POLICY.format(rp="rollups", db=database) + ", and set influxdb.rollup_retention_policy")
+    if problems:
+        yield Check("influxdb retention", "WARN", "; ".join(problems), "; ".join(fixes))
+    elif policy or raw_s:
+        yield Check("influxdb retention", "OK", f"raw points kept {_kept(raw_s)} ({raw_name}), "
+                    f"rollups {_kept(rollup_s)} ({policy or raw_name})")
+
+
+def _v2_rollup_bucket(http: _Http, settings: InfluxSettings, collector_id: str) -> Check:
+    """A probe point written to the rollups' bucket, read back as `"rp"."fp_doctor"` in the database."""
+    bucket, database, policy = settings.rollup_bucket, settings.database, settings.rollup_retention_policy
+    mapping = (f"influx v1 dbrp create --db {database} --rp {policy} --bucket-id <id of {bucket}> "
+               '(docs/storage.md, "Retention")')
+    status, _, body = http.call("POST", "/api/v2/write", {"org": settings.org, "bucket": bucket, "precision": "ms"},
+                                _probe_line(collector_id))
+    if status != 204:
+        return Check("influxdb retention", "FAIL", f"cannot write to the rollups' bucket {bucket}: HTTP {status} "
+                     f"{body[:200].decode('utf-8', 'replace').strip()}",
+                     f"influx bucket create --name {bucket} --retention 0 (and give the token write permission "
+                     f"on it); {mapping}")
+    statement = f'SELECT count(probe) FROM "{policy}"."{PROBE_MEASUREMENT}" WHERE collector = \'{collector_id}\''
+    status, _, body = http.call("POST", "/query", {"db": database, "q": statement})
+    error = _influxql_error(status, body)
+    if error or not any(series.get("name") == PROBE_MEASUREMENT for result in json.loads(body).get("results", [])
+                        for series in result.get("series", [])):
+        return Check("influxdb retention", "FAIL", f"{database}.{policy} does not read bucket {bucket}"
+                     f"{f': {error}' if error else ''}", mapping)
+    return Check("influxdb retention", "OK", f"rollups written to bucket {bucket}, read as {database}.{policy}")

@@ -12,6 +12,7 @@ from stack import AuthInfluxDB, by_name, doctor
 from test_broker_security import ShippedMosquitto, tls_files
 
 from fleetprint.collector.doctor import PROBE_MEASUREMENT, collector_checks
+from fleetprint.doctor import Check
 
 from processes import wait_until
 from services import Mosquitto, free_port
@@ -184,3 +185,35 @@ def test_a_collector_id_other_than_its_broker_user_is_warned_about(tls_broker, s
     identity = by_name(list(collector_checks(config, 3)))["collector id"]
     assert identity.status == "WARN" and "fleetprint-collector" in identity.detail
     assert "collector.id to fleetprint-collector" in identity.fix and "add-collector NAME" in identity.fix
+
+
+def test_the_rollups_retention_policy_is_found_and_kept_longer_than_raw_points(mosquitto, influxdb, influx_db,
+                                                                               tmp_path) -> None:
+    def retention(policy: str) -> Check:
+        config = write_config(tmp_path / "c.toml", plain_mqtt(mosquitto),
+                              v1(influxdb, influx_db, f'rollup_retention_policy = "{policy}"'))
+        return by_name(list(collector_checks(config, 3)))["influxdb retention"]
+
+    missing = retention("rollups")
+    assert missing.status == "FAIL" and "no retention policy rollups" in missing.detail
+    assert missing.fix.startswith(f'CREATE RETENTION POLICY "rollups" ON "{influx_db}" DURATION INF REPLICATION 1')
+    influxdb.query(f'CREATE RETENTION POLICY "rollups" ON "{influx_db}" DURATION INF REPLICATION 1')
+    influxdb.query(f'ALTER RETENTION POLICY "autogen" ON "{influx_db}" DURATION 400d')
+    found = retention("rollups")
+    assert (found.status, found.detail) == ("OK", "raw points kept 400 days (autogen), rollups forever (rollups)")
+    influxdb.query(f'ALTER RETENTION POLICY "autogen" ON "{influx_db}" DURATION 30d')
+    influxdb.query(f'ALTER RETENTION POLICY "rollups" ON "{influx_db}" DURATION 20d')
+    short = retention("rollups")
+    assert short.status == "WARN" and "not as long as the collector takes late samples (90 days" in short.detail
+    assert "rollups kept 20 days (rollups), no longer than raw points" in short.detail
+    assert f'ALTER RETENTION POLICY "rollups" ON "{influx_db}" DURATION INF' in short.fix
+
+
+def test_influxdb_2_rollups_bucket_must_be_read_through_its_mapping(mosquitto, victoria_metrics, tmp_path) -> None:
+    """VictoriaMetrics takes the probe point but answers no InfluxQL: no mapping reads the bucket."""
+    influx = (f'version = 2\nurl = "{victoria_metrics.url}"\norg = "o"\nbucket = "b"\ntoken = "t"\n'
+              'rollup_retention_policy = "rollups"\nrollup_bucket = "b-rollups"')
+    config = write_config(tmp_path / "c.toml", plain_mqtt(mosquitto), influx)
+    check = by_name(list(collector_checks(config, 3)))["influxdb retention"]
+    assert check.status == "FAIL" and "fleetprint.rollups does not read bucket b-rollups" in check.detail
+    assert "influx v1 dbrp create --db fleetprint --rp rollups --bucket-id <id of b-rollups>" in check.fix
