@@ -24,6 +24,7 @@ from fleetprint.collector.budgets.config import load_budgets
 from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.service import Collector
 from fleetprint.config import load_config
+from fleetprint.dashboards.definitions import ROLLUP_POLICY
 from fleetprint.health import HealthFile, Link
 
 from processes import wait_until
@@ -190,6 +191,22 @@ def test_the_compose_programs_healthchecks_run_with_their_environment(compose_co
         assert result.returncode == 1 and result.stdout.startswith(f"unhealthy: no health file {health_file}: ")
 
 
+def test_compose_keeps_rollups_longer_than_raw_points_where_the_collector_and_dashboards_look(
+        compose_config: dict) -> None:
+    influxdb = compose_config["services"]["influxdb"]["environment"]
+    collector = load_config(COMPOSE / "collector.toml", CollectorConfig, "collector",
+                            environ=compose_config["services"]["collector"]["environment"])
+    raw_days = int(influxdb["DOCKER_INFLUXDB_INIT_RETENTION"].removesuffix("d"))
+    assert raw_days > 365 + 31 and raw_days > collector.collector.max_sample_age_days, "a year-on-year month, raw"
+    assert influxdb["FLEETPRINT_ROLLUP_RETENTION"] == "0", "rollups kept for ever"
+    assert collector.influxdb.rollup_bucket == influxdb["FLEETPRINT_ROLLUP_BUCKET"] != collector.influxdb.bucket
+    assert collector.influxdb.rollup_retention_policy == influxdb["FLEETPRINT_ROLLUP_POLICY"] == ROLLUP_POLICY
+    assert collector.influxdb.database == influxdb["FLEETPRINT_DATABASE"]
+    init = (COMPOSE / "influxdb/init/10-dbrp.sh").read_text()
+    assert {"FLEETPRINT_ROLLUP_BUCKET", "FLEETPRINT_ROLLUP_RETENTION", "FLEETPRINT_ROLLUP_POLICY"} <= set(
+        re.findall(r"\$\{(FLEETPRINT_\w+)", init))
+
+
 KUBERNETES = DEPLOY / "kubernetes"
 MANIFEST_FILES = sorted(path for path in KUBERNETES.glob("*.yaml") if path.name != "kustomization.yaml")
 
@@ -352,6 +369,7 @@ def test_kubernetes_configs_load_with_the_pod_environment(tmp_path: Path) -> Non
             assert config.mqtt.password_file == "/etc/fleetprint/node/agent.secret"
         else:  # each replica its own broker user (the broker's client id): `add-collector 1` for pod 1
             assert config.collector.id == config.mqtt.username == "fleetprint-collector-1"
+            assert config.influxdb.rollup_retention_policy == ROLLUP_POLICY and config.influxdb.rollup_bucket
             assert config.mqtt.password_file == "/etc/fleetprint/mqtt-passwords/fleetprint-collector-1"
             mounts = {mount["mountPath"]: mount["name"] for mount in statefulset["containers"][0]["volumeMounts"]}
             run_volume = next(v for v in statefulset["volumes"] if v["name"] == mounts[str(Path(
