@@ -1,2 +1,4 @@
 """fleetprint: energy and carbon footprint of an IT fleet, service by service."""
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("fleetprint")  # set at build time from the git tag (pyproject.toml)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import date, datetime, timedelta, timezone
+from importlib.metadata import version
 from pathlib import Path
 
 import msgspec
@@ -30,7 +31,7 @@ from fleetprint.schema import (
 
 HOSTS = Path(__file__).resolve().parent.parent / "data" / "hosts"
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
-AGENT_VERSION = "0.1.0"
+AGENT_VERSION = version("fleetprint")  # the installed distribution's, from the git tag
 
 
 def inventory_of(root: Path, facts: HostFacts | None = None) -> Inventory:

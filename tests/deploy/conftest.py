@@ -1,4 +1,5 @@
-"""The deploy tests' shared stack: the secrets make-secrets.sh writes, and the shipped broker using them."""
+"""The deploy tests' shared stack: the secrets make-secrets.sh writes, the shipped broker using them, and a
+release built by scripts/release."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from releases import RELEASED, scratch_clone, tag_and_release
 from stack import make_secrets, shipped_broker
 
 
@@ -19,3 +21,10 @@ def tls_broker(secrets: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     broker = shipped_broker(secrets, tmp_path_factory.mktemp("tls-broker"))
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A scratch clone tagged and released as RELEASED: the clone (artefacts in its dist/) and what the release said."""
+    clone = scratch_clone(tmp_path_factory.mktemp("release") / "fleetprint")
+    return clone, tag_and_release(clone, RELEASED)

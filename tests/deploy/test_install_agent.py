@@ -1,40 +1,22 @@
-"""deploy/install-agent.sh into a scratch root on this machine, from wheels of this checkout:
-install, a second run that changes nothing, an upgrade, the unit verified where it was
-installed, and an uninstall that leaves nothing behind."""
+"""deploy/install-agent.sh into a scratch root on this machine, from wheels of this checkout built by
+scripts/release: install, a second run that changes nothing, an upgrade, the unit verified where it
+was installed, and an uninstall that leaves nothing behind."""
 
 from __future__ import annotations
 
 import hashlib
 import shutil
 import subprocess
-import sys
-import tomllib
 from pathlib import Path
 
 import pytest
-from stack import DEPLOY, REPO
+from releases import RELEASED, tag_and_release
+from stack import DEPLOY
 
 from fleetprint.agent.config import load_agent_config
 
 HOST_ID = "web-01"
 UNIT = "etc/systemd/system/fleetprint-agent.service"
-
-
-def build_wheel(version: str, tmp: Path) -> Path:
-    """A wheel of this checkout with `version` (built in a copy: the work tree stays untouched)."""
-    source = tmp / f"src-{version}"
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())
-    for directory in {path.split("/")[0] for path in project["tool"]["setuptools"]["package-dir"].values()}:
-        shutil.copytree(REPO / directory, source / directory, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("README.md", "LICENSE"):
-        shutil.copy(REPO / name, source / name)
-    pyproject = (REPO / "pyproject.toml").read_text()
-    (source / "pyproject.toml").write_text(pyproject.replace(f'version = "{project["project"]["version"]}"',
-                                                             f'version = "{version}"', 1))
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp / "wheels"),
-                             str(source)], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return next((tmp / "wheels").glob(f"fleetprint-{version}-*.whl"))
 
 
 def install(root: Path, *args: str) -> str:
@@ -55,10 +37,15 @@ def snapshot(root: Path) -> dict[str, tuple[int, int, str]]:
     return state
 
 
+UPGRADE = "9.8.8"
+
+
 @pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    tmp = tmp_path_factory.mktemp("wheels")
-    return build_wheel("0.0.1", tmp), build_wheel("0.0.2", tmp)
+def wheels(released) -> tuple[Path, Path]:
+    """The wheels of the release and of the next one, tagged on a later commit."""
+    clone, _ = released
+    tag_and_release(clone, UPGRADE)
+    return tuple(clone / f"dist/fleetprint-{version}-py3-none-any.whl" for version in (RELEASED, UPGRADE))
 
 
 def verify_unit(root: Path) -> str:
@@ -82,9 +69,10 @@ def test_install_upgrade_uninstall(wheels, tmp_path) -> None:
             "--secret-file", str(secret), "--host-id", HOST_ID, "--site", "paris dc1", "--zone", "FRA"]
 
     output = install(root, *args)
-    assert "fleetprint not installed -> 0.0.1" in output
+    assert f"fleetprint not installed -> {RELEASED}" in output
     venv = root / "opt/fleetprint-agent"
-    assert (venv / "bin/fleetprint").exists()
+    said = subprocess.run([str(venv / "bin/fleetprint"), "--version"], capture_output=True, text=True, timeout=60)
+    assert said.stdout.strip() == f"fleetprint, version {RELEASED}"
     config = load_agent_config(str(root / "etc/fleetprint/agent.toml"))
     assert (config.host.id, config.mqtt.username, config.mqtt.host, config.mqtt.port, config.mqtt.tls) == (
         HOST_ID, HOST_ID, "mqtt.example.org", 8883, True)
@@ -101,10 +89,10 @@ def test_install_upgrade_uninstall(wheels, tmp_path) -> None:
 
     config_text = (root / "etc/fleetprint/agent.toml").read_text()
     output = install(root, *args[2:], "--upgrade", "--package", f"{new}[agent]")
-    assert "fleetprint 0.0.1 -> 0.0.2" in output
+    assert f"fleetprint {RELEASED} -> {UPGRADE}" in output
     version = subprocess.run([str(venv / "bin/python"), "-I", "-c", "import importlib.metadata as m; "
                               "print(m.version('fleetprint'))"], capture_output=True, text=True)
-    assert version.stdout.strip() == "0.0.2"
+    assert version.stdout.strip() == UPGRADE
     assert (root / "etc/fleetprint/agent.toml").read_text() == config_text, "an upgrade keeps the config"
 
     install(root, "--uninstall")

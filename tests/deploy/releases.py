@@ -1,0 +1,41 @@
+"""scripts/release run for real in a scratch clone of this checkout, versioned by the tags it is given."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from stack import REPO
+
+RELEASED = "9.8.7"  # the version the deploy tests release
+IDENTITY = ["-c", "user.name=fleetprint tests", "-c", "user.email=tests@fleetprint.invalid"]
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(["git", *IDENTITY, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def scratch_clone(dest: Path) -> Path:
+    """A clone whose HEAD is this checkout's tracked files as they are now, uncommitted changes included."""
+    snapshot = git(REPO, "stash", "create").strip() or git(REPO, "rev-parse", "HEAD").strip()
+    git(REPO, "clone", "-q", "--shared", str(REPO), str(dest))  # --shared: the snapshot's objects are reachable
+    git(dest, "checkout", "-q", "--detach", snapshot)
+    return dest
+
+
+def release(clone: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The clone's scripts/release, with this interpreter's `build`."""
+    return subprocess.run(["bash", str(clone / "scripts/release"), "--python", sys.executable, *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def tag_and_release(clone: Path, version: str) -> str:
+    """Tags a new empty commit v`version` and releases it into the clone's dist/; what the release printed."""
+    git(clone, "commit", "-q", "--allow-empty", "-m", f"release {version}")
+    git(clone, "tag", f"v{version}")
+    result = release(clone)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout

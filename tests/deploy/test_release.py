@@ -1,0 +1,121 @@
+"""scripts/release in a scratch clone: the version from the tag, every tracked file of the packages in the
+wheel, the digests it prints, a dirty tree refused, and the README's install lines run against the release."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import threading
+import tomllib
+import zipfile
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from releases import RELEASED, git, release
+from stack import REPO
+
+WHEEL = f"fleetprint-{RELEASED}-py3-none-any.whl"
+SDIST = f"fleetprint-{RELEASED}.tar.gz"
+
+
+def test_the_tag_names_the_release_and_its_digests_are_printed(released) -> None:
+    clone, output = released
+    lines = output.splitlines()
+    assert lines[0] == f"fleetprint {RELEASED}, from v{RELEASED}"
+    for name in (WHEEL, SDIST):
+        digest = hashlib.sha256((clone / "dist" / name).read_bytes()).hexdigest()
+        assert f"{digest}  dist/{name}" in lines
+
+
+def wheel_path(folder_file: str, package_dir: dict[str, str]) -> str:
+    """Where a file of a mapped folder lands in the wheel (agent/sources/x.py -> fleetprint/agent/sources/x.py)."""
+    folder = max((path for path in package_dir.values() if folder_file.startswith(path + "/")), key=len)
+    package = next(name for name, path in package_dir.items() if path == folder)
+    return package.replace(".", "/") + folder_file[len(folder):]
+
+
+def test_the_wheel_holds_every_tracked_file_of_the_packages(released) -> None:
+    clone, _ = released
+    package_dir = tomllib.loads((clone / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    tracked = git(clone, "ls-files", *{path.split("/")[0] for path in package_dir.values()}).split()
+    expected = {wheel_path(path, package_dir) for path in tracked}
+    assert {"fleetprint/collector/budgets/__init__.py", "fleetprint/collector/impact/data/server_power_model.json",
+            "fleetprint/report/templates/report.html.j2", "fleetprint/agent/sources/__init__.py"} <= expected
+    with zipfile.ZipFile(clone / "dist" / WHEEL) as wheel:
+        assert expected - set(wheel.namelist()) == set()
+        metadata = wheel.read(f"fleetprint-{RELEASED}.dist-info/METADATA").decode().splitlines()
+        entry_points = wheel.read(f"fleetprint-{RELEASED}.dist-info/entry_points.txt").decode()
+    assert f"Version: {RELEASED}" in metadata and "Provides-Extra: agent" in metadata
+    assert "fleetprint = fleetprint.cli:main" in entry_points
+
+
+@pytest.mark.parametrize("change", ["modified", "untracked"])
+def test_a_dirty_tree_is_refused(released, change: str) -> None:
+    clone, _ = released
+    before = sorted(os.listdir(clone / "dist"))
+    changed = clone / ("README.md" if change == "modified" else "agent/stray.py")
+    original = changed.read_text() if changed.exists() else None
+    changed.write_text("# not committed\n")
+    try:
+        result = release(clone)
+    finally:
+        if original is None:
+            changed.unlink()
+        else:
+            changed.write_text(original)
+    assert result.returncode == 1
+    assert "uncommitted or untracked files" in result.stderr and changed.name in result.stderr
+    assert sorted(os.listdir(clone / "dist")) == before, "nothing built"
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+@pytest.fixture
+def served(released, tmp_path: Path) -> Iterator[str]:
+    """The wheel on a loopback web server, as /WHEEL and in a package index, /simple/fleetprint/WHEEL."""
+    clone, _ = released
+    root = tmp_path / "served"
+    for folder in (root, root / "simple/fleetprint"):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / WHEEL).write_bytes((clone / "dist" / WHEEL).read_bytes())
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def readme_install_lines() -> list[str]:
+    section = (REPO / "README.md").read_text().split("\n## Installing\n", 1)[1].split("\n## ", 1)[0]
+    return [line.split("  #")[0].strip() for line in section.splitlines() if line.startswith("pip install")]
+
+
+def test_the_readme_install_lines_install_the_release(released, served: str, tmp_path: Path) -> None:
+    """Each line as written, run in the wheel's folder with the release's version and the test server's
+    addresses, into a fresh environment (--no-deps: the dependencies are pip's business, not the release's)."""
+    clone, _ = released
+    lines = readme_install_lines()
+    assert len(lines) >= 4 and any("--index-url" in line for line in lines)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PIP_")}
+    env |= {"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "no_proxy": "127.0.0.1"}
+    for index, line in enumerate(lines):
+        venv = tmp_path / f"venv-{index}"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
+        command = re.sub(r"https://[\w.]+\.example\.org", served, line.replace("0.2.0", RELEASED))
+        pip = 'target="$1"; pip() { "$0" -m pip --python "$target" "$@" --no-deps; }'
+        result = subprocess.run(["bash", "-c", f"{pip}\n{command}", sys.executable, str(venv / "bin/python")],
+                                cwd=clone / "dist", env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"{line}\n{result.stderr}"
+        installed = subprocess.run([str(venv / "bin/python"), "-I", "-c", "import importlib.metadata as m; "
+                                    "print(m.version('fleetprint'))"], capture_output=True, text=True, timeout=60)
+        assert installed.stdout.strip() == RELEASED, line
