@@ -4,11 +4,13 @@
 # the broker's CA and the systemd unit, enabled and started. Idempotent: a second run with the
 # same arguments changes nothing. Needs python3 >= 3.11 with venv, and deploy/systemd/ beside it.
 #
-#   install-agent.sh --broker mqtt.example.org --ca-file ca.crt --secret-file web-01.secret [--host-id web-01]
-#   install-agent.sh --upgrade [--package 'fleetprint[agent]==0.2.0']
+#   install-agent.sh --wheel fleetprint-0.2.0-py3-none-any.whl --broker mqtt.example.org --ca-file ca.crt \
+#     --secret-file web-01.secret [--host-id web-01] [--site paris-dc1 --zone FRA --department finance]
+#   install-agent.sh --upgrade --wheel https://files.example.org/fleetprint-0.3.0-py3-none-any.whl
 #   install-agent.sh --uninstall
 #
-# pip's own variables apply (PIP_INDEX_URL, PIP_FIND_LINKS, PIP_NO_INDEX) for a local mirror.
+# The wheel comes from scripts/release (docs/operations.md, "Releases"). pip's own variables
+# (PIP_INDEX_URL, PIP_FIND_LINKS, PIP_NO_INDEX) apply to the agent's dependencies, for a local mirror.
 set -euo pipefail
 
 usage() {
@@ -18,12 +20,15 @@ Usage: install-agent.sh [options]
   --ca-file FILE        CA that signed the broker's certificate (installed as /etc/fleetprint/ca.crt)
   --secret-file FILE    this host's broker password (`fleetprint broker add-host ID -o FILE`)
   --host-id ID          this host's id and broker user (default: derived from /etc/machine-id)
+  --wheel FILE|URL      the fleetprint wheel to install, with its [agent] extra (scripts/release builds it)
+  --index-url URL       or install fleetprint[agent] from this package index, where a release was published
+  --package SPEC        or what pip installs, as it is (e.g. 'fleetprint[agent]==0.2.0' with --index-url)
   --site NAME           the host's site (host.site), for a new config
+  --department NAME     the department it belongs to (host.department), for a new config
   --zone ZONE           its electricity zone, ISO 3166 alpha-3 as Boavizta (host.zone, e.g. FRA), for a new
                         config; without it and without a zone for its site in the collector's config, the
                         host counts at the world average
   --config FILE         a complete agent.toml to install instead of writing one
-  --package SPEC        what pip installs (default: fleetprint[agent]; a wheel, a directory, a pinned version)
   --prefix DIR          virtual environment (default: /opt/fleetprint-agent)
   --root DIR            install under DIR instead of / (an image or a test); does not start anything
   --python PATH         Python >= 3.11 for the virtual environment (default: python3)
@@ -36,8 +41,17 @@ EOF
 die() { echo "install-agent: $*" >&2; exit 1; }
 say() { echo "install-agent: $*"; }
 
-root=/ prefix=/opt/fleetprint-agent package="fleetprint[agent]" python=python3
-broker="" ca_file="" secret_file="" host_id="" site="" zone="" config="" action=install start=yes
+# The pip requirement for a fleetprint wheel at a path or URL, with the agent's extra.
+wheel_requirement() {
+  case "$1" in
+    *://*) echo "fleetprint[agent] @ $1" ;;
+    *) [ -f "$1" ] || die "--wheel $1: no such file"
+       echo "fleetprint[agent] @ file://$(realpath "$1")" ;;
+  esac
+}
+
+root=/ prefix=/opt/fleetprint-agent package="" index_url="" python=python3
+broker="" ca_file="" secret_file="" host_id="" site="" department="" zone="" config="" action=install start=yes
 while [ $# -gt 0 ]; do
   case "$1" in
     --broker) broker="$2"; shift 2 ;;
@@ -45,8 +59,11 @@ while [ $# -gt 0 ]; do
     --secret-file) secret_file="$2"; shift 2 ;;
     --host-id) host_id="$2"; shift 2 ;;
     --site) site="$2"; shift 2 ;;
+    --department) department="$2"; shift 2 ;;
     --zone) zone="$2"; shift 2 ;;
     --config) config="$2"; shift 2 ;;
+    --wheel) package="$(wheel_requirement "$2")"; shift 2 ;;
+    --index-url) index_url="$2"; shift 2 ;;
     --package) package="$2"; shift 2 ;;
     --prefix) prefix="$2"; shift 2 ;;
     --root) root="$2"; shift 2 ;;
@@ -62,6 +79,9 @@ done
 [ -z "$zone" ] || [[ "$zone" =~ ^[A-Z]{3}$ ]] || die "--zone $zone: three capital letters, ISO 3166 alpha-3 (FRA, DEU...)"
 site_pattern='^[^"\[:cntrl:]]{1,64}$'  # what a TOML string takes as it is
 [ -z "$site" ] || [[ "$site" =~ $site_pattern ]] || die "--site: 1 to 64 characters, no quote, backslash or control"
+[ -z "$department" ] || [[ "$department" =~ $site_pattern ]] \
+  || die "--department: 1 to 64 characters, no quote, backslash or control"
+if [ -n "$index_url" ] && [ -z "$package" ]; then package="fleetprint[agent]"; fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="${root%/}"
 venv="$root$prefix"
@@ -106,11 +126,13 @@ ensure_venv() {
   [ -x "$venv/bin/python" ] && installed="$("$venv/bin/python" -I -c \
     'import importlib.metadata as m; print(m.version("fleetprint"))' 2>/dev/null || true)"
   if [ -n "$installed" ] && [ "$action" != upgrade ]; then return; fi
+  [ -n "$package" ] || die "what to install? --wheel dist/fleetprint-X.Y.Z-py3-none-any.whl (or its URL), built by \
+scripts/release in a clone of fleetprint (docs/operations.md, \"Releases\"), or --index-url URL of an index it was published to"
   if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
     say "created the virtual environment ${venv#"$root"}"
   fi
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade "$package"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade ${index_url:+--index-url "$index_url"} "$package"
   local now
   now="$("$venv/bin/python" -I -c 'import importlib.metadata as m; print(m.version("fleetprint"))')"
   if [ "$now" != "$installed" ]; then
@@ -137,6 +159,7 @@ print(derive_host_id(Path(sys.argv[1])))' "${root:-/}")"
       echo "[host]"
       echo "id = \"$host_id\""
       if [ -n "$site" ]; then echo "site = \"$site\""; fi
+      if [ -n "$department" ]; then echo "department = \"$department\""; fi
       if [ -n "$zone" ]; then echo "zone = \"$zone\""; fi
       echo
       echo "[mqtt]"

