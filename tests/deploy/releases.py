@@ -38,12 +38,13 @@ def release(clone: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def tag_and_release(clone: Path, version: str) -> str:
-    """Tags a new empty commit v`version` and releases it into the clone's dist/; what the release printed."""
+    """Tags a new empty commit v`version` and releases it into the clone's dist/; what the release printed
+    (standard output, then its warnings)."""
     git(clone, "commit", "-q", "--allow-empty", "-m", f"release {version}")
     git(clone, "tag", f"v{version}")
     result = release(clone)
     assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return result.stdout + result.stderr
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

@@ -29,6 +29,9 @@ def test_the_tag_names_the_release_and_its_digests_are_printed(released) -> None
     for name in (WHEEL, SDIST):
         digest = hashlib.sha256((clone / "dist" / name).read_bytes()).hexdigest()
         assert f"{digest}  dist/{name}" in lines
+    pinned = re.search(r"FLEETPRINT_VERSION:-([^}]*)}", (clone / "deploy/compose/compose.yaml").read_text()).group(1)
+    assert f"release: the deploy files pin our images at {pinned}: set {RELEASED} in " in output, \
+        "a release that the deploy files do not name is said"
 
 
 def wheel_path(folder_file: str, package_dir: dict[str, str]) -> str:
