@@ -103,14 +103,19 @@ def services(config_path: str | None, interval: float) -> None:
     """Show which running processes map to which service now, and each service's CPU share."""
     import psutil
 
+    from fleetprint.agent.platform import host_platform
+    from fleetprint.agent.service_cpu import ServiceCpu
     from fleetprint.agent.services import Classifier
-    from fleetprint.agent.sources.processes import ServiceCpu, process_facts
 
     config, _ = _load(config_path)
     classifier = Classifier(config.services)
+    platform = host_platform()
     rows = []
     for process in psutil.process_iter(["pid", "name"]):
-        facts = process_facts(process)
+        try:
+            facts = platform.process_facts(process.pid)
+        except psutil.NoSuchProcess:  # ended meanwhile
+            continue
         rows.append((classifier.service_of(facts), process.pid, facts.name,
                      facts.systemd_unit or facts.container_id[:12], facts.cmdline))
     rows.sort(key=lambda row: (row[0] == classifier.catch_all, row[0], row[1]))
@@ -121,7 +126,7 @@ def services(config_path: str | None, interval: float) -> None:
         click.echo(f"\nNo [[services.rule]] in the config: every process counts as {classifier.catch_all!r}, "
                    "and the agent does not scan processes.")
         return
-    service_cpu = ServiceCpu(classifier)
+    service_cpu = ServiceCpu(classifier, platform)
     time.sleep(interval)  # the shares are measured over this window
     shares = service_cpu.shares(interval)
     click.echo(f"\nCPU share of the host over {interval:g} s:")

@@ -8,12 +8,12 @@ from typing import Annotated
 
 import msgspec
 
+from fleetprint.agent.platform import default_state_dir
 from fleetprint.agent.services import ServiceSettings
 from fleetprint.config import load_config
 from fleetprint.mqtt import MqttSettings
 from fleetprint.schema import HOST_ID_PATTERN
 
-DEFAULT_STATE_DIR = "/var/lib/fleetprint-agent"
 # In state_dir: the agent's heartbeat, read by `fleetprint agent health` (fleetprint/health.py).
 HEALTH_FILE = "health.json"
 
@@ -82,7 +82,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
     buffer: BufferSettings = msgspec.field(default_factory=BufferSettings)
     services: ServiceSettings = msgspec.field(default_factory=ServiceSettings)
     power: PowerSettings = msgspec.field(default_factory=PowerSettings)
-    state_dir: str = DEFAULT_STATE_DIR
+    state_dir: str = msgspec.field(default_factory=default_state_dir)
 
     @property
     def health_file(self) -> Path:

@@ -9,8 +9,8 @@ from datetime import datetime
 import psutil
 
 from fleetprint.agent.power import PowerReader
+from fleetprint.agent.service_cpu import ServiceCpu
 from fleetprint.agent.services import Classifier, ServiceSettings
-from fleetprint.agent.sources.processes import ServiceCpu
 from fleetprint.schema import Sample, utc_now
 
 _LOOPBACK_PREFIXES = ("lo",)

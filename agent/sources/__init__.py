@@ -1,5 +1,6 @@
-"""Where the agent's readings come from: one module per source, each reading files under a root
-("/" live, a recorded tree in tests) and degrading to an empty result when the source is absent.
+"""Where the agent's readings come from on Linux: one module per source, each reading files under a
+root ("/" live, a recorded tree in tests) and degrading to an empty result when the source is
+absent. agent/platform/linux.py puts the inventory's readers together as the Linux `Platform`.
 
 Measured power sources (rapl, nvml, battery, ipmi, redfish) share `PowerSource`: `read()` gives
 the mean watts per channel of `fleetprint.schema.POWER_CHANNELS` since the previous read, and

@@ -8,30 +8,18 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
+from fleetprint.agent.platform import Virtualisation
+from fleetprint.agent.sources import read_attr
 from fleetprint.agent.sources.cpuinfo import has_hypervisor_flag, read_blocks
-from fleetprint.agent.sources.dmi import read_attr, read_dmi
+from fleetprint.agent.sources.dmi import read_dmi
 
 OTHER_VM = "vm-other"  # a hypervisor is there but does not say which (systemd's name)
 # Words in /proc/1/cgroup that name the engine running PID 1's container, most specific first.
 _CGROUP_HINTS = (("docker", "docker"), ("libpod", "podman"), ("lxc", "lxc"), ("kubepods", "kubernetes"))
 # systemd-detect-virt names that differ from ours.
 _SYSTEMD_NAMES = {"microsoft": "hyperv", "oracle": "virtualbox", "none": ""}
-
-
-@dataclass(frozen=True)
-class Virtualisation:
-    """What the host runs on: `vm` names a hypervisor, `container` a container engine."""
-
-    vm: str = ""
-    container: str = ""
-
-    @property
-    def name(self) -> str:
-        """The innermost layer, as systemd-detect-virt says it; "" on bare metal."""
-        return self.container or self.vm
 
 
 def detect_virtualisation(root: Path = Path("/")) -> Virtualisation:

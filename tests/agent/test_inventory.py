@@ -12,13 +12,14 @@ import pytest
 
 from fleetprint.agent.config import HostFacts
 from fleetprint.agent.inventory import collect_inventory, derive_host_id
+from fleetprint.agent.platform import Virtualisation
 from fleetprint.agent.sources import battery, virt
 from fleetprint.agent.sources.battery import has_battery
 from fleetprint.agent.sources.block import read_disks
 from fleetprint.agent.sources.cpuinfo import read_cpu
 from fleetprint.agent.sources.dmi import Dmi, read_dmi
 from fleetprint.agent.sources.gpu import read_gpus
-from fleetprint.agent.sources.virt import Virtualisation, detect_virtualisation
+from fleetprint.agent.sources.virt import detect_virtualisation
 from fleetprint.schema import (
     Cpu,
     Disk,

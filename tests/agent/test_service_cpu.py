@@ -7,8 +7,8 @@ import time
 import pytest
 from burners import cpu_seconds, start_burner, start_spawner, stop
 
+from fleetprint.agent.service_cpu import ServiceCpu
 from fleetprint.agent.services import Classifier, ServiceRule, ServiceSettings
-from fleetprint.agent.sources.processes import ServiceCpu
 
 WINDOW_S = 6.0
 

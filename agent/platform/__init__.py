@@ -1,0 +1,148 @@
+"""The machine as the agent reads it, whatever its OS: one interface, one implementation per OS.
+
+psutil's layout: callers use `Platform` and never see the OS; `host_platform()` picks the
+implementation, a private module per OS, and each reads the machine under a root ("/" live, a
+recorded machine in tests). A reader that finds nothing gives an empty value, never an error.
+
+| reader | Linux (`linux.py`, from the files agent/sources reads) |
+|---|---|
+| `cpu` (model, vendor, counts) | /proc/cpuinfo; psutil's counts on the live root |
+| `machine` (maker, model, the chassis' kind) | SMBIOS in /sys/class/dmi/id, the device tree's model |
+| `ram_gb` | /proc/meminfo |
+| `disks` | /sys/block |
+| `gpus` | PCI class codes in /sys/bus/pci/devices |
+| `virtualisation` | DMI, /proc/cpuinfo, container marks; systemd-detect-virt on the live root |
+| displays | not read yet: the inventory has no field for monitors; a `displays()` reader goes here |
+| `has_battery` | /sys/class/power_supply |
+| power meters | the power sources registered for the platform's `name` (agent/power) |
+| `process_times`, `process_facts` (the process scan) | /proc/PID/stat and cgroup; psutil |
+| `state_dir` | /var/lib/fleetprint-agent |
+| `os_name` | os-release(5) and the kernel release |
+| `machine_id`, `hostname` (the host id) | /etc/machine-id, the kernel's hostname |
+
+Windows and macOS get their own modules, named in `_IMPLEMENTATIONS` by `sys.platform`
+("win32", "darwin"). Until then any other OS gets the Linux readers, which find none of their
+files there and leave the fields empty.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from fleetprint.schema import Cpu, Disk, Gpu, MachineKind
+
+if TYPE_CHECKING:
+    from fleetprint.agent.services import ProcessFacts
+
+LIVE_ROOT = Path("/")
+# sys.platform -> the module (in this package) and its Platform class.
+_IMPLEMENTATIONS = {"linux": ("linux", "LinuxPlatform")}
+_FALLBACK = _IMPLEMENTATIONS["linux"]
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The maker's description of the machine; empty where the firmware gives none."""
+
+    vendor: str = ""
+    model: str = ""
+    kind: MachineKind | None = None  # what the chassis says it is; None if it says nothing
+
+
+@dataclass(frozen=True)
+class Virtualisation:
+    """What the host runs on: `vm` names a hypervisor, `container` a container engine."""
+
+    vm: str = ""
+    container: str = ""
+
+    @property
+    def name(self) -> str:
+        """The innermost layer, as systemd-detect-virt says it; "" on bare metal."""
+        return self.container or self.vm
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessTimes:
+    """One process's CPU time at a scan, in seconds."""
+
+    pid: int
+    ppid: int
+    started: float  # seconds since the epoch: with the pid, tells a process from a later one with its pid
+    own_s: float  # user + system
+    children_s: float  # user + system of its reaped children (0 where the OS does not count them)
+
+
+class Platform(abc.ABC):
+    """Every reader the agent uses, for the machine under `root`."""
+
+    name: ClassVar[str]  # the OS family, as power sources name the platforms they run on
+    state_dir: ClassVar[str]  # where the agent keeps its queue and sequence number by default
+
+    def __init__(self, root: Path = LIVE_ROOT) -> None:
+        self.root = root
+
+    @abc.abstractmethod
+    def cpu(self) -> Cpu:
+        """The processors: model, vendor, sockets, cores and threads."""
+
+    @abc.abstractmethod
+    def machine(self) -> Machine:
+        """Maker, model and the kind its chassis says."""
+
+    @abc.abstractmethod
+    def ram_gb(self) -> float:
+        """The memory the OS can use, in GiB; 0 when unknown."""
+
+    @abc.abstractmethod
+    def disks(self) -> list[Disk]:
+        """The physical disks, by name."""
+
+    @abc.abstractmethod
+    def gpus(self) -> list[Gpu]:
+        """The GPUs (accelerators, not a BMC's or a VM's display adapter)."""
+
+    @abc.abstractmethod
+    def virtualisation(self) -> Virtualisation:
+        """The hypervisor and the container the agent runs in."""
+
+    @abc.abstractmethod
+    def has_battery(self) -> bool:
+        """Whether a battery powers the machine (not a mouse's or a headset's)."""
+
+    @abc.abstractmethod
+    def process_times(self) -> list[ProcessTimes]:
+        """Every process's CPU time now (a cheap scan: it runs at every sample)."""
+
+    @abc.abstractmethod
+    def process_facts(self, pid: int) -> ProcessFacts:
+        """What the service rules look at; unreadable fields are empty. Raises psutil.NoSuchProcess
+        for a process that is gone."""
+
+    @abc.abstractmethod
+    def os_name(self) -> str:
+        """The OS's name and version, as a person would say it."""
+
+    @abc.abstractmethod
+    def machine_id(self) -> str:
+        """The OS's stable id of this installation (32 hex digits), or "" if it has none."""
+
+    @abc.abstractmethod
+    def hostname(self) -> str:
+        """The machine's name; "" when unknown."""
+
+
+def host_platform(root: Path = LIVE_ROOT, system: str = sys.platform) -> Platform:
+    """The readers of `system` (default: this OS) for the machine under `root`."""
+    module, cls = _IMPLEMENTATIONS.get(system, _FALLBACK)
+    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)(root)
+
+
+def default_state_dir() -> str:
+    """Where the agent keeps its state on this OS unless the config says otherwise."""
+    return host_platform().state_dir
