@@ -9,6 +9,7 @@ from typing import Annotated
 import msgspec
 
 from fleetprint.agent.platform import default_state_dir
+from fleetprint.agent.power.registry import PowerSettings, upgrade_flat_keys
 from fleetprint.agent.services import ServiceSettings
 from fleetprint.config import load_config
 from fleetprint.mqtt import MqttSettings
@@ -51,28 +52,6 @@ class BufferSettings(msgspec.Struct, forbid_unknown_fields=True):
     max_reports_per_s: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 20.0
 
 
-class PowerSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """The `[power]` section: the BMC's power sources, read only when configured (RAPL, NVIDIA GPUs
-    and the battery are read whenever the host has them)."""
-
-    ipmi: bool = False
-    redfish_url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s]+/?\Z")] | None = None
-    redfish_username: str | None = None
-    redfish_password_file: str | None = None
-    redfish_chassis: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:-]{1,64}\Z")] = "1"
-    redfish_verify_tls: bool = True
-    redfish_ca_file: str | None = None
-
-    def check(self) -> None:
-        """Credentials come in pairs, and only with a URL."""
-        if self.redfish_username and not self.redfish_password_file:
-            raise ValueError("power.redfish_password_file: needed with redfish_username")
-        if self.redfish_password_file and not self.redfish_username:
-            raise ValueError("power.redfish_username: needed with redfish_password_file")
-        if not self.redfish_url and (self.redfish_username or self.redfish_ca_file):
-            raise ValueError("power.redfish_url: needed by the other redfish_* keys")
-
-
 class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
     """Top level of agent.toml."""
 
@@ -100,4 +79,4 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
 
 def load_agent_config(path: str | None) -> AgentConfig:
     """Load and validate the agent config, or raise ConfigError."""
-    return load_config(path, AgentConfig, "agent")
+    return load_config(path, AgentConfig, "agent", upgrade=upgrade_flat_keys)

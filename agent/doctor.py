@@ -14,9 +14,8 @@ from fleetprint.agent.config import AgentConfig, load_agent_config
 from fleetprint.doctor import Check, clock_against, clock_sync, load_checked
 from fleetprint.doctor_broker import broker_checks
 
-# Status kinds of a power source (fleetprint.agent.sources) that something on the host can fix.
+# Status kinds of a power source (fleetprint.agent.power) that something on the host can fix.
 _FIXABLE = ("denied", "not installed", "no driver", "unreachable", "untrusted", "error")
-_BMC_SOURCES = ("ipmi", "redfish")
 
 
 def agent_checks(config_path: str | None, clock_url: str | None, root: Path = Path("/"),
@@ -55,17 +54,19 @@ def _host_id(config: AgentConfig, root: Path) -> tuple[Check, str | None]:
 def power_checks(config: AgentConfig, root: Path) -> Iterator[Check]:
     """One line per measured power source: read now, or why not and what to do."""
     from fleetprint.agent.power import power_reader_for
+    from fleetprint.agent.power.registry import SOURCE_TYPES
 
+    opt_in = {source.name for source in SOURCE_TYPES if source.opt_in}
     for name, status in power_reader_for(config.power, root).statuses().items():
         check_name = f"power {name}"
         kind = status.split(":", 1)[0]
         if status == "ok":
             yield Check(check_name, "OK", "readable")
         elif status == "not configured":
-            yield Check(check_name, "INFO", "not configured (a BMC source is read only when the config names it)")
-        elif name in _BMC_SOURCES:
-            yield Check(check_name, "FAIL", status, "fix the [power] settings or what the message names, or remove "
-                        f"the {name} settings from the config")
+            yield Check(check_name, "INFO", f"not configured (read only when [power.{name}] turns it on)")
+        elif name in opt_in:
+            yield Check(check_name, "FAIL", status, f"fix [power.{name}] or what the message names, or remove "
+                        f"[power.{name}] from the config")
         elif kind in _FIXABLE:
             yield Check(check_name, "WARN", status, "see the message: the agent models power without this source")
         else:

@@ -9,16 +9,19 @@ naming the file, the key and the reason.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import stat
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
 import msgspec
 
 ENV_PREFIX = "FLEETPRINT_"
+log = logging.getLogger(__name__)
 C = TypeVar("C", bound=msgspec.Struct)
 
 
@@ -88,12 +91,15 @@ def load_config(
     section: str,
     environ: Mapping[str, str] | None = None,
     check: bool = True,
+    upgrade: Callable[[dict[str, Any]], list[str]] | None = None,
 ) -> C:
     """Read `path` (optional), apply `FLEETPRINT_<SECTION>_*` overrides, validate into `config_type`
     (without `check`, only the types: what the cross-field checks would load, e.g. boaviztapi, stays out).
 
     `section` is the program ("agent" or "collector"), so that one environment can hold
     both programs' overrides: `FLEETPRINT_AGENT_MQTT__HOST` and `FLEETPRINT_COLLECTOR_MQTT__HOST`.
+    `upgrade` moves keys of earlier releases to their new place in the merged tree, before
+    validation, and returns a deprecation message for each, logged as a warning.
     """
     environ = os.environ if environ is None else environ
     source = str(path) if path is not None else "(defaults)"
@@ -112,6 +118,14 @@ def load_config(
     if overrides:
         source = f"{source} + FLEETPRINT_{section.upper()}_* environment"
     merged = _merge(data, overrides)
+    if upgrade is not None:
+        try:
+            deprecations = upgrade(merged)
+        except ValueError as exc:
+            key, _, reason = str(exc).partition(": ")
+            raise ConfigError(source, key, reason or str(exc)) from None
+        for message in deprecations:
+            log.warning("%s: %s", source, message)
     try:
         config = msgspec.convert(merged, config_type, strict=False)
     except msgspec.ValidationError as exc:

@@ -35,10 +35,14 @@ def test_agent_never_imports_the_collector_dependencies() -> None:
     assert result.stdout.strip() == "[]", result.stderr
 
 
-@pytest.mark.parametrize("redfish_url, loaded", [(None, False), ("https://bmc.example", True)])
+@pytest.mark.parametrize("redfish_url, loaded", [(None, False), ("http://127.0.0.1:9", True)])
 def test_redfish_http_stack_loads_only_when_configured(redfish_url: str | None, loaded: bool) -> None:
-    code = ("import sys; from fleetprint.agent.config import PowerSettings; "
+    """Every source module is imported (the registry), but Redfish's HTTP stack only with a BMC to read."""
+    code = ("import sys; from fleetprint.agent.config import AgentConfig; "
             "from fleetprint.agent.power import power_reader_for; "
-            f"power_reader_for(PowerSettings(redfish_url={redfish_url!r})); print('http.client' in sys.modules)")
+            "from fleetprint.agent.power.redfish import RedfishSettings; "
+            "from fleetprint.agent.runner import Agent; config = AgentConfig(); "
+            f"config.power.redfish = RedfishSettings(url={redfish_url!r}); "
+            "power_reader_for(config.power).read(); print('http.client' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == str(loaded), result.stderr

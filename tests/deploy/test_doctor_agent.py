@@ -78,7 +78,7 @@ def test_broker_credential_problems(tls_broker, secrets, tmp_path) -> None:
 
 def test_a_configured_bmc_that_cannot_be_read_fails(mosquitto, tmp_path) -> None:
     config = tmp_path / "agent.toml"
-    config.write_text(f'state_dir = "{tmp_path}"\n[mqtt]\nport = {mosquitto.port}\n[power]\nipmi = true\n')
+    config.write_text(f'state_dir = "{tmp_path}"\n[mqtt]\nport = {mosquitto.port}\n[power.ipmi]\nenabled = true\n')
     ipmi = by_name(list(agent_checks(str(config), None, tmp_path, timeout_s=3)))["power ipmi"]
     assert ipmi.status == "FAIL" and ipmi.detail.startswith(("absent", "denied", "unsupported", "error"))
 

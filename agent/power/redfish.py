@@ -3,20 +3,25 @@
 GET <url>/redfish/v1/Chassis/<id>/Power gives PowerControl[0].PowerConsumedWatts; a BMC that has
 dropped that (deprecated) resource for PowerSubsystem answers 404, and then
 <url>/redfish/v1/Chassis/<id>/EnvironmentMetrics gives PowerWatts.Reading.
+
+Read only when `[power.redfish] url` is set. The HTTP stack (urllib.request, http.client, ssl:
+~2 MB resident) is imported at the first read, so an agent with no BMC to read never loads it.
 """
 
 from __future__ import annotations
 
 import base64
-import http.client
 import json
-import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fleetprint.agent.sources import PowerSource, Unavailable
+import msgspec
+
+from fleetprint.agent.power.base import NotConfigured, PowerSource, PowerSourceType, Unavailable
+
+if TYPE_CHECKING:
+    import ssl
+    import urllib.request
 
 _MAX_BODY_BYTES = 4 * 1024 * 1024
 # (resource under the chassis, path to the watts in its document, that path as Redfish writes it)
@@ -26,11 +31,24 @@ _RESOURCES: list[tuple[str, tuple[str | int, ...], str]] = [
 ]
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects are errors: urllib would send the Authorization header to wherever they point."""
+class RedfishSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """The `[power.redfish]` section."""
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s]+/?\Z")] | None = None
+    username: str | None = None
+    password_file: str | None = None
+    chassis: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:-]{1,64}\Z")] = "1"
+    verify_tls: bool = True
+    ca_file: str | None = None
+
+    def check(self) -> None:
+        """Credentials come in pairs, and only with a URL."""
+        if self.username and not self.password_file:
+            raise ValueError("password_file: needed with username")
+        if self.password_file and not self.username:
+            raise ValueError("username: needed with password_file")
+        if not self.url and (self.username or self.ca_file):
+            raise ValueError("url: needed by the other keys of [power.redfish]")
 
 
 class RedfishSource(PowerSource):
@@ -67,13 +85,18 @@ class RedfishSource(PowerSource):
             with open(self.password_file or "", encoding="utf-8") as handle:
                 password = handle.read().strip()
         except OSError as exc:
-            raise Unavailable(f"error: cannot read redfish_password_file {self.password_file}: "
+            raise Unavailable(f"error: cannot read [power.redfish] password_file {self.password_file}: "
                               f"{exc.strerror}") from None
         token = base64.b64encode(f"{self.username}:{password}".encode()).decode()
         return {"Authorization": f"Basic {token}"}
 
     def _get(self, path: str, headers: dict[str, str]) -> Any:
         """The JSON document at `path`; None when the BMC answers 404."""
+        import http.client
+        import ssl
+        import urllib.error
+        import urllib.request
+
         request = urllib.request.Request(self.url + path, headers=headers)
         try:
             with self._open(request) as response:
@@ -83,13 +106,13 @@ class RedfishSource(PowerSource):
             if exc.code == 404:
                 return None
             if exc.code in (401, 403):
-                raise Unavailable(f"denied: HTTP {exc.code} from the BMC: check redfish_username and the password "
-                                  "in redfish_password_file") from None
+                raise Unavailable(f"denied: HTTP {exc.code} from the BMC: check [power.redfish] username and the "
+                                  "password in its password_file") from None
             raise Unavailable(f"error: HTTP {exc.code} {exc.reason} for {path}") from None
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, ssl.SSLCertVerificationError):
                 raise Unavailable(f"untrusted: the BMC's certificate: {exc.reason.verify_message}; set "
-                                  "redfish_ca_file to its CA (or redfish_verify_tls = false)") from None
+                                  "[power.redfish] ca_file to its CA (or verify_tls = false)") from None
             raise Unavailable(f"unreachable: {self.url}: {exc.reason}") from None
         except (OSError, http.client.HTTPException) as exc:  # timeouts and resets while reading
             raise Unavailable(f"unreachable: {self.url}: {str(exc) or type(exc).__name__}") from None
@@ -100,19 +123,17 @@ class RedfishSource(PowerSource):
 
     def _open(self, request: urllib.request.Request) -> Any:
         if self._opener is None:
-            self._opener = urllib.request.build_opener(
-                urllib.request.ProxyHandler({}),  # a BMC is on the management network, never behind a web proxy
-                urllib.request.HTTPSHandler(context=self._tls_context()),
-                _NoRedirect(),
-            )
+            self._opener = _opener(self._tls_context())
         return self._opener.open(request, timeout=self.timeout_s)
 
     def _tls_context(self) -> ssl.SSLContext:
+        import ssl
+
         try:
             context = ssl.create_default_context(cafile=self.ca_file)
         except (OSError, ssl.SSLError) as exc:
-            raise Unavailable(f"error: cannot load redfish_ca_file {self.ca_file}: {exc}") from None
-        if not self.verify_tls:  # the operator's choice: redfish_verify_tls = false
+            raise Unavailable(f"error: cannot load [power.redfish] ca_file {self.ca_file}: {exc}") from None
+        if not self.verify_tls:  # the operator's choice: [power.redfish] verify_tls = false
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         return context
@@ -124,8 +145,23 @@ class RedfishSource(PowerSource):
         ids = [str(member.get("@odata.id", "")).rstrip("/").rsplit("/", 1)[-1] for member in members
                if isinstance(member, dict)]
         if ids and self.chassis not in ids:
-            return f"absent: no chassis {self.chassis!r} on the BMC; set redfish_chassis to one of: {', '.join(ids)}"
+            return (f"absent: no chassis {self.chassis!r} on the BMC; set [power.redfish] chassis to one of: "
+                    f"{', '.join(ids)}")
         return f"absent: chassis {self.chassis!r} has neither Power nor EnvironmentMetrics"
+
+
+def _opener(context: ssl.SSLContext) -> urllib.request.OpenerDirector:
+    """An opener that goes to the BMC directly (it is on the management network, never behind a web
+    proxy) and takes redirects as errors (urllib would send the Authorization header to wherever
+    they point)."""
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context),
+                                       NoRedirect())
 
 
 def _watts(document: Any, path: tuple[str | int, ...], label: str) -> float:
@@ -139,3 +175,14 @@ def _watts(document: Any, path: tuple[str | int, ...], label: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Unavailable(f"no reading: {label} is {value!r}")
     return float(value)
+
+
+def _build(settings: RedfishSettings, _platform: object) -> PowerSource:
+    if not settings.url:
+        return NotConfigured("redfish")
+    return RedfishSource(settings.url, settings.chassis, settings.username, settings.password_file,
+                         settings.verify_tls, settings.ca_file)
+
+
+SOURCE = PowerSourceType("redfish", _build, RedfishSettings, opt_in=True, renamed={
+    f"redfish_{key}": key for key in ("url", "username", "password_file", "chassis", "verify_tls", "ca_file")})

@@ -1,5 +1,10 @@
-"""The agent's measured power sources, built from the config: statuses for the inventory and one
-merged reading per sample."""
+"""The agent's measured power: the registered sources, built for the host's platform from the
+config's `[power.<name>]` sections, give statuses for the inventory and one merged reading per sample.
+
+Layout: `base` (what a source is and how it registers), `registry` (the sources in their order,
+the `[power]` section they make up), one module per source: `rapl`, `nvml`, `battery`, `ipmi`,
+`redfish`. A source registered for other platforms than the host's is not built.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,9 @@ import logging
 import math
 from pathlib import Path
 
-from fleetprint.agent.config import PowerSettings
-from fleetprint.agent.sources import NotConfigured, PowerSource
-from fleetprint.agent.sources.battery import BatterySource
-from fleetprint.agent.sources.ipmi import IpmiSource
-from fleetprint.agent.sources.nvml import NvmlSource
-from fleetprint.agent.sources.rapl import RaplSource
+from fleetprint.agent.platform import LIVE_ROOT, host_platform
+from fleetprint.agent.power.base import PowerSource
+from fleetprint.agent.power.registry import SOURCE_TYPES, PowerSettings
 from fleetprint.schema import Watts
 
 log = logging.getLogger(__name__)
@@ -45,22 +47,8 @@ class PowerReader:
         return merged
 
 
-def _redfish(settings: PowerSettings) -> PowerSource:
-    """The Redfish source, imported only when configured (its HTTP stack costs ~2 MB resident)."""
-    if not settings.redfish_url:
-        return NotConfigured("redfish")
-    from fleetprint.agent.sources.redfish import RedfishSource
-
-    return RedfishSource(settings.redfish_url, settings.redfish_chassis, settings.redfish_username,
-                         settings.redfish_password_file, settings.redfish_verify_tls, settings.redfish_ca_file)
-
-
-def power_reader_for(settings: PowerSettings, root: Path = Path("/")) -> PowerReader:
-    """Every source the agent knows, the BMC ones only when configured."""
-    return PowerReader([
-        RaplSource(root),
-        NvmlSource(root),
-        BatterySource(root),
-        IpmiSource() if settings.ipmi else NotConfigured("ipmi"),
-        _redfish(settings),
-    ])
+def power_reader_for(settings: PowerSettings, root: Path = LIVE_ROOT) -> PowerReader:
+    """Every registered source that reads the host's platform, each from its section."""
+    platform = host_platform(root)
+    return PowerReader([source.build(getattr(settings, source.name, None), platform)
+                        for source in SOURCE_TYPES if source.runs_on(platform)])

@@ -1,17 +1,16 @@
 """Discrete NVIDIA GPUs' power through NVML (the optional nvidia-ml-py package, module `pynvml`).
 
-pynvml is imported only on a host whose PCI bus has an NVIDIA GPU, and NVML is initialised once:
-whether the package or the driver is there is decided at the first read (restart the agent after
-installing either). Utilisation and memory use are not read: the sample has no field for them.
+pynvml is imported only on a host where the platform lists an NVIDIA GPU, and NVML is initialised
+once: whether the package or the driver is there is decided at the first read (restart the agent
+after installing either). Utilisation and memory use are not read: the sample has no field for them.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import ModuleType
 
-from fleetprint.agent.sources import PowerSource, Unavailable
-from fleetprint.agent.sources.gpu import read_gpus
+from fleetprint.agent.platform import Platform
+from fleetprint.agent.power.base import PowerSource, PowerSourceType, Unavailable
 
 NOT_INSTALLED = "not installed: nvidia-ml-py, needed to read NVIDIA GPUs (pip install 'fleetprint[gpu]')"
 
@@ -19,10 +18,10 @@ NOT_INSTALLED = "not installed: nvidia-ml-py, needed to read NVIDIA GPUs (pip in
 class NvmlSource(PowerSource):
     """The sum of every NVIDIA board's power draw (NVML's own short average, in mW)."""
 
-    def __init__(self, root: Path = Path("/")) -> None:
+    def __init__(self, platform: Platform) -> None:
         super().__init__()
         self.name = "nvml"
-        self.root = root
+        self.platform = platform
         self._nvml: ModuleType | None = None
         self._failure = ""
 
@@ -45,7 +44,7 @@ class NvmlSource(PowerSource):
 
     def _start(self) -> ModuleType:
         """Import pynvml and initialise NVML, once; later reads repeat a failure's reason."""
-        self._failure = self._failure or _start_failure(self.root)
+        self._failure = self._failure or _start_failure(self.platform)
         if self._failure:
             raise Unavailable(self._failure)
         import pynvml
@@ -54,9 +53,9 @@ class NvmlSource(PowerSource):
         return pynvml
 
 
-def _start_failure(root: Path) -> str:
+def _start_failure(platform: Platform) -> str:
     """Why NVML cannot be used, or "" once it is initialised."""
-    if not any(gpu.vendor == "NVIDIA" for gpu in read_gpus(root)):
+    if not any(gpu.vendor == "NVIDIA" for gpu in platform.gpus()):
         return "absent: no NVIDIA GPU on the PCI bus"
     try:
         import pynvml
@@ -73,3 +72,6 @@ def _start_failure(root: Path) -> str:
             return "denied: NVML refuses this user access to the GPUs (/dev/nvidia*)"
         return f"error: NVML: {exc}"
     return ""
+
+
+SOURCE = PowerSourceType("nvml", lambda _, platform: NvmlSource(platform))

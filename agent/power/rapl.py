@@ -18,7 +18,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from fleetprint.agent.sources import PowerSource, Unavailable, read_attr
+from fleetprint.agent.power.base import PowerSource, PowerSourceType, Unavailable
+from fleetprint.agent.sources import read_attr
 from fleetprint.agent.sources.cpuinfo import read_blocks
 
 # MSR (intel_rapl_msr, also AMD), TPMI (recent Xeons), MMIO (laptops' processor thermal device).
@@ -119,3 +120,6 @@ def _delta_uj(zone: Path, now: int, before: int | None) -> int | None:
         return now - before
     counter_range = read_attr(zone / "max_energy_range_uj")
     return now - before + int(counter_range) if counter_range.isdigit() else None
+
+
+SOURCE = PowerSourceType("rapl", lambda _, platform: RaplSource(platform.root), platforms=frozenset({"linux"}))

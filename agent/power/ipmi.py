@@ -1,6 +1,6 @@
 """Wall power from the BMC through IPMI DCMI: `ipmitool dcmi power reading` on the local interface.
 
-Read only when configured (`[power] ipmi = true`): the BMC answers slowly, and opening
+Read only when configured (`[power.ipmi] enabled = true`): the BMC answers slowly, and opening
 /dev/ipmi0 needs root (or a udev rule granting the agent's group access to it).
 """
 
@@ -11,12 +11,20 @@ import re
 import shutil
 import subprocess
 
-from fleetprint.agent.sources import PowerSource, Unavailable
+import msgspec
+
+from fleetprint.agent.power.base import NotConfigured, PowerSource, PowerSourceType, Unavailable
 
 _COMMAND = ("dcmi", "power", "reading")
 _INSTANTANEOUS = re.compile(r"^\s*Instantaneous power reading:\s*(\d+)\s+Watts", re.MULTILINE)
 _STATE = re.compile(r"^\s*Power reading state is:\s*(\w+)", re.MULTILINE)
 _DCMI_REFUSED = re.compile(r"DCMI request failed because: (.+)")
+
+
+class IpmiSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """The `[power.ipmi]` section."""
+
+    enabled: bool = False
 
 
 class IpmiSource(PowerSource):
@@ -49,7 +57,8 @@ def parse_power_reading(stdout: str, stderr: str) -> float:
     reading, state = _INSTANTANEOUS.search(stdout), _STATE.search(stdout)
     if reading and state:
         if state.group(1) != "activated":
-            raise Unavailable("no reading: the BMC says its DCMI power measurement is deactivated (try redfish_url)")
+            raise Unavailable("no reading: the BMC says its DCMI power measurement is deactivated "
+                              "(try [power.redfish])")
         if int(reading.group(1)) == 0:
             raise Unavailable("no reading: the BMC reports 0 W (it does not measure power through DCMI)")
         return float(reading.group(1))
@@ -63,3 +72,10 @@ def parse_power_reading(stdout: str, stderr: str) -> float:
         raise Unavailable(f"unsupported: the BMC refuses DCMI power readings: {refused.group(1).strip()}")
     last_line = next((line.strip() for line in reversed((stderr or stdout).splitlines()) if line.strip()), "no output")
     raise Unavailable(f"error: ipmitool: {last_line}")
+
+
+def _build(settings: IpmiSettings, _platform: object) -> PowerSource:
+    return IpmiSource() if settings.enabled else NotConfigured("ipmi")
+
+
+SOURCE = PowerSourceType("ipmi", _build, IpmiSettings, opt_in=True, renamed={"ipmi": "enabled"})
