@@ -1,5 +1,6 @@
 """scripts/release in a scratch clone: the version from the tag, every tracked file of the packages in the
-wheel, the digests it prints, a dirty tree refused, and the README's install lines run against the release."""
+wheel (and nothing else), the agent-only install running `agent once`, the digests it prints, a dirty tree
+refused, and the README's install lines run against the release."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from pathlib import Path
 import pytest
 from releases import RELEASED, git, release, serving
 from stack import REPO
+
+from fleetprint.schema import decode_inventory, decode_report
 
 WHEEL = f"fleetprint-{RELEASED}-py3-none-any.whl"
 SDIST = f"fleetprint-{RELEASED}.tar.gz"
@@ -41,19 +44,60 @@ def wheel_path(folder_file: str, package_dir: dict[str, str]) -> str:
     return package.replace(".", "/") + folder_file[len(folder):]
 
 
-def test_the_wheel_holds_every_tracked_file_of_the_packages(released) -> None:
+def test_the_wheel_holds_every_tracked_file_of_the_packages_and_nothing_else(released) -> None:
+    """The product's folders are pyproject.toml's package-dir, whose subpackages setup.py finds: every file git
+    tracks in them, *.py or package data, ships (and nothing else), and no top-level package folder is left out."""
     clone, _ = released
     package_dir = tomllib.loads((clone / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
-    tracked = git(clone, "ls-files", *{path.split("/")[0] for path in package_dir.values()}).split()
+    top_level_packages = {path.split("/")[0] for path in git(clone, "ls-files", "*/__init__.py").split()
+                          if path.count("/") == 1}
+    assert top_level_packages <= set(package_dir.values()), "a top-level package folder is missing from package-dir"
+    tracked = git(clone, "ls-files", *package_dir.values()).split()
     expected = {wheel_path(path, package_dir) for path in tracked}
     assert {"fleetprint/collector/budgets/__init__.py", "fleetprint/collector/impact/data/server_power_model.json",
-            "fleetprint/report/templates/report.html.j2", "fleetprint/agent/sources/__init__.py"} <= expected
+            "fleetprint/report/templates/report.html.j2", "fleetprint/agent/sources/__init__.py",
+            "fleetprint/agent/power/rapl.py", "fleetprint/dashboards/json/fp-fleet.json"} <= expected
     with zipfile.ZipFile(clone / "dist" / WHEEL) as wheel:
-        assert expected - set(wheel.namelist()) == set()
+        shipped = {name for name in wheel.namelist() if not name.startswith(f"fleetprint-{RELEASED}.dist-info/")}
         metadata = wheel.read(f"fleetprint-{RELEASED}.dist-info/METADATA").decode().splitlines()
         entry_points = wheel.read(f"fleetprint-{RELEASED}.dist-info/entry_points.txt").decode()
+    assert sorted(expected - shipped) == [], ("not in the wheel: a *.py in a folder without __init__.py, or a data "
+                                              "file that [tool.setuptools.package-data] does not name")
+    assert sorted(shipped - expected) == [], "in the wheel but not tracked"
     assert f"Version: {RELEASED}" in metadata and "Provides-Extra: agent" in metadata
     assert "fleetprint = fleetprint.cli:main" in entry_points
+
+
+def test_the_agent_only_install_runs_agent_once(released, tmp_path: Path) -> None:
+    """The wheel with its [agent] extra alone in a fresh environment (dependencies as the machine's pip config
+    finds them): every agent module imports, none of the collector's dependencies is installed, and
+    `fleetprint agent once` prints an inventory and a report."""
+    clone, _ = released
+    venv = tmp_path / "agent-only"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
+    installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install", "-q",
+                                "--disable-pip-version-check", f"{clone / 'dist' / WHEEL}[agent]"],
+                               capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    code = ("import importlib, importlib.metadata as m, pkgutil, fleetprint.agent as agent\n"
+            "for module in pkgutil.walk_packages(agent.__path__, 'fleetprint.agent.'):\n"
+            "    importlib.import_module(module.name)\n"
+            "print(agent.__file__)\nprint(*sorted(dist.metadata['Name'].lower() for dist in m.distributions()))")
+    imported = subprocess.run([str(venv / "bin/python"), "-I", "-c", code], capture_output=True, text=True, timeout=60)
+    assert imported.returncode == 0, imported.stderr
+    agent_init, distributions = imported.stdout.splitlines()
+    assert Path(agent_init).is_relative_to(venv), "imported from the wheel, not from the checkout"
+    collector_extra = tomllib.loads((clone / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    collector_only = {re.split(r"[\s<>=!~;\[]", requirement)[0].lower()
+                      for requirement in collector_extra["collector"]} - {"fleetprint"}
+    assert "influxdb-client" in collector_only and not collector_only & set(distributions.split()), distributions
+    result = subprocess.run([str(venv / "bin/fleetprint"), "agent", "once", "--interval", "0.2"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin", "FLEETPRINT_AGENT_HOST__ID": "agent-only"})
+    assert result.returncode == 0, result.stderr
+    inventory_line, report_line = result.stdout.splitlines()
+    inventory, report = decode_inventory(inventory_line.encode()), decode_report(report_line.encode())
+    assert inventory.host_id == report.host_id == "agent-only" and report.samples[0].mem_total_bytes > 0
 
 
 @pytest.mark.parametrize("change", ["modified", "untracked"])
