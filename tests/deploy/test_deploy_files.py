@@ -5,6 +5,7 @@ Dockerfiles with hadolint and the scripts with shellcheck; the configs they carr
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -386,15 +387,43 @@ def test_kubernetes_configs_load_with_the_pod_environment(tmp_path: Path) -> Non
             assert container["resources"]["requests"]["cpu"] and container["resources"]["requests"]["memory"]
 
 
-def test_dockerfiles_lint_and_copy_every_package() -> None:
+def docker_context(paths: list[str]) -> set[str]:
+    """Those of `paths` that reach the Docker builds' context, the checkout less /.dockerignore: no folder of
+    theirs matches a line (fnmatch's * also crosses a /, so this leaves out at least what Docker does)."""
+    patterns = [line for line in (REPO / ".dockerignore").read_text().splitlines() if line and line[0] != "#"]
+    assert not [pattern for pattern in patterns if pattern.startswith("!")], "exceptions would need Docker's rules"
+
+    def ignored(path: str) -> bool:
+        parts = path.split("/")
+        return any(fnmatch.fnmatch("/".join(parts[:end]), pattern) or pattern.startswith("**/")
+                   and fnmatch.fnmatch(parts[end - 1], pattern[3:]) for pattern in patterns
+                   for end in range(1, len(parts) + 1))
+
+    return {path for path in paths if not ignored(path)}
+
+
+def test_dockerfiles_lint_and_install_the_wheel_of_the_checkout(compose_config: dict) -> None:
+    """Each image installs the wheel that its build stage makes from the whole checkout (less .dockerignore),
+    as a release does, rather than from folders named one by one: the context holds every tracked file of the
+    packages and what the build reads, and not the history, the tests or the deploy files (the secrets)."""
     dockerfiles = sorted((DEPLOY / "docker").glob("Dockerfile.*"))
     result = run(BIN / "hadolint", *dockerfiles)
     assert result.returncode == 0, result.stdout + result.stderr
-    package_dirs = {path.split("/")[0] for path in
-                    tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].values()}
     for dockerfile in dockerfiles:
-        copied = set(re.findall(r"^COPY (\w+) \1$", dockerfile.read_text(), re.M))
-        assert package_dirs <= copied, f"{dockerfile.name} misses {package_dirs - copied}"
+        text = dockerfile.read_text()
+        assert re.findall(r"^COPY (.*)$", text, re.M) == [". .", "--from=build /wheels /wheels"], dockerfile.name
+        assert re.search(r"^RUN pip wheel .*--wheel-dir /wheels \.$", text, re.M), dockerfile.name
+        assert re.search(r'pip install --no-cache-dir "\$\{wheel\}\[\w+', text), dockerfile.name
+    assert {service["build"]["context"] for service in compose_config["services"].values()
+            if "build" in service} == {str(REPO)}, "the compose builds' context is the checkout, with .dockerignore"
+    folders = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].values()
+    tracked = run("git", "ls-files", cwd=REPO).stdout.split()
+    needed = {"pyproject.toml", "README.md", "LICENSE"} | {path for path in tracked if path.split("/")[0] in folders}
+    context = docker_context(tracked)
+    assert sorted(needed - context) == []
+    assert not [path for path in context if path.split("/")[0] in ("tests", "deploy", "docs")]
+    assert docker_context([".git/HEAD", ".venv/bin/python", "deploy/compose/secrets/influxdb_token", "dist/x.whl",
+                           "agent/__pycache__/cli.cpython-311.pyc", "fleetprint.egg-info/PKG-INFO"]) == set()
 
 
 def test_shell_scripts_pass_shellcheck() -> None:
