@@ -16,9 +16,10 @@ import pytest
 
 from fleetprint.collector.budgets.periods import period_bounds
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
-from fleetprint.collector.store.lineprotocol import epoch_ms, line
+from fleetprint.collector.store.lineprotocol import line
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 from fleetprint.schema import utc_now
+from fleetprint.timestamps import epoch_ms
 
 from processes import Program, collector_config, start_collector, wait_until
 

@@ -21,11 +21,12 @@ from fleetprint.collector.budgets.evaluate import BudgetEvaluator, BudgetStatus
 from fleetprint.collector.budgets.leader import Leadership
 from fleetprint.collector.budgets.notify import WebhookSender, alert_payload
 from fleetprint.collector.stats import Counters
-from fleetprint.collector.store.lineprotocol import epoch_ms, line
+from fleetprint.collector.store.lineprotocol import line
 from fleetprint.collector.store.sink import Sink
 from fleetprint.config import ConfigError
 from fleetprint.mqtt import Topics
 from fleetprint.schema import utc_now
+from fleetprint.timestamps import epoch_ms
 
 log = logging.getLogger(__name__)
 BUDGET_MEASUREMENT = "fp_budget"

@@ -10,8 +10,8 @@ from fleetprint.collector.impact.footprint import SampleFootprint, sample_footpr
 from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.impact.host_model import HostModel
 from fleetprint.collector.impact.ladder import PowerEstimate, PowerLadder
-from fleetprint.collector.store.lineprotocol import epoch_ms
 from fleetprint.schema import Sample
+from fleetprint.timestamps import epoch_ms
 
 
 @dataclass(slots=True)  # made per sample: not frozen, which costs 5x to create

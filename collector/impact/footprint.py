@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from fleetprint.collector.impact.host_model import HostModel
 from fleetprint.collector.impact.ladder import PowerEstimate
-from fleetprint.collector.store.lineprotocol import epoch_ms
 from fleetprint.schema import Sample
+from fleetprint.timestamps import epoch_ms
 
 
 @dataclass(slots=True)  # made per sample: not frozen, which costs 5x to create

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
 
 # InfluxDB 1.x takes a backslash in a tag literally unless it precedes one of these.
 _TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\ ", "\r": r"\ ", "\t": r"\ "})
@@ -47,8 +46,3 @@ def line(measurement: str, tags: dict[str, str], fields: dict[str, FieldValue | 
     tag_part = "".join(f",{escape_tag(k)}={escape_tag(v)}" for k, v in sorted(tags.items()) if v)
     field_part = ",".join(f"{k}={format_field(v)}" for k, v in fields.items() if v is not None)
     return f"{measurement}{tag_part} {field_part} {time_ms}"
-
-
-def epoch_ms(moment: datetime) -> int:
-    """Milliseconds since the epoch for an aware datetime."""
-    return int(round(moment.timestamp() * 1000))

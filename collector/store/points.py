@@ -9,8 +9,9 @@ from functools import lru_cache
 from fleetprint.collector.impact.attribution import ServiceFootprint
 from fleetprint.collector.impact.footprint import SampleFootprint
 from fleetprint.collector.impact.host_model import HostModel
-from fleetprint.collector.store.lineprotocol import epoch_ms, escape_tag, format_field, line
+from fleetprint.collector.store.lineprotocol import escape_tag, format_field, line
 from fleetprint.schema import Inventory, Sample
+from fleetprint.timestamps import epoch_ms
 
 HOST_MEASUREMENT = "fp_host"
 SERVICE_MEASUREMENT = "fp_service"

@@ -11,9 +11,10 @@ import yaml
 
 from fleetprint.collector.budgets.config import load_budgets
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
-from fleetprint.collector.store.lineprotocol import epoch_ms, line
+from fleetprint.collector.store.lineprotocol import line
 from fleetprint.dashboards.alert_rules import alert_rules
 from fleetprint.schema import utc_now
+from fleetprint.timestamps import epoch_ms
 
 BUDGETS = """
 [[budget]]

@@ -11,7 +11,8 @@ from fleetprint.collector.budgets.evaluate import BudgetEvaluator
 from fleetprint.collector.rollups import Rollups
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
 from fleetprint.collector.store.influxql import InfluxQL
-from fleetprint.collector.store.lineprotocol import epoch_ms, line
+from fleetprint.collector.store.lineprotocol import line
+from fleetprint.timestamps import epoch_ms
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)  # day 20 of a 30-day month: 10.5 days left
 

@@ -7,12 +7,8 @@ from datetime import datetime, timezone
 import pytest
 
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
-from fleetprint.collector.store.lineprotocol import (
-    epoch_ms,
-    escape_tag,
-    format_field,
-    line,
-)
+from fleetprint.collector.store.lineprotocol import escape_tag, format_field, line
+from fleetprint.timestamps import epoch_ms
 
 
 def test_fields_by_type() -> None:

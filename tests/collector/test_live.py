@@ -9,8 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
-from fleetprint.collector.store.lineprotocol import epoch_ms, line
+from fleetprint.collector.store.lineprotocol import line
 from fleetprint.schema import utc_now
+from fleetprint.timestamps import epoch_ms
 
 
 def live(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

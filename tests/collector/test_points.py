@@ -11,7 +11,7 @@ from fleetprint.collector.impact.attribution import ServiceFootprint
 from fleetprint.collector.impact.footprint import SampleFootprint
 from fleetprint.collector.impact.grid import zone_factors
 from fleetprint.collector.impact.host_model import HostModel, build_host_model
-from fleetprint.collector.store.lineprotocol import epoch_ms, line
+from fleetprint.collector.store.lineprotocol import line
 from fleetprint.collector.store.points import (
     HOST_MEASUREMENT,
     SERVICE_MEASUREMENT,
@@ -21,6 +21,7 @@ from fleetprint.collector.store.points import (
     service_sample_line,
 )
 from fleetprint.schema import Cpu, Inventory, Sample
+from fleetprint.timestamps import epoch_ms
 
 T0 = datetime(2026, 11, 2, 10, 0, 30, tzinfo=timezone.utc)
 SAMPLE = Sample(ts=T0, interval_s=30, cpu_util_pct=37.25, mem_used_bytes=7 << 30, mem_total_bytes=16 << 30,

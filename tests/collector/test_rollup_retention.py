@@ -14,11 +14,12 @@ from fleetprint.collector.budgets.evaluate import BudgetEvaluator
 from fleetprint.collector.rollups import SUMMED_FIELDS, Rollups
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
 from fleetprint.collector.store.influxql import InfluxQL
-from fleetprint.collector.store.lineprotocol import epoch_ms, line
+from fleetprint.collector.store.lineprotocol import line
 from fleetprint.collector.store.sink import RejectedWriteError
 from fleetprint.report.collect import collect
 from fleetprint.report.model import Scope
 from fleetprint.report.period import parse_period
+from fleetprint.timestamps import epoch_ms
 
 POLICY = "rollups"
 ROLLUPS = ("fp_service_1h", "fp_service_1d", "fp_host_1d")
