@@ -17,7 +17,7 @@ from fleetprint.simulator.fleet import FleetSpec, VirtualHost, generate_fleet
 def make_ingest() -> Ingest:
     """An Ingest with the collector's defaults and limits; its registry is `ingest.hosts`."""
     config = load_collector_config(None)
-    return ingest_from_config(config, Counters(), GridFactors.from_config(config))
+    return ingest_from_config(config, Counters(), GridFactors.from_settings(config.grid, config.sites))
 
 
 def fleet(hosts: int) -> list[VirtualHost]:

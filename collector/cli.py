@@ -17,36 +17,6 @@ from fleetprint.logs import configure_logging
 log = logging.getLogger("fleetprint.collector")
 
 
-def make_influxql(config):
-    """InfluxQL on the collector's database (on InfluxDB 2.x, the database its DBRP mappings name)."""
-    from fleetprint.collector.store.influxql import InfluxQL
-
-    settings = config.influxdb
-    if settings.version == 1:
-        return InfluxQL(settings.url, settings.database, settings.username, settings.password,
-                        rollup_retention_policy=settings.rollup_retention_policy)
-    return InfluxQL(settings.url, settings.database, token=settings.secret_token(),
-                    rollup_retention_policy=settings.rollup_retention_policy)
-
-
-def _make_sink(config, rollups: bool = False):
-    """The writer of raw points, or with `rollups` of the rollups (in their retention policy or bucket)."""
-    settings = config.influxdb
-    if settings.version == 1:
-        from fleetprint.collector.store.influx_v1 import InfluxV1Sink
-
-        policy = settings.rollup_retention_policy if rollups else ""
-        sink = InfluxV1Sink(settings.url, settings.database, settings.username, settings.password, settings.timeout_s,
-                            policy)
-        if settings.create_database and not rollups:
-            sink.create_database()
-        return sink
-    from fleetprint.collector.store.influx_v2 import InfluxV2Sink
-
-    bucket = settings.rollup_bucket if rollups and settings.rollup_bucket else settings.bucket
-    return InfluxV2Sink(settings.url, bucket, settings.org, settings.secret_token() or "", settings.timeout_s)
-
-
 @click.group()
 def collector() -> None:
     """The collector: subscribes to agents' reports, models their footprint, writes to InfluxDB."""
@@ -78,23 +48,24 @@ def run(config_path: str | None, log_level: str) -> None:
     from fleetprint.collector.rollups import Rollups
     from fleetprint.collector.service import Collector
     from fleetprint.collector.stats import Counters
+    from fleetprint.collector.store.connect import make_influxql, make_sink
     from fleetprint.collector.store.sink import RetryableWriteError
     from fleetprint.mqtt import Topics
 
     try:
-        sink = _make_sink(config)
+        sink = make_sink(config.influxdb)
     except RetryableWriteError as exc:
         raise click.ClickException(f"cannot reach InfluxDB at {config.influxdb.url}: {exc}") from None
     counters = Counters()
     rollups = None
     if config.rollups.enabled:
-        rollup_sink = _make_sink(config, rollups=True) if config.influxdb.rollup_retention_policy else sink
-        rollups = Rollups(make_influxql(config), rollup_sink, config.rollups.lag_s)
-    grid = GridFactors.from_config(config)
+        rollup_sink = make_sink(config.influxdb, rollups=True) if config.influxdb.rollup_retention_policy else sink
+        rollups = Rollups(make_influxql(config.influxdb), rollup_sink, config.rollups.lag_s)
+    grid = GridFactors.from_settings(config.grid, config.sites)
     ingest = ingest_from_config(config, counters, grid, on_sample=rollups.mark if rollups else None)
     service = Collector(config, sink, ingest, counters, rollups, grid.live)
     if config.budgets.file:
-        service.budgets = BudgetJob(config.budgets.file, BudgetEvaluator(make_influxql(config), load_budgets(
+        service.budgets = BudgetJob(config.budgets.file, BudgetEvaluator(make_influxql(config.influxdb), load_budgets(
             config.budgets.file).evaluation), sink, Topics(config.mqtt.topic_prefix), service.publish_retained,
             service.leadership, counters)
         signal.signal(signal.SIGHUP, lambda *_: service.budgets.reload(force=True))

@@ -1,184 +1,28 @@
-"""The collector's configuration (TOML, `FLEETPRINT_COLLECTOR_*` overrides): see examples/collector.toml."""
+"""The collector's configuration (TOML, `FLEETPRINT_COLLECTOR_*` overrides): see examples/collector.toml.
+
+`CollectorConfig` assembles the sections of collector/settings.py and checks what types alone
+cannot say, some of it against the models' data (zones, grid profiles, the budget file).
+"""
 
 from __future__ import annotations
 
-import re
-import socket
 from pathlib import Path
-from typing import Annotated, Literal
 
 import msgspec
 
+from fleetprint.collector.settings import (
+    AttributionSettings,
+    BudgetSettings,
+    CollectorSettings,
+    GridSettings,
+    ImpactSettings,
+    InfluxSettings,
+    LifetimeSettings,
+    RollupSettings,
+    SiteSettings,
+)
 from fleetprint.config import load_config
 from fleetprint.mqtt import MqttSettings
-
-Zone = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}\Z")]
-# Defaults of what a host may cost (collector/ingest.py, collector/host_limits.py use them too).
-MAX_SAMPLE_AGE_DAYS = 90.0
-MAX_SAMPLE_AHEAD_S = 300.0
-MAX_SERVICES_PER_HOST = 64
-RETENTION_POLICY = re.compile(r"[A-Za-z0-9._-]{1,64}")
-
-
-class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """This collector's identity on the broker and its persistent session."""
-
-    # MQTT client id: must be stable across restarts (the broker keeps the session by it).
-    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}\Z")] = msgspec.field(
-        default_factory=lambda: "fleetprint-collector-" + "".join(
-            c if c.isalnum() or c in "._-" else "-" for c in socket.gethostname())[:40]
-    )
-    share_group: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}\Z")] = "fleetprint"
-    session_expiry_s: Annotated[int, msgspec.Meta(ge=0, le=4294967295)] = 7 * 86400
-    receive_maximum: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 10000
-    health_interval_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 10.0
-    # Rewritten every health_interval_s, read by `fleetprint collector health` (fleetprint/health.py):
-    # its directory must be writable (systemd's RuntimeDirectory; a tmpfs or emptyDir in containers).
-    health_file: str = "/run/fleetprint-collector/health.json"
-    # How long a report from a host with no inventory yet is held before it is rejected.
-    inventory_wait_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 60.0
-    # Memory bounds in bytes of payload (docs/operations.md sizes them for a 1 GiB container):
-    # reports held for their inventory (past it, the largest holder's oldest is rejected), and
-    # messages the session process keeps for the collector (past it, it reads no more and the
-    # broker keeps them).
-    max_held_bytes: Annotated[int, msgspec.Meta(ge=262_144)] = 128 * 2**20
-    max_queued_bytes: Annotated[int, msgspec.Meta(ge=262_144)] = 64 * 2**20
-    # Samples older than this, or dated further ahead than max_sample_ahead_s, are refused
-    # (`samples_refused_too_old`, `samples_refused_in_future`): a wrong clock or a hostile host
-    # must not open database shards far from now nor freeze the rollups. The default covers an
-    # agent's whole queue (200,000 samples: 69 days at 30 s).
-    max_sample_age_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] = MAX_SAMPLE_AGE_DAYS
-    max_sample_ahead_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = MAX_SAMPLE_AHEAD_S
-    # What one host may cost the others (collector/host_limits.py): distinct services it may
-    # name (past it, their share goes to `unallocated`), and points per second it may bring,
-    # with a burst saved up (past it, its reports are rejected as `rate_limited`).
-    max_services_per_host: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = MAX_SERVICES_PER_HOST
-    max_points_per_host_per_s: Annotated[float, msgspec.Meta(gt=0)] = 5000.0
-    max_points_per_host_burst: Annotated[float, msgspec.Meta(ge=1)] = 300_000.0
-
-
-class InfluxSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """Where points go: InfluxDB 1.x (`/write`, database) or 2.x/3.x (bucket, org, token)."""
-
-    version: Literal[1, 2] = 1
-    url: str = "http://127.0.0.1:8086"
-    database: str = "fleetprint"
-    create_database: bool = True
-    username: str | None = None
-    password: str | None = None
-    bucket: str = "fleetprint"
-    org: str = ""
-    token: str | None = None
-    token_file: str | None = None
-    batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 5000
-    # Points waiting for the database, at most: past it, the collector stops taking messages
-    # (the broker keeps them) until the writer has taken the batch.
-    max_pending_points: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 50_000
-    flush_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
-    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
-    # Where rollups are kept (docs/storage.md, "Retention"): a retention policy that keeps them
-    # longer than the raw points in the database's default one; empty: the default one too.
-    rollup_retention_policy: str = ""
-    # Version 2: the bucket rollups are written to, mapped (DBRP) to `database` and rollup_retention_policy.
-    rollup_bucket: str = ""
-
-    def check_rollup_storage(self) -> None:
-        """The rollups' retention policy and bucket: well named, and both or neither on InfluxDB 2.x."""
-        policy, bucket = self.rollup_retention_policy, self.rollup_bucket
-        if policy and not RETENTION_POLICY.fullmatch(policy):
-            raise ValueError("influxdb.rollup_retention_policy: a retention policy's name is 1 to 64 letters, "
-                             "digits, '.', '_' or '-'")
-        if bucket and self.version == 1:
-            raise ValueError("influxdb.rollup_bucket: InfluxDB 2.x only; 1.x keeps rollups in rollup_retention_policy")
-        if self.version == 2 and policy and not bucket:
-            raise ValueError("influxdb.rollup_bucket: InfluxDB 2.x writes rollups to a bucket of their own: the one "
-                             f"mapped (DBRP) to database {self.database}, retention policy {policy}")
-        if self.version == 2 and bucket and not policy:
-            raise ValueError(f"influxdb.rollup_retention_policy: the retention policy bucket {bucket} is mapped "
-                             f"(DBRP) to in database {self.database}, by which InfluxQL reads the rollups")
-
-    def secret_token(self) -> str | None:
-        if self.token_file:
-            with open(self.token_file, encoding="utf-8") as handle:
-                return handle.read().strip()
-        return self.token
-
-
-ServiceName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+\Z")]
-
-
-class SiteSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """Facts about a site that agents need not repeat."""
-
-    zone: Zone | None = None
-    # The department of the site's hosts that name none themselves.
-    department: ServiceName | None = None
-    # Services of the site's hosts that declare none themselves, with weights.
-    services: dict[ServiceName, Annotated[float, msgspec.Meta(gt=0)]] = {}
-    # Power usage effectiveness of the site's datacentre: facility energy / IT energy.
-    pue: Annotated[float, msgspec.Meta(ge=1.0, le=4.0)] = 1.0
-    # The site's own electricity carbon intensity (a supplier contract), instead of the zone's.
-    gwp_gco2e_per_kwh: Annotated[float, msgspec.Meta(ge=0, le=2000)] | None = None
-
-
-class GridSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """Time-varying electricity carbon intensity (collector/impact/grid_*.py)."""
-
-    # Hourly profile files per zone: Electricity Maps or RTE éCO2mix exports, or datetime,gco2e_per_kwh.
-    profiles: dict[Zone, str] = {}
-    # A live provider: URL template with {zone}; polled every live_refresh_s for the zones in use.
-    live_url: str | None = None
-    live_zones: dict[Zone, str] = {}
-    live_token_file: str | None = None
-    live_token_header: str = "auth-token"
-    live_refresh_s: Annotated[float, msgspec.Meta(ge=60, le=86400)] = 900.0
-
-
-class LifetimeSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """Default lifetimes per kind of machine, in years, for hosts whose agent gives none
-    (else Boavizta's: 4 years for servers and laptops, 6 for desktops)."""
-
-    server: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
-    vm: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
-    desktop: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
-    laptop: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
-
-
-class AttributionSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """How a host's footprint is split across its services (collector/impact/attribution.py)."""
-
-    idle_rule: Literal["cpu_share", "weights", "unallocated"] = "cpu_share"
-    unallocated: ServiceName = "unallocated"
-
-
-class ImpactSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """Defaults of the impact model."""
-
-    default_zone: Zone = "WOR"
-    default_site: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "default"
-    # Hardware threads of the physical hosts VMs run on (their share is vCPUs / this);
-    # default: the VM's CPU model in Boavizta's platform_compute_medium archetype.
-    vm_host_threads: Annotated[int, msgspec.Meta(ge=1, le=65536)] | None = None
-    # Modelled server power: the SPECpower fit (docs/power-model.md), or Boavizta's profile
-    # for figures comparable with BoaviztAPI (it overshoots measured wall power).
-    server_power_model: Literal["specpower_fit", "boavizta"] = "specpower_fit"
-
-
-class RollupSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """Rollups per service (hourly, daily) and per host (daily) (collector/rollups.py)."""
-
-    enabled: bool = True
-    interval_s: Annotated[float, msgspec.Meta(ge=1, le=86400)] = 300.0
-    # A period is rolled up once it ended this long ago (samples arrive a little late).
-    lag_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 120.0
-
-
-class BudgetSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """Budgets per service (docs/budgets.md); evaluated by one collector among those online."""
-
-    file: str | None = None
-    # An evaluator takes over only after being the first collector online this long.
-    leader_settle_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 10.0
 
 
 class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):

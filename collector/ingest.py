@@ -21,17 +21,13 @@ from dataclasses import dataclass
 
 import msgspec
 
-from fleetprint.collector.config import (
-    MAX_SAMPLE_AGE_DAYS,
-    MAX_SAMPLE_AHEAD_S,
-    MAX_SERVICES_PER_HOST,
-    CollectorConfig,
-)
+from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.host_limits import ReportGuard, ServiceBound
 from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.impact.host_model import HostModel
+from fleetprint.collector.settings import MAX_SAMPLE_AGE_DAYS, MAX_SAMPLE_AHEAD_S, MAX_SERVICES_PER_HOST
 from fleetprint.collector.stats import Counters, ThrottledLog
 from fleetprint.collector.store.points import host_sample_line, inventory_line, service_sample_line
 from fleetprint.mqtt import Topics
@@ -53,8 +49,8 @@ def ingest_from_config(config: CollectorConfig, counters: Counters, grid: GridFa
     """The Ingest that `fleetprint collector run` uses, with the config's limits."""
     limits = config.collector
     window = SampleWindow(limits.max_sample_age_days * 86_400, limits.max_sample_ahead_s)
-    return Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters, Assessor(config, grid),
-                  on_sample=on_sample, window=window,
+    return Ingest(HostRegistry(config), Topics(config.mqtt.topic_prefix), counters,
+                  Assessor(config.attribution, config.sites, grid), on_sample=on_sample, window=window,
                   service_bound=ServiceBound(limits.max_services_per_host, config.attribution.unallocated),
                   guard=ReportGuard(limits.max_points_per_host_per_s, limits.max_points_per_host_burst))
 

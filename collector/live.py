@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import click
 
 from fleetprint.cli_options import collector_config_option
-from fleetprint.collector.cli import make_influxql
 from fleetprint.collector.config import load_collector_config
+from fleetprint.collector.store.connect import make_influxql
 from fleetprint.collector.store.influxql import InfluxQL, QueryError
 from fleetprint.collector.store.points import HOST_MEASUREMENT
 from fleetprint.config import ConfigError
@@ -62,7 +62,7 @@ def render(hosts: list[HostNow]) -> str:
 def live(config_path: str | None, window_s: int, every_s: float, once: bool) -> None:
     """Show each host's modelled or measured power and its footprint rate, refreshed until Ctrl-C."""
     try:
-        influxql = make_influxql(load_collector_config(config_path))
+        influxql = make_influxql(load_collector_config(config_path).influxdb)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     try:

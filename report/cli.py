@@ -42,8 +42,8 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
     from tqdm import tqdm
 
     from fleetprint.collector.budgets.config import load_budgets
-    from fleetprint.collector.cli import make_influxql
     from fleetprint.collector.config import load_collector_config
+    from fleetprint.collector.store.connect import make_influxql
     from fleetprint.collector.store.influxql import QueryError
     from fleetprint.report.collect import collect
     from fleetprint.report.csv_export import write_csv_zip
@@ -72,7 +72,8 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
     written = []
     with tqdm(unit="step", disable=None, dynamic_ncols=True, leave=False) as bar:
         try:
-            data = collect(lambda: make_influxql(config), period, scope, budget_file, utc_now(), extend_years, bar)
+            data = collect(lambda: make_influxql(config.influxdb), period, scope, budget_file, utc_now(), extend_years,
+                           bar)
         except QueryError as exc:
             raise click.ClickException(str(exc)) from None
         bar.reset(total=len(formats))

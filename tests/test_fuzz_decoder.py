@@ -14,6 +14,7 @@ from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.ingest import AwaitingInventory, Ingest
+from fleetprint.collector.settings import AttributionSettings
 from fleetprint.collector.stats import Counters
 from fleetprint.mqtt import Topics
 from fleetprint.schema import Cpu, Inventory, PayloadError, Report, Sample, decode_inventory, decode_report, encode
@@ -66,7 +67,7 @@ def test_deep_nesting_is_refused_not_a_crash() -> None:
 _hosts = HostRegistry(CollectorConfig())
 _hosts.update(Inventory(host_id="fuzz", taken_at=TS, kind="server", ram_gb=32,
                         cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32)))
-_ingest = Ingest(_hosts, Topics(), Counters(), Assessor(CollectorConfig(), GridFactors({}, {}, None)),
+_ingest = Ingest(_hosts, Topics(), Counters(), Assessor(AttributionSettings(), {}, GridFactors({}, {}, None)),
                  clock=lambda: TS.timestamp())
 
 

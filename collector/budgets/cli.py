@@ -36,12 +36,12 @@ def budgets() -> None:
 def status(config_path: str | None, budgets_path: str | None) -> None:
     """Every budget now: spent, forecast to the end of its period, limit, state, trajectory."""
     from fleetprint.collector.budgets.evaluate import BudgetEvaluator
-    from fleetprint.collector.cli import make_influxql
+    from fleetprint.collector.store.connect import make_influxql
     from fleetprint.collector.store.influxql import QueryError
     from fleetprint.schema import utc_now
 
     config, budget_file = _load(config_path, budgets_path)
-    evaluator = BudgetEvaluator(make_influxql(config), budget_file.evaluation)
+    evaluator = BudgetEvaluator(make_influxql(config.influxdb), budget_file.evaluation)
     now = utc_now()
     header = (f"{'budget':<32} {'period from':<11} {'spent':>10} {'forecast':>10} {'limit':>10} {'unit':<6} "
               f"{'state':<9} trajectory")

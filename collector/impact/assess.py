@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.impact.attribution import ServiceFootprint, service_footprints, split
 from fleetprint.collector.impact.footprint import SampleFootprint, sample_footprint
 from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.impact.host_model import HostModel
 from fleetprint.collector.impact.ladder import PowerEstimate, PowerLadder
+from fleetprint.collector.settings import AttributionSettings, SiteSettings
 from fleetprint.schema import Sample
 from fleetprint.timestamps import epoch_ms
 
@@ -24,9 +25,10 @@ class Assessment:
 class Assessor:
     """Per sample, and only formulas: boaviztapi has run once per host, when its inventory came."""
 
-    def __init__(self, config: CollectorConfig, grid: GridFactors, ladder: PowerLadder | None = None) -> None:
-        self.attribution = config.attribution
-        self.site_pue = {name: site.pue for name, site in config.sites.items()}
+    def __init__(self, attribution: AttributionSettings, sites: Mapping[str, SiteSettings], grid: GridFactors,
+                 ladder: PowerLadder | None = None) -> None:
+        self.attribution = attribution
+        self.site_pue = {name: site.pue for name, site in sites.items()}
         self.grid = grid
         self.ladder = ladder or PowerLadder()
 

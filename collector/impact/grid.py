@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.impact import boavizta
 from fleetprint.collector.impact.grid_live import LiveIntensity
 from fleetprint.collector.impact.grid_profile import HOUR_MS, load_profile
+from fleetprint.collector.settings import GridSettings, SiteSettings
 
 # Stored unit per the factor's unit per kWh: gCO2e/Wh = kgCO2e/kWh; kgSbeq and MJ per Wh = per kWh / 1000.
 _PER_WH = {"gwp": 1.0, "adp": 1e-3, "pe": 1e-3}
@@ -42,16 +43,16 @@ class GridFactors:
     """
 
     @classmethod
-    def from_config(cls, config: CollectorConfig) -> GridFactors:
-        """Site overrides, profile files (read now) and the live provider, as configured."""
-        grid = config.grid
+    def from_settings(cls, grid: GridSettings, sites: Mapping[str, SiteSettings]) -> GridFactors:
+        """Site overrides, profile files (read now) and the live provider, as the `[grid]` and `[sites]`
+        sections say."""
         live = None
         if grid.live_url:
             headers = {}
             if grid.live_token_file:
                 headers[grid.live_token_header] = Path(grid.live_token_file).read_text(encoding="utf-8").strip()
             live = LiveIntensity(grid.live_url, dict(grid.live_zones), headers)
-        return cls({name: site.gwp_gco2e_per_kwh for name, site in config.sites.items()
+        return cls({name: site.gwp_gco2e_per_kwh for name, site in sites.items()
                     if site.gwp_gco2e_per_kwh is not None},
                    {zone: load_profile(Path(path)) for zone, path in grid.profiles.items()}, live)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import threading
 
-from fleetprint.collector.config import CollectorConfig, InfluxSettings
+from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.held import HeldMessage
 from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.ingest import Ingest
 from fleetprint.collector.service import Collector
+from fleetprint.collector.settings import InfluxSettings
 from fleetprint.collector.stats import Counters
 from fleetprint.mqtt import Topics
 
@@ -21,7 +22,8 @@ BLOCKED_FOR_S = 0.5  # how long a blocked thread is given to (wrongly) get throu
 def _collector(max_pending: int) -> Collector:
     config = CollectorConfig(influxdb=InfluxSettings(batch_size=10, max_pending_points=max_pending))
     counters = Counters()
-    ingest = Ingest(HostRegistry(config), Topics(), counters, Assessor(config, GridFactors({}, {}, None)))
+    assessor = Assessor(config.attribution, config.sites, GridFactors({}, {}, None))
+    ingest = Ingest(HostRegistry(config), Topics(), counters, assessor)
     return Collector(config, sink=None, ingest=ingest, counters=counters)
 
 

@@ -9,6 +9,7 @@ from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.ingest import Ingest, SampleWindow
+from fleetprint.collector.settings import AttributionSettings
 from fleetprint.collector.stats import Counters
 from fleetprint.mqtt import Topics
 from fleetprint.schema import Cpu, Inventory, Report, Sample, encode
@@ -22,7 +23,7 @@ def _ingest(**options) -> tuple[Ingest, Counters]:
     hosts.update(Inventory(host_id="h1", taken_at=T0, kind="server", ram_gb=32,
                            cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32)))
     counters = Counters()
-    return Ingest(hosts, Topics(), counters, Assessor(CollectorConfig(), GridFactors({}, {}, None)),
+    return Ingest(hosts, Topics(), counters, Assessor(AttributionSettings(), {}, GridFactors({}, {}, None)),
                   clock=lambda: T0.timestamp(), **options), counters
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 
-from fleetprint.collector.config import CollectorConfig, InfluxSettings
+from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.ingest import Ingest
 from fleetprint.collector.service import Collector
+from fleetprint.collector.settings import InfluxSettings
 from fleetprint.collector.stats import Counters
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
 from fleetprint.collector.store.sink import refusal, refusal_reason
@@ -22,7 +23,8 @@ T0 = 1_790_000_000_000
 def _collector(sink: InfluxV1Sink) -> Collector:
     config = CollectorConfig(influxdb=InfluxSettings(batch_size=5000))
     counters = Counters()
-    ingest = Ingest(HostRegistry(config), Topics(), counters, Assessor(config, GridFactors({}, {}, None)))
+    assessor = Assessor(config.attribution, config.sites, GridFactors({}, {}, None))
+    ingest = Ingest(HostRegistry(config), Topics(), counters, assessor)
     return Collector(config, sink=sink, ingest=ingest, counters=counters)
 
 
