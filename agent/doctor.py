@@ -11,8 +11,8 @@ from pathlib import Path
 import msgspec
 
 from fleetprint.agent.config import AgentConfig, load_agent_config
-from fleetprint.doctor import Check, clock_against, clock_sync, load_checked
 from fleetprint.doctor_broker import broker_checks
+from fleetprint.doctor_checks import Check, clock_against, clock_sync, load_checked
 
 # Status kinds of a power source (fleetprint.agent.power) that something on the host can fix.
 _FIXABLE = ("denied", "not installed", "no driver", "unreachable", "untrusted", "error")

@@ -20,8 +20,8 @@ from urllib.parse import urlencode
 from fleetprint.broker_acl import COLLECTOR_USER
 from fleetprint.collector.config import CollectorConfig, load_collector_config
 from fleetprint.collector.settings import InfluxSettings
-from fleetprint.doctor import Check, clock_against, load_checked
 from fleetprint.doctor_broker import broker_checks
+from fleetprint.doctor_checks import Check, clock_against, load_checked
 from fleetprint.mqtt import Topics
 
 PROBE_MEASUREMENT = "fp_doctor"

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fleetprint.broker_acl import COLLECTOR_USER
-from fleetprint.doctor import Check
+from fleetprint.doctor_checks import Check
 from fleetprint.mqtt import MqttSettings, make_client
 
 _CERT_EXPIRY_WARN_DAYS = 30

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from test_broker_security import ShippedMosquitto
 
-from fleetprint.doctor import Check
+from fleetprint.doctor_checks import Check
 
 from services import InfluxDB
 

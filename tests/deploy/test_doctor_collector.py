@@ -12,7 +12,7 @@ from stack import AuthInfluxDB, by_name, doctor
 from test_broker_security import ShippedMosquitto, tls_files
 
 from fleetprint.collector.doctor import PROBE_MEASUREMENT, collector_checks
-from fleetprint.doctor import Check
+from fleetprint.doctor_checks import Check
 
 from processes import wait_until
 from services import Mosquitto, free_port
