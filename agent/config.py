@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import msgspec
 
+from fleetprint.agent.inventory import HostFacts
 from fleetprint.agent.platform import default_state_dir
 from fleetprint.agent.power.registry import PowerSettings, upgrade_flat_keys
 from fleetprint.agent.services import ServiceSettings
 from fleetprint.config import load_config
 from fleetprint.mqtt import MqttSettings
-from fleetprint.schema import HOST_ID_PATTERN
 
 # In state_dir: the agent's heartbeat, read by `fleetprint agent health` (fleetprint/health.py).
 HEALTH_FILE = "health.json"
-
-
-class HostFacts(msgspec.Struct, forbid_unknown_fields=True):
-    """What only the operator knows about the host: sent in the inventory."""
-
-    id: Annotated[str, msgspec.Meta(pattern=HOST_ID_PATTERN)] | None = None
-    site: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
-    # The organisation's unit the host belongs to (a directorate, a faculty): a tag like site.
-    department: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+\Z")] | None = None
-    zone: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}\Z")] | None = None
-    kind: str | None = None
-    purchase_date: date | None = None
-    lifetime_years: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
-    # Services the whole host serves, with weights: {mail = 2, web = 1}.
-    services: dict[Annotated[str, msgspec.Meta(min_length=1, max_length=64)], Annotated[float, msgspec.Meta(gt=0)]] = {}
 
 
 class SamplingSettings(msgspec.Struct, forbid_unknown_fields=True):

@@ -1,7 +1,8 @@
 """The agent's inventory: what the host is, read through the platform layer and the operator's facts.
 
 The platform's readers read the machine under `root` ("/" in production, a recorded tree in
-tests); a missing or unreadable source degrades to a default, never to an exception.
+tests); a missing or unreadable source degrades to a default, never to an exception. The
+operator's facts are the config's `[host]` section, `HostFacts`, declared here.
 """
 
 from __future__ import annotations
@@ -10,20 +11,36 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import cast
+from typing import Annotated, cast
+
+import msgspec
 
 from fleetprint import __version__
-from fleetprint.agent.config import HostFacts
 from fleetprint.agent.platform import LIVE_ROOT, Machine, Virtualisation, host_platform
-from fleetprint.schema import Inventory, MachineKind, utc_now
+from fleetprint.schema import HOST_ID_PATTERN, Inventory, MachineKind, utc_now
 
 # List limits of the wire schema: a host beyond them (a SAN's hundreds of LUNs) keeps its
 # first devices rather than send an inventory the collector would reject.
 _MAX_DISKS = 256
 _MAX_GPUS = 64
 _HOST_ID_APP_KEY = b"fleetprint host id"
+
+
+class HostFacts(msgspec.Struct, forbid_unknown_fields=True):
+    """What only the operator knows about the host: sent in the inventory."""
+
+    id: Annotated[str, msgspec.Meta(pattern=HOST_ID_PATTERN)] | None = None
+    site: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    # The organisation's unit the host belongs to (a directorate, a faculty): a tag like site.
+    department: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+\Z")] | None = None
+    zone: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}\Z")] | None = None
+    kind: str | None = None
+    purchase_date: date | None = None
+    lifetime_years: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
+    # Services the whole host serves, with weights: {mail = 2, web = 1}.
+    services: dict[Annotated[str, msgspec.Meta(min_length=1, max_length=64)], Annotated[float, msgspec.Meta(gt=0)]] = {}
 
 
 def collect_inventory(
