@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import ast
 import re
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
-# The product's folders and their import names (pyproject.toml's package-dir).
-FOLDERS = {"fleetprint": "fleetprint", "agent": "fleetprint.agent", "collector": "fleetprint.collector",
-           "dashboards": "fleetprint.dashboards", "report": "fleetprint.report", "simulator": "fleetprint.simulator"}
+# The product's folders and their import names: pyproject.toml's package-dir.
+FOLDERS = {folder: package for package, folder in tomllib.loads((ROOT / "pyproject.toml").read_text(
+    encoding="utf-8"))["tool"]["setuptools"]["package-dir"].items()}
 COMMANDS = "commands"
 
 
