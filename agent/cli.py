@@ -77,9 +77,10 @@ def once(config_path: str | None, interval: float) -> None:
     config, host_id = _load(config_path)
     power = power_reader_for(config.power)
     sampler = sampler_for(config.services, power)  # reads the power sources once: their statuses are known
-    click.echo(encode(collect_inventory(config.host, host_id, power_sources=power.statuses())).decode())
+    # JSON as bytes: UTF-8 whatever the console's code page (cp1252 on a German Windows).
+    click.echo(encode(collect_inventory(config.host, host_id, power_sources=power.statuses())))
     time.sleep(interval)  # the sample measures usage over this window
-    click.echo(encode(Report(host_id=host_id, seq=0, samples=[sampler.take()])).decode())
+    click.echo(encode(Report(host_id=host_id, seq=0, samples=[sampler.take()])))
 
 
 @agent.command()
@@ -92,7 +93,7 @@ def inventory(config_path: str | None) -> None:
 
     config, host_id = _load(config_path)
     statuses = power_reader_for(config.power).statuses()
-    click.echo(encode(collect_inventory(config.host, host_id, power_sources=statuses)).decode())
+    click.echo(encode(collect_inventory(config.host, host_id, power_sources=statuses)))  # UTF-8, as in `once`
 
 
 @agent.command()

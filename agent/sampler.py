@@ -3,11 +3,12 @@ the measured power (agent.power)."""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from datetime import datetime
 
 import psutil
 
+from fleetprint.agent.platform import Platform, host_platform
 from fleetprint.agent.power import PowerReader
 from fleetprint.agent.service_cpu import ServiceCpu
 from fleetprint.agent.services import Classifier, ServiceSettings
@@ -39,21 +40,27 @@ def _delta(now: int, before: int) -> int:
 class UsageSampler:
     """Takes a Sample covering the time since the previous one (or since construction), with
     each service's CPU share when process rules are configured (`service_cpu`) and the mean
-    power per channel when given the power sources (`power`)."""
+    power per channel when given the power sources (`power`).
 
-    def __init__(self, service_cpu: ServiceCpu | None = None, power: PowerReader | None = None) -> None:
+    A sample's `interval_s` is measured on `clock`, the platform's awake clock: after a laptop
+    slept, the sample that spans the sleep covers only the time the machine was awake (its
+    `ts` is still the wall-clock time it was taken)."""
+
+    def __init__(self, service_cpu: ServiceCpu | None = None, power: PowerReader | None = None,
+                 clock: Callable[[], float] = Platform.awake_clock) -> None:
         self.service_cpu = service_cpu
         self.power = power
+        self._clock = clock
         psutil.cpu_percent(interval=None)  # primes psutil's CPU-time baseline
         if power is not None:
             power.read()  # primes the energy counters
-        self._started = time.monotonic()
+        self._started = clock()
         self._disk = _disk_bytes()
         self._net = _net_bytes()
 
     def take(self, now: datetime | None = None) -> Sample:
         ts = now or utc_now()
-        started, self._started = self._started, time.monotonic()
+        started, self._started = self._started, self._clock()
         interval_s = max(self._started - started, 1e-3)
         power_w = self.power.read() if self.power is not None else {}
         cpu_pct = psutil.cpu_percent(interval=None)
@@ -80,4 +87,6 @@ class UsageSampler:
 def sampler_for(services: ServiceSettings, power: PowerReader | None = None) -> UsageSampler:
     """A sampler that scans processes only when there are rules to map them to services."""
     classifier = Classifier(services)
-    return UsageSampler(ServiceCpu(classifier) if classifier.has_rules else None, power)
+    platform = host_platform()
+    return UsageSampler(ServiceCpu(classifier, platform) if classifier.has_rules else None, power,
+                        platform.awake_clock)

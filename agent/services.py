@@ -4,9 +4,12 @@ A rule names a service and one or more criteria, all of which must hold: the exe
 name (`exe`, a glob on the process name or the executable's file name), the command line
 (`cmdline`, a regular expression searched in the arguments joined by spaces), the user
 (`user`), the systemd unit (`systemd_unit`, a glob on the unit found in /proc/PID/cgroup),
-the cgroup path (`cgroup`, a regular expression: containers and Kubernetes pods show there)
-and the container id (`container_id`, a prefix of the 64-hex id in the cgroup path). The
-first matching rule wins; a process no rule matches belongs to `catch_all`.
+the cgroup path (`cgroup`, a regular expression: containers and Kubernetes pods show there),
+the container id (`container_id`, a prefix of the 64-hex id in the cgroup path) and, on
+Windows, the service (`windows_service`, a glob on the names of the Windows services the
+process runs: svchost.exe runs several). On Windows `exe` also matches the name without
+".exe" (`exe = "sqlservr"` matches sqlservr.exe), and `user` matches "DOMAIN\\user" or the
+bare user name. The first matching rule wins; a process no rule matches belongs to `catch_all`.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class ServiceRule(msgspec.Struct, forbid_unknown_fields=True):
     systemd_unit: str | None = None
     cgroup: str | None = None
     container_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{1,64}\Z")] | None = None
+    windows_service: str | None = None
 
 
 class ServiceSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -45,9 +49,10 @@ class ServiceSettings(msgspec.Struct, forbid_unknown_fields=True):
         """Each rule has a criterion and valid regular expressions (ValueError names the rule)."""
         for index, rule in enumerate(self.rule):
             key = f"services.rule[{index}]"
-            if not any((rule.exe, rule.cmdline, rule.user, rule.systemd_unit, rule.cgroup, rule.container_id)):
+            if not any((rule.exe, rule.cmdline, rule.user, rule.systemd_unit, rule.cgroup, rule.container_id,
+                        rule.windows_service)):
                 raise ValueError(f"{key}: a rule needs at least one of exe, cmdline, user, systemd_unit, "
-                                 "cgroup, container_id")
+                                 "cgroup, container_id, windows_service")
             for name in ("cmdline", "cgroup"):
                 pattern = getattr(rule, name)
                 if pattern is not None:
@@ -66,6 +71,7 @@ class ProcessFacts:
     cmdline: str
     user: str
     cgroup: str
+    windows_services: tuple[str, ...] = ()  # the Windows services the process runs
 
     @property
     def systemd_unit(self) -> str:
@@ -94,12 +100,11 @@ class Classifier:
 
     def service_of(self, process: ProcessFacts) -> str:
         for rule, cmdline, cgroup in self._rules:
-            if rule.exe and not (fnmatch.fnmatchcase(process.name, rule.exe)
-                                 or fnmatch.fnmatchcase(process.exe.rsplit("/", 1)[-1], rule.exe)):
+            if rule.exe and not any(fnmatch.fnmatchcase(name, rule.exe) for name in _exe_names(process)):
                 continue
             if cmdline and not cmdline.search(process.cmdline):
                 continue
-            if rule.user and process.user != rule.user:
+            if rule.user and rule.user not in (process.user, process.user.rpartition("\\")[2]):
                 continue
             if rule.systemd_unit and not fnmatch.fnmatchcase(process.systemd_unit, rule.systemd_unit):
                 continue
@@ -107,5 +112,15 @@ class Classifier:
                 continue
             if rule.container_id and not process.container_id.startswith(rule.container_id):
                 continue
+            if rule.windows_service and not any(fnmatch.fnmatchcase(name, rule.windows_service)
+                                                for name in process.windows_services):
+                continue
             return rule.service
         return self.catch_all
+
+
+def _exe_names(process: ProcessFacts) -> set[str]:
+    """The names `exe` globs are tried on: the process name and the executable's file name (either
+    path separator), and on Windows both without ".exe"."""
+    names = {process.name, re.split(r"[/\\]", process.exe)[-1]}
+    return names | {name[:-4] for name in names if name.lower().endswith(".exe")}

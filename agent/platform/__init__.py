@@ -19,10 +19,13 @@ recorded machine in tests). A reader that finds nothing gives an empty value, ne
 | `state_dir` | /var/lib/fleetprint-agent |
 | `os_name` | os-release(5) and the kernel release |
 | `machine_id`, `hostname` (the host id) | /etc/machine-id, the kernel's hostname |
+| `awake_clock` (a sample's interval) | CLOCK_MONOTONIC, which stops while the machine sleeps |
 
-Windows and macOS get their own modules, named in `_IMPLEMENTATIONS` by `sys.platform`
-("win32", "darwin"). Until then any other OS gets the Linux readers, which find none of their
-files there and leave the fields empty.
+Windows has its own module (`windows.py`: the registry, WMI through PowerShell once per
+inventory, psutil, one system call per process scan; its table is in its docstring), named
+in `_IMPLEMENTATIONS` by `sys.platform` ("win32"). macOS ("darwin") gets its own later; until
+then any other OS gets the Linux readers, which find none of their files there and leave the
+fields empty.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import abc
 import importlib
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
 
 LIVE_ROOT = Path("/")
 # sys.platform -> the module (in this package) and its Platform class.
-_IMPLEMENTATIONS = {"linux": ("linux", "LinuxPlatform")}
+_IMPLEMENTATIONS = {"linux": ("linux", "LinuxPlatform"), "win32": ("windows", "WindowsPlatform")}
 _FALLBACK = _IMPLEMENTATIONS["linux"]
 
 
@@ -86,6 +90,13 @@ class Platform(abc.ABC):
 
     def __init__(self, root: Path = LIVE_ROOT) -> None:
         self.root = root
+
+    @staticmethod
+    def awake_clock() -> float:
+        """Seconds on a clock that stops while the machine sleeps: a sample's interval is the
+        time the machine was awake, so the hours a laptop slept are not billed as awake time.
+        Linux's CLOCK_MONOTONIC (time.monotonic) does not count suspend."""
+        return time.monotonic()
 
     @abc.abstractmethod
     def cpu(self) -> Cpu:

@@ -109,9 +109,13 @@ class Dmi:
         return ""
 
 
-def _field(dmi_dir: Path, name: str) -> str:
-    value = read_attr(dmi_dir / name)
+def firmware_text(value: str) -> str:
+    """A firmware string, "" when it is a placeholder ("To be filled by O.E.M.")."""
     return "" if value.lower() in _PLACEHOLDERS else value
+
+
+def _field(dmi_dir: Path, name: str) -> str:
+    return firmware_text(read_attr(dmi_dir / name))
 
 
 def read_dmi(root: Path = Path("/")) -> Dmi:
