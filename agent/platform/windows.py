@@ -12,6 +12,9 @@ What is read where:
   and the inventory's log says which and why;
 - psutil: counts of cores and threads, memory, the battery's presence, and what the service
   rules look at (name, executable, command line, user; the Windows services a process hosts);
+- displays: not read, as on Linux, while the inventory has no field for monitors; their
+  reader would add root/wmi WmiMonitorID (maker, model, serial) and
+  WmiMonitorBasicDisplayParams (size) to CIM_QUERIES, read in the same PowerShell run;
 - the process scan at every sample: one NtQuerySystemInformation call (ctypes), which gives
   every process's parent, start time and CPU times without opening any process, so protected
   processes are counted too, at the cost of one system call (psutil would open each process,
