@@ -343,7 +343,7 @@ _AREAS = (  # by the innermost frame of ours or of a library, checked from the l
     ("fleetprint/schema.py", "decode and validate (schema, msgspec)"),
     ("collector/ingest.py", "ingest (collector/ingest.py)"),
     ("collector/hosts.py", "host registry"),
-    ("collector/service.py", "MQTT loop glue (collector/service.py)"),
+    ("collector/runner.py", "MQTT loop glue (collector/runner.py)"),
     ("collector/rollups.py", "rollups mark"),
     ("paho/", "paho-mqtt (receive loop, packets, acks)"),
     ("http/", "http.client"),

@@ -46,7 +46,7 @@ def run(config_path: str | None, log_level: str) -> None:
     from fleetprint.collector.ingest import ingest_from_config
     from fleetprint.collector.mqtt_session import SessionLost
     from fleetprint.collector.rollups import Rollups
-    from fleetprint.collector.service import Collector
+    from fleetprint.collector.runner import Collector
     from fleetprint.collector.stats import Counters
     from fleetprint.collector.store.connect import make_influxql, make_sink
     from fleetprint.collector.store.sink import RetryableWriteError

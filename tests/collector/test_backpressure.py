@@ -11,7 +11,7 @@ from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.ingest import Ingest
-from fleetprint.collector.service import Collector
+from fleetprint.collector.runner import Collector
 from fleetprint.collector.settings import InfluxSettings
 from fleetprint.collector.stats import Counters
 from fleetprint.mqtt import Topics

@@ -10,7 +10,7 @@ from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.ingest import Ingest
-from fleetprint.collector.service import Collector
+from fleetprint.collector.runner import Collector
 from fleetprint.collector.settings import InfluxSettings
 from fleetprint.collector.stats import Counters
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink

@@ -22,7 +22,7 @@ from stack import DEPLOY, REPO, make_secrets
 from fleetprint.agent.config import AgentConfig
 from fleetprint.collector.budgets.config import load_budgets
 from fleetprint.collector.config import CollectorConfig
-from fleetprint.collector.service import Collector
+from fleetprint.collector.runner import Collector
 from fleetprint.config import load_config
 from fleetprint.dashboards.definitions import ROLLUP_POLICY
 from fleetprint.health import HealthFile, Link

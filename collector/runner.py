@@ -1,4 +1,4 @@
-"""The collector process: MQTT in, points out, each message acknowledged only once stored.
+"""The collector's main loop (`Collector`): MQTT in, points out, each message acknowledged only once stored.
 
 Reports arrive on one MQTT v5 shared subscription (`$share/<group>/<prefix>/hosts/+/report`)
 so that N collectors split the load; every collector also reads all inventories. The
