@@ -339,6 +339,7 @@ def _busy_cores(before, after) -> float | None:
 
 _AREAS = (  # by the innermost frame of ours or of a library, checked from the leaf up
     ("collector/impact/", "impact model (collector/impact)"),
+    ("fleetprint/impacts.py", "impact model (collector/impact)"),
     ("collector/store/", "line protocol and write (collector/store)"),
     ("fleetprint/schema.py", "decode and validate (schema, msgspec)"),
     ("collector/ingest.py", "ingest (collector/ingest.py)"),

@@ -204,7 +204,7 @@ class Ingest:
         if self.on_sample is not None:
             self.on_sample(time_ms)
         for service, part in assessment.services.items():
-            lines.append(service_sample_line(model, service, sample, fp.power_source, part, time_ms))
+            lines.append(service_sample_line(model, service, sample, fp.step, part, time_ms))
         return lines
 
     def reject_unknown_host(self, topic: str) -> None:

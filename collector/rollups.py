@@ -1,11 +1,12 @@
 """Rollups per service (hourly and daily) and per host (daily), so that dashboards and reports over a year stay fast.
 
 `fp_service_1h` and `fp_service_1d` (tags `service`, `site`, `department`) hold, per period, the sums over
-all hosts of energy and impacts from `fp_service`, the mean power over the period
-(`power_w` = energy / period) and the number of samples. `fp_host_1d` holds, per UTC day and
-`fp_host` series (tags `host`, `kind`, `site`, `department`, `zone`, `power_source`), the same sums plus what
-the report's host sections read: seconds covered, samples dropped by the agent, energy past
-the hardware's lifetime, the electricity factors and PUE seen (docs/storage.md).
+all hosts of the impact set from `fp_service` (energy and impacts: `IMPACT_FIELDS`, fleetprint/impacts.py),
+the mean power over the period (`power_w` = energy / period) and the number of samples. `fp_host_1d`
+holds, per UTC day and `fp_host` series (tags `host`, `kind`, `site`, `department`, `zone`,
+`power_source`), the same sums plus what the report's host sections read: seconds covered, samples
+dropped by the agent, energy past the hardware's lifetime, the electricity factors and PUE seen
+(docs/storage.md).
 
 A run recomputes every period from the last one rolled up (catching up after downtime) to the
 last complete one, plus the older periods that received late samples since the last run (an
@@ -28,11 +29,10 @@ from fleetprint.collector.store.influxql import InfluxQL
 from fleetprint.collector.store.lineprotocol import line
 from fleetprint.collector.store.points import HOST_MEASUREMENT, SERVICE_MEASUREMENT
 from fleetprint.collector.store.sink import Sink
+from fleetprint.impacts import IMPACT_FIELDS
 
 log = logging.getLogger(__name__)
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
-SUMMED_FIELDS = ("energy_wh", "usage_gwp_gco2e", "usage_adp_kgsbeq", "usage_pe_mj",
-                 "embodied_gwp_gco2e", "embodied_adp_kgsbeq", "embodied_pe_mj")
 HOST_TAGS = ("department", "host", "kind", "site", "zone", "power_source")
 SERVICE_TAGS = ("department", "service", "site")
 MAX_ATTEMPTS = 5  # a late period whose rollup fails this many times is given up
@@ -150,14 +150,14 @@ class Rollups:
     def _compute(self, level: Level, begin: int, end: int) -> list[str]:
         if level.source == HOST_MEASUREMENT:
             return self._host_lines(level, begin, end)
-        sums = ", ".join(f"sum({field}) AS {field}" for field in SUMMED_FIELDS)
+        sums = ", ".join(f"sum({field}) AS {field}" for field in IMPACT_FIELDS)
         rows = self.influxql.query(
             f"SELECT {sums}, count(energy_wh) AS samples FROM {SERVICE_MEASUREMENT} "
             f"WHERE time >= {begin}ms AND time < {end}ms GROUP BY time({level.group}), {', '.join(SERVICE_TAGS)}")
         hours = level.period_ms / HOUR_MS
         return [
             line(level.name, {tag: row.get(tag, "") for tag in SERVICE_TAGS},
-                 {**{field: _float(row[field]) for field in SUMMED_FIELDS},
+                 {**{field: _float(row[field]) for field in IMPACT_FIELDS},
                   "power_w": row["energy_wh"] / hours,
                   "samples": int(row["samples"])}, row["time"])
             for row in rows if row["samples"]
@@ -168,7 +168,7 @@ class Rollups:
         `distinct` goes alone)."""
         where = f"WHERE time >= {begin}ms AND time < {end}ms"
         group = f"GROUP BY time({level.group}), {', '.join(HOST_TAGS)}"
-        sums = ", ".join(f"sum({field}) AS {field}" for field in SUMMED_FIELDS)
+        sums = ", ".join(f"sum({field}) AS {field}" for field in IMPACT_FIELDS)
         rows = self.influxql.query(
             f"SELECT {sums}, count(energy_wh) AS samples, sum(interval_s) AS interval_s, "
             f"sum(agent_dropped_samples) AS agent_dropped_samples, sum(gwp_gco2e_per_kwh) AS gwp_sum, "
@@ -188,7 +188,7 @@ class Rollups:
                 continue
             aged = past.get(_key(row), {})
             lines.append(line(level.name, {tag: row.get(tag, "") for tag in HOST_TAGS}, {
-                **{field: _float(row[field]) for field in SUMMED_FIELDS},
+                **{field: _float(row[field]) for field in IMPACT_FIELDS},
                 "power_w": row["energy_wh"] / hours,
                 "samples": int(row["samples"]),
                 "interval_s": _float(row["interval_s"]),

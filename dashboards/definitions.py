@@ -20,6 +20,7 @@ from fleetprint.dashboards.panels import (
     target,
     timeseries,
 )
+from fleetprint.impacts import LadderStep
 
 SITE = '"site" =~ /^$site$/'
 SERVICE = '"service" =~ /^$service$/'
@@ -123,7 +124,7 @@ def host_view() -> dict[str, Any]:
         timeseries("Power by source", [target(
             f'SELECT mean("power_w") FROM "fp_host" WHERE $timeFilter AND {HOST} '
             'GROUP BY time($__interval), "power_source" fill(none)', alias="$tag_power_source")], "watt",
-                   "wall > battery > components > calibrated > modelled: the best source the host had."),
+                   f"{' > '.join(LadderStep)}: the best source the host had."),
         timeseries("Utilisation", [target(
             'SELECT mean("cpu_util_pct") AS "CPU", mean("mem_used_bytes") / mean("mem_total_bytes") * 100 AS "memory" '
             f'FROM "fp_host" WHERE $timeFilter AND {HOST} GROUP BY time($__interval) fill(none)')], "percent"),

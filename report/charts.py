@@ -12,14 +12,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from fleetprint.report.model import Impacts  # noqa: E402
+from fleetprint.impacts import Impacts, LadderStep  # noqa: E402
 from fleetprint.report.outcomes import BudgetOutcome, TrajectoryYear  # noqa: E402
 
 # Okabe-Ito colours: distinguishable with colour-blindness, and in greyscale by their lightness.
 USE, EMBODIED, ENERGY, LIMIT = "#0072B2", "#E69F00", "#009E73", "#D55E00"
 STATE_COLOURS = {"within": "#009E73", "in progress": "#56B4E9", "exceeded": "#D55E00"}
-SOURCE_COLOURS = {"wall": "#009E73", "calibrated": "#56B4E9", "components": "#0072B2", "battery": "#CC79A7",
-                  "modelled": "#BBBBBB"}
+STEP_COLOURS = {LadderStep.WALL: "#009E73", LadderStep.CALIBRATED: "#56B4E9", LadderStep.COMPONENTS: "#0072B2",
+                LadderStep.BATTERY: "#CC79A7", LadderStep.MODELLED: "#BBBBBB"}
 
 plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
                      "grid.alpha": 0.3, "grid.linewidth": 0.6, "svg.hashsalt": "fleetprint", "axes.axisbelow": True})
@@ -37,7 +37,7 @@ def use_vs_manufacture(groups: dict[str, Impacts], limit: int = 15) -> str:
     items = list(groups.items())[:limit][::-1]
     figure, axes = plt.subplots(figsize=(7.0, 0.9 + 0.32 * max(len(items), 1)))
     names = [name for name, _ in items]
-    use = [impacts.use_kgco2e for _, impacts in items]
+    use = [impacts.usage_kgco2e for _, impacts in items]
     embodied = [impacts.embodied_kgco2e for _, impacts in items]
     axes.barh(names, use, color=USE, label="use")
     axes.barh(names, embodied, left=use, color=EMBODIED, label="manufacture")
@@ -51,7 +51,7 @@ def trend(points: list[tuple[datetime, Impacts]], unit: str) -> str:
     """Stacked bars of kgCO2e per day or month, with the energy in kWh on a second axis."""
     figure, axes = plt.subplots(figsize=(7.0, 2.8))
     labels = [f"{at:%d}" if unit == "day" else f"{at:%b}" for at, _ in points]
-    use = [impacts.use_kgco2e for _, impacts in points]
+    use = [impacts.usage_kgco2e for _, impacts in points]
     embodied = [impacts.embodied_kgco2e for _, impacts in points]
     positions = range(len(points))
     axes.bar(positions, use, color=USE, label="use (kgCO2e)")
@@ -89,14 +89,14 @@ def budgets(outcomes: list[BudgetOutcome]) -> str:
     return _uri(figure)
 
 
-def power_sources(energy_by_source: dict[str, float]) -> str:
+def ladder_steps(energy_by_step: dict[str, float]) -> str:
     """One 100 % bar: the period's energy by where its power figure came from."""
-    total = sum(energy_by_source.values()) or 1.0
+    total = sum(energy_by_step.values()) or 1.0
     figure, axes = plt.subplots(figsize=(7.0, 1.3))
     left = 0.0
-    for source, wh in energy_by_source.items():
+    for step, wh in energy_by_step.items():
         share = 100 * wh / total
-        axes.barh([0], [share], left=left, color=SOURCE_COLOURS.get(source, "#999999"), label=f"{source} {share:.0f} %")
+        axes.barh([0], [share], left=left, color=STEP_COLOURS.get(step, "#999999"), label=f"{step} {share:.0f} %")
         left += share
     axes.set_xlim(0, 100)
     axes.set_yticks([])

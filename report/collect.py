@@ -14,14 +14,8 @@ from tqdm import tqdm
 from fleetprint.collector.budgets.config import BudgetFile
 from fleetprint.collector.budgets.evaluate import BudgetEvaluator
 from fleetprint.collector.store.influxql import InfluxQL
-from fleetprint.report.model import (
-    MEASURED_SOURCES,
-    HostFigures,
-    Impacts,
-    InventoryFacts,
-    Scope,
-    ZoneFactors,
-)
+from fleetprint.impacts import MEASURED_STEPS, Impacts
+from fleetprint.report.model import HostFigures, InventoryFacts, Scope, ZoneFactors
 from fleetprint.report.outcomes import BudgetOutcome, TrajectoryYear, in_scope, outcome, trajectory_path
 from fleetprint.report.period import DAY, Period
 from fleetprint.report.query import ReportQueries, utc
@@ -36,7 +30,7 @@ COMPARABLE_DAYS = 0.9  # the previous period is compared with when it has data o
 class Quality:
     """How much of the period's figures rest on measurement, and which agents were missing."""
 
-    energy_by_source: dict[str, float]  # power_source -> Wh
+    energy_by_step: dict[str, float]  # power_source (LadderStep) -> Wh
     expected_hosts: int  # known before the period's end (inventory), or seen for the service
     reporting_hosts: int
     silent: list[str]  # expected, no sample at all in the period
@@ -46,8 +40,8 @@ class Quality:
 
     @property
     def measured_share(self) -> float:
-        total = sum(self.energy_by_source.values())
-        measured = sum(wh for source, wh in self.energy_by_source.items() if source in MEASURED_SOURCES)
+        total = sum(self.energy_by_step.values())
+        measured = sum(wh for step, wh in self.energy_by_step.items() if step in MEASURED_STEPS)
         return measured / total if total else 0.0
 
 
@@ -125,10 +119,10 @@ def _quality(queries: ReportQueries, period: Period, data_end: datetime, hosts: 
                           if facts.first_seen < data_end}
     for name in hosts:
         expected_since.setdefault(name, period.start)
-    by_source: dict[str, float] = {}
+    by_step: dict[str, float] = {}
     for host in hosts.values():
-        for source, wh in host.energy_by_source.items():
-            by_source[source] = by_source.get(source, 0.0) + wh
+        for step, wh in host.energy_by_step.items():
+            by_step[step] = by_step.get(step, 0.0) + wh
     gaps, covered, expected = [], 0.0, 0.0
     for name, host in hosts.items():
         span = (data_end - expected_since[name]).total_seconds()
@@ -139,7 +133,7 @@ def _quality(queries: ReportQueries, period: Period, data_end: datetime, hosts: 
         if share < GAP_COVERAGE:
             gaps.append((name, share))
     silent = sorted(name for name in expected_since if name not in hosts)
-    return Quality(dict(sorted(by_source.items(), key=lambda item: -item[1])), len(expected_since), len(hosts),
+    return Quality(dict(sorted(by_step.items(), key=lambda item: -item[1])), len(expected_since), len(hosts),
                    silent, sorted(gaps, key=lambda item: item[1]), covered / expected if expected else 0.0, dropped)
 
 

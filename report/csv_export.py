@@ -7,27 +7,28 @@ import io
 import zipfile
 from pathlib import Path
 
+from fleetprint.impacts import MEASURED_STEPS, Impacts
 from fleetprint.report.collect import ReportData
-from fleetprint.report.model import Impacts
+from fleetprint.report.model import criteria
 
 IMPACT_COLUMNS = ["energy_kwh", "use_gwp_kgco2e", "manufacture_gwp_kgco2e", "total_gwp_kgco2e", "use_adp_kgsbeq",
                   "manufacture_adp_kgsbeq", "use_pe_mj", "manufacture_pe_mj"]
 
 
 def _impacts(impacts: Impacts) -> list[float]:
-    return [impacts.energy_kwh, impacts.use_kgco2e, impacts.embodied_kgco2e, impacts.kgco2e,
+    return [impacts.energy_kwh, impacts.usage_kgco2e, impacts.embodied_kgco2e, impacts.kgco2e,
             impacts.usage_adp_kgsbeq, impacts.embodied_adp_kgsbeq, impacts.usage_pe_mj, impacts.embodied_pe_mj]
 
 
 def tables(data: ReportData) -> dict[str, list[list[object]]]:
     """File name -> rows (the first one the header)."""
     totals: list[list[object]] = [["criterion", "unit", "use", "manufacture", "total"]]
-    totals += [[name, unit, use, made, use + made] for name, unit, use, made in data.totals.criteria()]
+    totals += [[name, unit, use, made, use + made] for name, unit, use, made in criteria(data.totals)]
     totals.append(["Energy", "kWh", data.totals.energy_kwh, 0.0, data.totals.energy_kwh])
     hosts: list[list[object]] = [["host", "kind", "site", *IMPACT_COLUMNS, "samples", "covered_h",
                                   "past_lifetime_kwh", "measured_kwh"]]
     for host in sorted(data.hosts.values(), key=lambda h: -h.impacts.kgco2e):
-        measured = sum(wh for source, wh in host.energy_by_source.items() if source != "modelled")
+        measured = sum(wh for step, wh in host.energy_by_step.items() if step in MEASURED_STEPS)
         hosts.append([host.host, host.kind, host.site, *_impacts(host.impacts), host.samples, host.covered_s / 3600,
                       host.past_lifetime_wh / 1000, measured / 1000])
     budgets: list[list[object]] = [["budget", "service", "site", "period", "unit", "periods_judged", "pro_rata",

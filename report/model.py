@@ -2,59 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from fleetprint.collector.rollups import SUMMED_FIELDS
-
-# power_source values that come from a measurement rather than a model (docs/impact-model.md).
-MEASURED_SOURCES = ("wall", "battery", "components", "calibrated")
+from fleetprint.impacts import Impacts
 
 
-@dataclass
-class Impacts:
-    """Sums of energy and impacts, in the stored units (Wh, gCO2e, kgSbeq, MJ)."""
-
-    energy_wh: float = 0.0
-    usage_gwp_gco2e: float = 0.0
-    usage_adp_kgsbeq: float = 0.0
-    usage_pe_mj: float = 0.0
-    embodied_gwp_gco2e: float = 0.0
-    embodied_adp_kgsbeq: float = 0.0
-    embodied_pe_mj: float = 0.0
-
-    def add(self, row: Mapping[str, Any]) -> Impacts:
-        """Add a row's fields (missing or null count as 0); returns self."""
-        for name in SUMMED_FIELDS:
-            setattr(self, name, getattr(self, name) + float(row.get(name) or 0.0))
-        return self
-
-    def __add__(self, other: Impacts) -> Impacts:
-        return Impacts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
-
-    @property
-    def energy_kwh(self) -> float:
-        return self.energy_wh / 1000.0
-
-    @property
-    def use_kgco2e(self) -> float:
-        return self.usage_gwp_gco2e / 1000.0
-
-    @property
-    def embodied_kgco2e(self) -> float:
-        return self.embodied_gwp_gco2e / 1000.0
-
-    @property
-    def kgco2e(self) -> float:
-        return self.use_kgco2e + self.embodied_kgco2e
-
-    def criteria(self) -> list[tuple[str, str, float, float]]:
-        """(criterion, unit, use, manufacture) for GWP, ADP and PE, in report units."""
-        return [("Climate change (GWP)", "kgCO2e", self.use_kgco2e, self.embodied_kgco2e),
-                ("Abiotic resource depletion (ADPe)", "kgSbeq", self.usage_adp_kgsbeq, self.embodied_adp_kgsbeq),
-                ("Primary energy (PE)", "MJ", self.usage_pe_mj, self.embodied_pe_mj)]
+def criteria(impacts: Impacts) -> list[tuple[str, str, float, float]]:
+    """(criterion, unit, usage, embodied) for GWP, ADP and PE, in report units."""
+    return [("Climate change (GWP)", "kgCO2e", impacts.usage_kgco2e, impacts.embodied_kgco2e),
+            ("Abiotic resource depletion (ADPe)", "kgSbeq", impacts.usage_adp_kgsbeq, impacts.embodied_adp_kgsbeq),
+            ("Primary energy (PE)", "MJ", impacts.usage_pe_mj, impacts.embodied_pe_mj)]
 
 
 @dataclass(frozen=True)
@@ -88,7 +46,7 @@ class HostFigures:
     samples: int = 0
     covered_s: float = 0.0  # seconds covered by its samples
     past_lifetime_wh: float = 0.0  # energy while past its lifetime (no more embodied impacts)
-    energy_by_source: dict[str, float] = field(default_factory=dict)  # power_source -> Wh
+    energy_by_step: dict[str, float] = field(default_factory=dict)  # power_source (LadderStep) -> Wh
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
-from fleetprint.collector.rollups import SUMMED_FIELDS
 from fleetprint.collector.store.influxql import InfluxQL
+from fleetprint.impacts import IMPACT_FIELDS
 from fleetprint.report.model import HostFigures, InventoryFacts, Scope, ZoneFactors
 
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
-_SUMS = ", ".join(f"sum({name}) AS {name}" for name in SUMMED_FIELDS)
+_SUMS = ", ".join(f"sum({name}) AS {name}" for name in IMPACT_FIELDS)
 
 
 def quote(value: str) -> str:
@@ -64,8 +64,8 @@ class ReportQueries:
         return f"{self.where(service_level)} AND time >= {ms(start)}ms AND time < {ms(end)}ms"
 
     def add_hosts(self, start: datetime, end: datetime, hosts: dict[str, HostFigures], rolled: bool = False) -> None:
-        """Add [start, end)'s per host sums, samples, energy per power source and past-lifetime energy; from
-        `fp_host_1d` when `rolled` (whole days it covers; not for a service), else from raw points."""
+        """Add [start, end)'s per host sums, samples, energy per ladder step (`power_source`) and past-lifetime
+        energy; from `fp_host_1d` when `rolled` (whole days it covers; not for a service), else from raw points."""
         between = self._between(not rolled, start, end)
         if rolled:
             assert not self.scope.service, "no per host rollup for a service"
@@ -92,9 +92,9 @@ class ReportQueries:
                 figures.impacts.add(row)
                 figures.samples += int(row["samples"] or 0)
                 figures.covered_s += float(row["covered_s"] or 0.0)
-                source = row.get("power_source") or "unknown"
-                by_source = figures.energy_by_source
-                by_source[source] = by_source.get(source, 0.0) + float(row["energy_wh"] or 0.0)
+                step = row.get("power_source") or "unknown"
+                by_step = figures.energy_by_step
+                by_step[step] = by_step.get(step, 0.0) + float(row["energy_wh"] or 0.0)
             for row in past:
                 figures = hosts.get(row["host"])
                 if figures is None:

@@ -6,6 +6,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from fleetprint.report import charts
 from fleetprint.report.collect import GAP_COVERAGE, ReportData
+from fleetprint.report.model import criteria
 from fleetprint.report.outcomes import BudgetOutcome
 from fleetprint.report.period import DAY
 
@@ -53,7 +54,7 @@ def _key_points(data: ReportData) -> list[str]:
     if not totals.kgco2e:
         return ["No data was stored for this scope and period."]
     points.append(f"Manufacture accounts for {pct(totals.embodied_kgco2e, totals.kgco2e)} % of the carbon footprint, "
-                  f"use for {pct(totals.use_kgco2e, totals.kgco2e)} %.")
+                  f"use for {pct(totals.usage_kgco2e, totals.kgco2e)} %.")
     if len(data.services) > 1:
         name, impacts = next(iter(data.services.items()))
         points.append(f"The largest service is {name}: {num(impacts.kgco2e)} kgCO2e "
@@ -117,12 +118,13 @@ def render_html(data: ReportData, top: int = 10, budgets_file: bool = True) -> s
     chart_uris = {
         "trend": charts.trend(data.trend, data.period.trend_unit()),
         "budgets": charts.budgets(data.outcomes) if data.outcomes else "",
-        "sources": charts.power_sources(data.quality.energy_by_source),
+        "sources": charts.ladder_steps(data.quality.energy_by_step),
         "trajectories": {budget_id: charts.trajectory(budget_id, path) for budget_id, path in data.paths.items()},
     }
     return environment.get_template("report.html.j2").render(
         data=data, title=title(data), last_day=f"{data.period.end - DAY:%Y-%m-%d}", cards=_cards(data),
         key_points=_key_points(data), breakdowns=breakdowns, charts=chart_uris, trend_summary=_trend_summary(data),
-        top=data.top_hosts(top), pct=pct, group_total=lambda groups: sum(i.kgco2e for i in groups.values()),
+        criteria=criteria(data.totals), top=data.top_hosts(top), pct=pct,
+        group_total=lambda groups: sum(i.kgco2e for i in groups.values()),
         budget_lines=_budget_lines, trajectory_text=_trajectory_text, years_text=_years(data.whatif.years),
         gap_pct=f"{100 * GAP_COVERAGE:g}", budgets_file=budgets_file)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fleetprint.collector.impact.footprint import SampleFootprint
+from fleetprint.impacts import Impacts
 
 IdleRule = Literal["cpu_share", "weights", "unallocated"]
 
@@ -32,17 +33,11 @@ class Split:
 
 @dataclass(slots=True)  # made per sample: not frozen, which costs 5x to create
 class ServiceFootprint:
-    """One service's part of one host's sample."""
+    """One service's part of one host's sample: its CPU share (the agent's), power and impacts."""
 
     cpu_share: float
     power_w: float
-    energy_wh: float
-    usage_gwp_gco2e: float
-    usage_adp_kgsbeq: float
-    usage_pe_mj: float
-    embodied_gwp_gco2e: float
-    embodied_adp_kgsbeq: float | None
-    embodied_pe_mj: float | None
+    impacts: Impacts
 
 
 def _normalised(values: dict[str, float]) -> dict[str, float] | None:
@@ -75,15 +70,5 @@ def service_footprints(fp: SampleFootprint, idle_w: float, fractions: Split,
         a, b = fractions.active.get(service, 0.0), fractions.idle.get(service, 0.0)
         power_w = active_w * a + idle_part_w * b
         of_power = power_w / fp.power_w if fp.power_w > 0 else b
-        out[service] = ServiceFootprint(
-            cpu_share=cpu_shares.get(service, 0.0),
-            power_w=power_w,
-            energy_wh=fp.energy_wh * of_power,
-            usage_gwp_gco2e=fp.usage_gwp_gco2e * of_power,
-            usage_adp_kgsbeq=fp.usage_adp_kgsbeq * of_power,
-            usage_pe_mj=fp.usage_pe_mj * of_power,
-            embodied_gwp_gco2e=fp.embodied_gwp_gco2e * b,
-            embodied_adp_kgsbeq=None if fp.embodied_adp_kgsbeq is None else fp.embodied_adp_kgsbeq * b,
-            embodied_pe_mj=None if fp.embodied_pe_mj is None else fp.embodied_pe_mj * b,
-        )
+        out[service] = ServiceFootprint(cpu_shares.get(service, 0.0), power_w, fp.impacts.part(of_power, b))
     return out

@@ -6,27 +6,22 @@ from dataclasses import dataclass
 
 from fleetprint.collector.impact.host_model import HostModel
 from fleetprint.collector.impact.ladder import PowerEstimate
+from fleetprint.impacts import Impacts, LadderStep
 from fleetprint.schema import Sample
 from fleetprint.timestamps import epoch_ms
 
 
 @dataclass(slots=True)  # made per sample: not frozen, which costs 5x to create
 class SampleFootprint:
-    """What one sample of one host cost, in the units its field names say.
+    """What one sample of one host cost: its power, from the ladder's `step`, and its impacts.
 
-    `energy_wh` is the machine's own energy; usage impacts count the site's PUE on top of it
-    (the datacentre's cooling and losses), with the carbon intensity from `grid_source`.
+    `impacts.energy_wh` is the machine's own energy; usage impacts count the site's PUE on top of
+    it (the datacentre's cooling and losses), with the carbon intensity from `grid_source`.
     """
 
     power_w: float
-    power_source: str
-    energy_wh: float
-    usage_gwp_gco2e: float
-    usage_adp_kgsbeq: float
-    usage_pe_mj: float
-    embodied_gwp_gco2e: float
-    embodied_adp_kgsbeq: float | None
-    embodied_pe_mj: float | None
+    step: LadderStep
+    impacts: Impacts
     pue: float = 1.0
     gwp_gco2e_per_kwh: float = 0.0
     grid_source: str = "boavizta"
@@ -46,19 +41,8 @@ def sample_footprint(model: HostModel, sample: Sample, power: PowerEstimate, gwp
     past_lifetime = model.amortised_at_ms is not None and time_ms >= model.amortised_at_ms
     share = 0.0 if past_lifetime else hours
     adp_h, pe_h = embodied.adp_kgsbeq_per_h, embodied.pe_mj_per_h
-    return SampleFootprint(
-        power_w=power.power_w,
-        power_source=power.source,
-        energy_wh=energy_wh,
-        usage_gwp_gco2e=facility_wh * gwp_gco2e_per_wh,
-        usage_adp_kgsbeq=facility_wh * zone.adp_kgsbeq_per_wh,
-        usage_pe_mj=facility_wh * zone.pe_mj_per_wh,
-        embodied_gwp_gco2e=embodied.gwp_gco2e_per_h * share,
-        embodied_adp_kgsbeq=None if adp_h is None else adp_h * share,
-        embodied_pe_mj=None if pe_h is None else pe_h * share,
-        pue=pue,
-        gwp_gco2e_per_kwh=gwp_gco2e_per_wh * 1000.0,
-        grid_source=grid_source,
-        past_lifetime=past_lifetime,
-        calibration_ratio=power.calibration_ratio,
-    )
+    impacts = Impacts(energy_wh, facility_wh * gwp_gco2e_per_wh, facility_wh * zone.adp_kgsbeq_per_wh,
+                      facility_wh * zone.pe_mj_per_wh, embodied.gwp_gco2e_per_h * share,
+                      None if adp_h is None else adp_h * share, None if pe_h is None else pe_h * share)
+    return SampleFootprint(power.power_w, power.step, impacts, pue, gwp_gco2e_per_wh * 1000.0, grid_source,
+                           past_lifetime, power.calibration_ratio)

@@ -1,4 +1,5 @@
-"""The power measurement ladder: each sample's power from the best source the host has.
+"""The power measurement ladder: each sample's power from the best reading the host has. Its
+steps (`LadderStep`, fleetprint/impacts.py) are stored in the `power_source` tag:
 
 1. `wall`: the BMC's reading of the whole machine (IPMI DCMI or Redfish).
 2. `battery`: a laptop's discharge power, the whole machine while on battery.
@@ -22,6 +23,7 @@ import threading
 from dataclasses import dataclass
 
 from fleetprint.collector.impact.host_model import HostModel
+from fleetprint.impacts import LadderStep
 from fleetprint.schema import Sample
 
 log = logging.getLogger(__name__)
@@ -32,13 +34,13 @@ PLAUSIBLE_FACTOR, PLAUSIBLE_MARGIN_W = 5.0, 200.0
 
 @dataclass(slots=True)  # made per sample: not frozen, which costs 5x to create
 class PowerEstimate:
-    """A sample's power, where it came from, and the readings refused on the way."""
+    """A sample's power, the ladder's step that gave it, and the readings refused on the way."""
 
     power_w: float
-    source: str  # wall, battery, components, calibrated, modelled
+    step: LadderStep
     calibration_ratio: float | None = None
     rejected: tuple[str, ...] = ()
-    modelled_w: float = 0.0  # the host model at the sample's load, whatever the source
+    modelled_w: float = 0.0  # the host model at the sample's load, whatever the step
 
 
 @dataclass(slots=True)
@@ -62,7 +64,7 @@ class _Calibration:
 
 
 class PowerLadder:
-    """Chooses each sample's power source and keeps each host's learned wall corrections."""
+    """Chooses each sample's step and keeps each host's learned wall corrections."""
 
     def __init__(self) -> None:
         self._calibrations: dict[str, _Calibration] = {}
@@ -90,18 +92,18 @@ class PowerLadder:
                     calibration.components.learn(wall_w / components_w)
                 if modelled_w > 0:
                     calibration.model.learn(wall_w / modelled_w)
-            return PowerEstimate(wall_w, "wall", None, rejected, modelled_w)
+            return PowerEstimate(wall_w, LadderStep.WALL, None, rejected, modelled_w)
         if "battery" in readings:
-            return PowerEstimate(readings["battery"], "battery", None, rejected, modelled_w)
+            return PowerEstimate(readings["battery"], LadderStep.BATTERY, None, rejected, modelled_w)
         if components_w is not None:
             if calibration is not None and calibration.components.usable:
                 ratio = calibration.components.value
-                return PowerEstimate(components_w * ratio, "calibrated", ratio, rejected, modelled_w)
-            return PowerEstimate(components_w, "components", None, rejected, modelled_w)
+                return PowerEstimate(components_w * ratio, LadderStep.CALIBRATED, ratio, rejected, modelled_w)
+            return PowerEstimate(components_w, LadderStep.COMPONENTS, None, rejected, modelled_w)
         if calibration is not None and calibration.model.usable:
             ratio = calibration.model.value
-            return PowerEstimate(modelled_w * ratio, "calibrated", ratio, rejected, modelled_w)
-        return PowerEstimate(modelled_w, "modelled", None, rejected, modelled_w)
+            return PowerEstimate(modelled_w * ratio, LadderStep.CALIBRATED, ratio, rejected, modelled_w)
+        return PowerEstimate(modelled_w, LadderStep.MODELLED, None, rejected, modelled_w)
 
     def _calibration(self, host_id: str) -> _Calibration:
         with self._lock:

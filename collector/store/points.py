@@ -10,6 +10,7 @@ from fleetprint.collector.impact.attribution import ServiceFootprint
 from fleetprint.collector.impact.footprint import SampleFootprint
 from fleetprint.collector.impact.host_model import HostModel
 from fleetprint.collector.store.lineprotocol import escape_tag, format_field, line
+from fleetprint.impacts import Impacts, LadderStep
 from fleetprint.schema import Inventory, Sample
 from fleetprint.timestamps import epoch_ms
 
@@ -30,8 +31,8 @@ def _tag(key: str, value: str) -> str:
 
 
 def host_tag_parts(model: HostModel) -> tuple[str, str]:
-    """A host's escaped tags around where `power_source` and `service` sort: `,department=…,host=…,kind=…`
-    and `,site=…,zone=…` (the registry keeps them on the model, escaped once)."""
+    """A host's escaped tags around where `power_source` (the ladder's step) and `service` sort:
+    `,department=…,host=…,kind=…` and `,site=…,zone=…` (the registry keeps them on the model, escaped once)."""
     return (_tag("department", model.department) + _tag("host", model.host_id) + _tag("kind", model.kind),
             _tag("site", model.site) + _tag("zone", model.zone.zone))
 
@@ -41,10 +42,8 @@ def _service_tag(service: str) -> str:
     return _tag("service", service)
 
 
-@lru_cache(maxsize=256)
-def _escaped_tag(value: str) -> str:
-    """A tag value from a small set (power sources), escaped once."""
-    return escape_tag(value)
+# The ladder's steps as the `power_source` tag, escaped once (and plain str: an enum formats slowly).
+_POWER_SOURCE_TAGS = {step: f",power_source={escape_tag(step.value)}" for step in LadderStep}
 
 
 @lru_cache(maxsize=256)
@@ -66,6 +65,17 @@ def _optional(name: str, value: float | None) -> str:
     return "" if value is None else f",{name}={value!r}"
 
 
+def _impact_fields(i: Impacts) -> str:
+    """The impact set's fields (IMPACT_FIELDS, in their order), after checking that they are finite."""
+    adp, pe = i.embodied_adp_kgsbeq, i.embodied_pe_mj
+    _finite(i.energy_wh, i.usage_gwp_gco2e, i.usage_adp_kgsbeq, i.usage_pe_mj, i.embodied_gwp_gco2e, adp or 0.0,
+            pe or 0.0)
+    return (f"energy_wh={i.energy_wh!r},usage_gwp_gco2e={i.usage_gwp_gco2e!r},"
+            f"usage_adp_kgsbeq={i.usage_adp_kgsbeq!r},usage_pe_mj={i.usage_pe_mj!r},"
+            f"embodied_gwp_gco2e={i.embodied_gwp_gco2e!r}{_optional('embodied_adp_kgsbeq', adp)}"
+            f"{_optional('embodied_pe_mj', pe)}")
+
+
 def host_sample_line(model: HostModel, seq: int, sample: Sample, fp: SampleFootprint, time_ms: int,
                      agent_dropped_samples: int | None = None) -> str:
     """One `fp_host` point per sample, at the end of its interval; a report's count of samples
@@ -76,40 +86,31 @@ def host_sample_line(model: HostModel, seq: int, sample: Sample, fp: SampleFootp
     """
     head, tail = _tags(model)
     interval_s, cpu = float(sample.interval_s), float(sample.cpu_util_pct)
-    _finite(interval_s, cpu, fp.power_w, fp.energy_wh, fp.usage_gwp_gco2e, fp.usage_adp_kgsbeq, fp.usage_pe_mj,
-            fp.embodied_gwp_gco2e, fp.embodied_adp_kgsbeq or 0.0, fp.embodied_pe_mj or 0.0,
-            fp.calibration_ratio or 0.0, fp.pue, fp.gwp_gco2e_per_kwh)
+    _finite(interval_s, cpu, fp.power_w, fp.calibration_ratio or 0.0, fp.pue, fp.gwp_gco2e_per_kwh)
     dropped = "" if agent_dropped_samples is None else f",agent_dropped_samples={agent_dropped_samples}i"
     return (
-        f"{HOST_MEASUREMENT}{head},power_source={_escaped_tag(fp.power_source)}{tail} "
+        f"{HOST_MEASUREMENT}{head}{_POWER_SOURCE_TAGS[fp.step]}{tail} "
         f"interval_s={interval_s!r},cpu_util_pct={cpu!r},mem_used_bytes={sample.mem_used_bytes}i,"
         f"mem_total_bytes={sample.mem_total_bytes}i,disk_read_bytes={sample.disk_read_bytes}i,"
         f"disk_write_bytes={sample.disk_write_bytes}i,net_rx_bytes={sample.net_rx_bytes}i,"
-        f"net_tx_bytes={sample.net_tx_bytes}i,power_w={fp.power_w!r},energy_wh={fp.energy_wh!r},"
-        f"usage_gwp_gco2e={fp.usage_gwp_gco2e!r},usage_adp_kgsbeq={fp.usage_adp_kgsbeq!r},"
-        f"usage_pe_mj={fp.usage_pe_mj!r},embodied_gwp_gco2e={fp.embodied_gwp_gco2e!r}"
-        f"{_optional('embodied_adp_kgsbeq', fp.embodied_adp_kgsbeq)}{_optional('embodied_pe_mj', fp.embodied_pe_mj)},"
+        f"net_tx_bytes={sample.net_tx_bytes}i,power_w={fp.power_w!r},{_impact_fields(fp.impacts)},"
         f"power_model={_string_field(model.power_model)}{_optional('calibration_ratio', fp.calibration_ratio)},"
         f"pue={fp.pue!r},gwp_gco2e_per_kwh={fp.gwp_gco2e_per_kwh!r},grid_source={_string_field(fp.grid_source)},"
         f"past_lifetime={'true' if fp.past_lifetime else 'false'},seq={seq}i{dropped} {time_ms}"
     )
 
 
-def service_sample_line(model: HostModel, service: str, sample: Sample, power_source: str,
+def service_sample_line(model: HostModel, service: str, sample: Sample, step: LadderStep,
                         sf: ServiceFootprint, time_ms: int) -> str:
     """One `fp_service` point per service per host sample, at the end of its interval (written
     out like `host_sample_line`)."""
     head, tail = _tags(model)
     interval_s = float(sample.interval_s)
-    _finite(interval_s, sf.cpu_share, sf.power_w, sf.energy_wh, sf.usage_gwp_gco2e, sf.usage_adp_kgsbeq,
-            sf.usage_pe_mj, sf.embodied_gwp_gco2e, sf.embodied_adp_kgsbeq or 0.0, sf.embodied_pe_mj or 0.0)
+    _finite(interval_s, sf.cpu_share, sf.power_w)
     return (
-        f"{SERVICE_MEASUREMENT}{head},power_source={_escaped_tag(power_source)}{_service_tag(service)}{tail} "
+        f"{SERVICE_MEASUREMENT}{head}{_POWER_SOURCE_TAGS[step]}{_service_tag(service)}{tail} "
         f"interval_s={interval_s!r},cpu_share={float(sf.cpu_share)!r},power_w={sf.power_w!r},"
-        f"energy_wh={sf.energy_wh!r},usage_gwp_gco2e={sf.usage_gwp_gco2e!r},"
-        f"usage_adp_kgsbeq={sf.usage_adp_kgsbeq!r},usage_pe_mj={sf.usage_pe_mj!r},"
-        f"embodied_gwp_gco2e={sf.embodied_gwp_gco2e!r}{_optional('embodied_adp_kgsbeq', sf.embodied_adp_kgsbeq)}"
-        f"{_optional('embodied_pe_mj', sf.embodied_pe_mj)} {time_ms}"
+        f"{_impact_fields(sf.impacts)} {time_ms}"
     )
 
 

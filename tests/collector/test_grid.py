@@ -15,6 +15,7 @@ from fleetprint.collector.impact.grid_live import LiveIntensity
 from fleetprint.collector.impact.grid_profile import ProfileError, load_profile
 from fleetprint.collector.impact.host_model import build_host_model
 from fleetprint.collector.impact.ladder import PowerEstimate
+from fleetprint.impacts import LadderStep
 from fleetprint.schema import Cpu, Inventory, Sample
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "grid"
@@ -121,11 +122,12 @@ def test_pue_and_the_end_of_amortisation() -> None:
                        cpu=Cpu(model="Intel Xeon Gold 6130", sockets=1, cores=16, threads=32),
                        purchase_date=datetime(2020, 3, 1).date(), lifetime_years=5)
     model = build_host_model(bought, zone_factors("FRA"), "dc1")
-    power = PowerEstimate(200.0, "wall")
+    power = PowerEstimate(200.0, LadderStep.WALL)
     before = Sample(ts=datetime(2025, 2, 1, tzinfo=timezone.utc), interval_s=3600, cpu_util_pct=20)
     after = Sample(ts=datetime(2025, 3, 2, tzinfo=timezone.utc), interval_s=3600, cpu_util_pct=20)
     young = sample_footprint(model, before, power, 0.1, "site", pue=1.5)
     old = sample_footprint(model, after, power, 0.1, "site", pue=1.5)
-    assert young.energy_wh == 200.0 and young.usage_gwp_gco2e == pytest.approx(200.0 * 1.5 * 0.1)
-    assert not young.past_lifetime and young.embodied_gwp_gco2e == pytest.approx(model.embodied.gwp_gco2e_per_h)
-    assert old.past_lifetime and old.embodied_gwp_gco2e == 0.0 and old.usage_gwp_gco2e == young.usage_gwp_gco2e
+    assert young.impacts.energy_wh == 200.0 and young.impacts.usage_gwp_gco2e == pytest.approx(200.0 * 1.5 * 0.1)
+    assert not young.past_lifetime and young.impacts.embodied_gwp_gco2e == pytest.approx(model.embodied.gwp_gco2e_per_h)
+    assert old.past_lifetime and old.impacts.embodied_gwp_gco2e == 0.0
+    assert old.impacts.usage_gwp_gco2e == young.impacts.usage_gwp_gco2e

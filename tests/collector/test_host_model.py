@@ -12,6 +12,7 @@ from fleetprint.collector.impact.footprint import SampleFootprint, sample_footpr
 from fleetprint.collector.impact.grid import zone_factors
 from fleetprint.collector.impact.host_model import HostModel, build_host_model
 from fleetprint.collector.impact.ladder import PowerEstimate
+from fleetprint.impacts import LadderStep
 from fleetprint.schema import Cpu, Disk, Inventory, Sample
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -43,7 +44,7 @@ def sample_at(load_pct: float, interval_s: float = 3600.0) -> Sample:
 
 def modelled_footprint(model: HostModel, sample: Sample) -> SampleFootprint:
     """The footprint at the modelled power, with the zone's static factor and no PUE."""
-    power = PowerEstimate(model.power.power_w(sample.cpu_util_pct), "modelled")
+    power = PowerEstimate(model.power.power_w(sample.cpu_util_pct), LadderStep.MODELLED)
     return sample_footprint(model, sample, power, model.zone.gwp_gco2e_per_wh, "boavizta")
 
 
@@ -59,19 +60,19 @@ def test_server_impacts_for_one_hour_match_boaviztapi() -> None:
     model = build_host_model(SERVER, zone_factors("DEU"), "berlin", server_power_model="boavizta")
     footprint = modelled_footprint(model, sample_at(40.0))
     impacts = reference_server(boavizta.server_dto_fields(SERVER, "DEU"), 40.0).impacts
-    assert footprint.usage_gwp_gco2e == pytest.approx(impacts["gwp"]["use"].value * 1000, rel=1e-3)
-    assert footprint.usage_adp_kgsbeq == pytest.approx(impacts["adp"]["use"].value, rel=1e-3)
-    assert footprint.usage_pe_mj == pytest.approx(impacts["pe"]["use"].value, rel=1e-3)
-    assert footprint.embodied_gwp_gco2e == pytest.approx(impacts["gwp"]["embedded"].value * 1000, rel=1e-3)
-    assert footprint.embodied_adp_kgsbeq == pytest.approx(impacts["adp"]["embedded"].value, rel=1e-3)
-    assert footprint.embodied_pe_mj == pytest.approx(impacts["pe"]["embedded"].value, rel=1e-3)
+    assert footprint.impacts.usage_gwp_gco2e == pytest.approx(impacts["gwp"]["use"].value * 1000, rel=1e-3)
+    assert footprint.impacts.usage_adp_kgsbeq == pytest.approx(impacts["adp"]["use"].value, rel=1e-3)
+    assert footprint.impacts.usage_pe_mj == pytest.approx(impacts["pe"]["use"].value, rel=1e-3)
+    assert footprint.impacts.embodied_gwp_gco2e == pytest.approx(impacts["gwp"]["embedded"].value * 1000, rel=1e-3)
+    assert footprint.impacts.embodied_adp_kgsbeq == pytest.approx(impacts["adp"]["embedded"].value, rel=1e-3)
+    assert footprint.impacts.embodied_pe_mj == pytest.approx(impacts["pe"]["embedded"].value, rel=1e-3)
 
 
 def test_energy_scales_with_interval() -> None:
     model = build_host_model(SERVER, zone_factors("FRA"), "paris", server_power_model="boavizta")
     hour, half_minute = modelled_footprint(model, sample_at(20.0)), modelled_footprint(model, sample_at(20.0, 30.0))
-    assert half_minute.energy_wh == pytest.approx(hour.energy_wh * 30 / 3600)
-    assert half_minute.embodied_gwp_gco2e == pytest.approx(hour.embodied_gwp_gco2e * 30 / 3600)
+    assert half_minute.impacts.energy_wh == pytest.approx(hour.impacts.energy_wh * 30 / 3600)
+    assert half_minute.impacts.embodied_gwp_gco2e == pytest.approx(hour.impacts.embodied_gwp_gco2e * 30 / 3600)
 
 
 def test_vm_takes_its_vcpu_share_of_a_host() -> None:

@@ -25,12 +25,12 @@ def sample(load: float = 40.0, **power_w: float) -> Sample:
 
 def test_the_best_source_wins() -> None:
     ladder = PowerLadder()
-    assert ladder.estimate(MODEL, sample(wall=310.0, rapl_package=150.0, battery=20.0)).source == "wall"
+    assert ladder.estimate(MODEL, sample(wall=310.0, rapl_package=150.0, battery=20.0)).step == "wall"
     assert ladder.estimate(MODEL, sample(wall=310.0)).power_w == 310.0
-    assert ladder.estimate(MODEL, sample(battery=21.5)).source == "battery"
-    assert ladder.estimate(MODEL, sample(rapl_package=150.0)).source == "components"
+    assert ladder.estimate(MODEL, sample(battery=21.5)).step == "battery"
+    assert ladder.estimate(MODEL, sample(rapl_package=150.0)).step == "components"
     modelled = ladder.estimate(MODEL, sample())
-    assert (modelled.source, modelled.power_w) == ("modelled", pytest.approx(MODEL.power.power_w(40.0)))
+    assert (modelled.step, modelled.power_w) == ("modelled", pytest.approx(MODEL.power.power_w(40.0)))
 
 
 def test_components_replace_the_models_cpu_and_ram_terms() -> None:
@@ -49,25 +49,25 @@ def test_wall_readings_calibrate_the_components_and_the_model() -> None:
     components_w = (150.0 + 30.0) * (1 + figures.overhead_ratio) + figures.disk_w
     for _ in range(MIN_LEARNING_SAMPLES - 1):
         ladder.estimate(MODEL, sample(wall=300.0, rapl_package=150.0, rapl_dram=30.0))
-    assert ladder.estimate(MODEL, sample(rapl_package=150.0, rapl_dram=30.0)).source == "components", \
+    assert ladder.estimate(MODEL, sample(rapl_package=150.0, rapl_dram=30.0)).step == "components", \
         "not enough wall samples yet"
     ladder.estimate(MODEL, sample(wall=300.0, rapl_package=150.0, rapl_dram=30.0))
     calibrated = ladder.estimate(MODEL, sample(rapl_package=150.0, rapl_dram=30.0))
-    assert calibrated.source == "calibrated"
+    assert calibrated.step == "calibrated"
     assert calibrated.calibration_ratio == pytest.approx(300.0 / components_w)
     assert calibrated.power_w == pytest.approx(300.0)
     by_model = ladder.estimate(MODEL, sample())
-    assert by_model.source == "calibrated"
+    assert by_model.step == "calibrated"
     assert by_model.power_w == pytest.approx(MODEL.power.power_w(40.0) * 300.0 / MODEL.power.power_w(40.0))
 
 
 def test_implausible_readings_are_rejected_and_the_ladder_goes_on() -> None:
     estimate = PowerLadder().estimate(MODEL, sample(wall=160_000.0, rapl_package=150.0))
     assert estimate.rejected == ("wall",)
-    assert estimate.source == "components"
+    assert estimate.step == "components"
 
 
 def test_a_vm_has_no_components_path() -> None:
     vm = build_host_model(Inventory(host_id="vm", taken_at=NOW, kind="vm", ram_gb=8,
                                     cpu=Cpu(model="Intel Xeon Gold 6130", threads=4)), zone_factors("FRA"), "dc1")
-    assert PowerLadder().estimate(vm, sample(rapl_package=150.0)).source == "modelled"
+    assert PowerLadder().estimate(vm, sample(rapl_package=150.0)).step == "modelled"

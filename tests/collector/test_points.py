@@ -20,6 +20,7 @@ from fleetprint.collector.store.points import (
     host_tags,
     service_sample_line,
 )
+from fleetprint.impacts import IMPACT_FIELDS, Impacts, LadderStep
 from fleetprint.schema import Cpu, Inventory, Sample
 from fleetprint.timestamps import epoch_ms
 
@@ -35,25 +36,27 @@ def _model(kind: str, site: str, department: str = "") -> HostModel:
 
 
 def _footprints() -> list[SampleFootprint]:
-    full = SampleFootprint(power_w=212.5, power_source="wall", energy_wh=1.7708333333333333,
-                           usage_gwp_gco2e=0.173541, usage_adp_kgsbeq=8.6e-9, usage_pe_mj=0.0194,
-                           embodied_gwp_gco2e=3.1e-2, embodied_adp_kgsbeq=1.25e-7, embodied_pe_mj=0.41, pue=1.4,
-                           gwp_gco2e_per_kwh=98.0, grid_source="profile", past_lifetime=False,
-                           calibration_ratio=1.0734)
-    return [full, dataclasses.replace(full, embodied_adp_kgsbeq=None, embodied_pe_mj=None, calibration_ratio=None,
-                                      power_source="modelled", past_lifetime=True, embodied_gwp_gco2e=0.0)]
+    impacts = Impacts(energy_wh=1.7708333333333333, usage_gwp_gco2e=0.173541, usage_adp_kgsbeq=8.6e-9,
+                      usage_pe_mj=0.0194, embodied_gwp_gco2e=3.1e-2, embodied_adp_kgsbeq=1.25e-7, embodied_pe_mj=0.41)
+    full = SampleFootprint(power_w=212.5, step=LadderStep.WALL, impacts=impacts, pue=1.4, gwp_gco2e_per_kwh=98.0,
+                           grid_source="profile", past_lifetime=False, calibration_ratio=1.0734)
+    aged = dataclasses.replace(impacts, embodied_adp_kgsbeq=None, embodied_pe_mj=None, embodied_gwp_gco2e=0.0)
+    return [full, *(dataclasses.replace(full, impacts=aged, calibration_ratio=None, step=step, past_lifetime=True)
+                    for step in LadderStep if step is not LadderStep.WALL)]
+
+
+def _impact_fields(impacts: Impacts) -> dict[str, float | None]:
+    """The impact set as the generic line takes it: every field of the type, in its order."""
+    return {name: getattr(impacts, name) for name in IMPACT_FIELDS}
 
 
 def _generic_host_line(model: HostModel, fp: SampleFootprint, dropped: int | None) -> str:
     s = SAMPLE
-    return line(HOST_MEASUREMENT, host_tags(model) | {"power_source": fp.power_source}, {
+    return line(HOST_MEASUREMENT, host_tags(model) | {"power_source": fp.step.value}, {
         "interval_s": float(s.interval_s), "cpu_util_pct": float(s.cpu_util_pct), "mem_used_bytes": s.mem_used_bytes,
         "mem_total_bytes": s.mem_total_bytes, "disk_read_bytes": s.disk_read_bytes,
         "disk_write_bytes": s.disk_write_bytes, "net_rx_bytes": s.net_rx_bytes, "net_tx_bytes": s.net_tx_bytes,
-        "power_w": fp.power_w, "energy_wh": fp.energy_wh, "usage_gwp_gco2e": fp.usage_gwp_gco2e,
-        "usage_adp_kgsbeq": fp.usage_adp_kgsbeq, "usage_pe_mj": fp.usage_pe_mj,
-        "embodied_gwp_gco2e": fp.embodied_gwp_gco2e, "embodied_adp_kgsbeq": fp.embodied_adp_kgsbeq,
-        "embodied_pe_mj": fp.embodied_pe_mj, "power_model": model.power_model,
+        "power_w": fp.power_w, **_impact_fields(fp.impacts), "power_model": model.power_model,
         "calibration_ratio": fp.calibration_ratio, "pue": fp.pue, "gwp_gco2e_per_kwh": fp.gwp_gco2e_per_kwh,
         "grid_source": fp.grid_source, "past_lifetime": fp.past_lifetime, "seq": 42,
         "agent_dropped_samples": dropped,
@@ -80,15 +83,12 @@ def test_host_line_is_the_generic_line(kind: str, site: str, department: str, ca
 def test_service_line_is_the_generic_line(service: str, department: str) -> None:
     model = _model("server", "Town hall, floor=2", department)
     for adp, pe in ((1.5e-9, 0.25), (None, None)):
-        sf = ServiceFootprint(cpu_share=0.125, power_w=80.25, energy_wh=0.66875, usage_gwp_gco2e=0.0655,
-                              usage_adp_kgsbeq=3.3e-9, usage_pe_mj=0.0073, embodied_gwp_gco2e=0.0121,
-                              embodied_adp_kgsbeq=adp, embodied_pe_mj=pe)
-        fast = service_sample_line(model, service, SAMPLE, "components", sf, epoch_ms(SAMPLE.ts))
+        sf = ServiceFootprint(cpu_share=0.125, power_w=80.25, impacts=Impacts(
+            energy_wh=0.66875, usage_gwp_gco2e=0.0655, usage_adp_kgsbeq=3.3e-9, usage_pe_mj=0.0073,
+            embodied_gwp_gco2e=0.0121, embodied_adp_kgsbeq=adp, embodied_pe_mj=pe))
+        fast = service_sample_line(model, service, SAMPLE, LadderStep.COMPONENTS, sf, epoch_ms(SAMPLE.ts))
         generic = line(SERVICE_MEASUREMENT, host_tags(model) | {"service": service, "power_source": "components"}, {
-            "interval_s": 30.0, "cpu_share": sf.cpu_share, "power_w": sf.power_w, "energy_wh": sf.energy_wh,
-            "usage_gwp_gco2e": sf.usage_gwp_gco2e, "usage_adp_kgsbeq": sf.usage_adp_kgsbeq,
-            "usage_pe_mj": sf.usage_pe_mj, "embodied_gwp_gco2e": sf.embodied_gwp_gco2e,
-            "embodied_adp_kgsbeq": sf.embodied_adp_kgsbeq, "embodied_pe_mj": sf.embodied_pe_mj,
+            "interval_s": 30.0, "cpu_share": sf.cpu_share, "power_w": sf.power_w, **_impact_fields(sf.impacts),
         }, epoch_ms(SAMPLE.ts))
         assert fast == generic
 
@@ -96,9 +96,12 @@ def test_service_line_is_the_generic_line(service: str, department: str) -> None
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
 def test_non_finite_values_are_refused(bad: float) -> None:
     model = _model("server", "lyon-dc2")
-    fp = dataclasses.replace(_footprints()[0], usage_pe_mj=bad)
+    full = _footprints()[0]
+    fp = dataclasses.replace(full, impacts=dataclasses.replace(full.impacts, usage_pe_mj=bad))
     with pytest.raises(ValueError, match="non-finite"):
         host_sample_line(model, 1, SAMPLE, fp, epoch_ms(SAMPLE.ts))
-    sf = ServiceFootprint(0.1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, None, bad)
     with pytest.raises(ValueError, match="non-finite"):
-        service_sample_line(model, "web", SAMPLE, "modelled", sf, epoch_ms(SAMPLE.ts))
+        host_sample_line(model, 1, SAMPLE, dataclasses.replace(full, pue=bad), epoch_ms(SAMPLE.ts))
+    sf = ServiceFootprint(0.1, 1.0, Impacts(1.0, 1.0, 1.0, 1.0, 1.0, None, bad))
+    with pytest.raises(ValueError, match="non-finite"):
+        service_sample_line(model, "web", SAMPLE, LadderStep.MODELLED, sf, epoch_ms(SAMPLE.ts))

@@ -11,11 +11,12 @@ from tqdm import tqdm
 
 from fleetprint.collector.budgets.config import Budget, Evaluation
 from fleetprint.collector.budgets.evaluate import BudgetEvaluator
-from fleetprint.collector.rollups import SUMMED_FIELDS, Rollups
+from fleetprint.collector.rollups import Rollups
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
 from fleetprint.collector.store.influxql import InfluxQL
 from fleetprint.collector.store.lineprotocol import line
 from fleetprint.collector.store.sink import RejectedWriteError
+from fleetprint.impacts import IMPACT_FIELDS
 from fleetprint.report.collect import collect
 from fleetprint.report.model import Scope
 from fleetprint.report.period import parse_period
@@ -32,7 +33,7 @@ def host_line(host: str, at: datetime) -> tuple[str, str, dict[str, float]]:
     """The host's fp_host and fp_service lines at `at`, and their fields (one service has it all)."""
     site, service = HOSTS[host]
     fields = {name: 1.0 + at.hour + (10.0 if host == "h2" else 0.0) + number / 10
-              for number, name in enumerate(SUMMED_FIELDS)}
+              for number, name in enumerate(IMPACT_FIELDS)}
     raw = line("fp_host", {"host": host, "kind": "server", "site": site, "zone": "FRA", "power_source": "wall"},
                {**fields, "interval_s": 3600.0, "pue": 1.2, "gwp_gco2e_per_kwh": 50.0, "grid_source": "boavizta",
                 "past_lifetime": False}, epoch_ms(at))
@@ -45,7 +46,7 @@ def fleet(influxdb, influx_db):
     client reading rollups there, the raw sink and the expected sums per service."""
     influxdb.query(f'CREATE RETENTION POLICY "{POLICY}" ON "{influx_db}" DURATION INF REPLICATION 1')
     raw_sink = InfluxV1Sink(influxdb.url, influx_db)
-    lines, sums = [], {service: dict.fromkeys(SUMMED_FIELDS, 0.0) for _, service in HOSTS.values()}
+    lines, sums = [], {service: dict.fromkeys(IMPACT_FIELDS, 0.0) for _, service in HOSTS.values()}
     for hour in range(48):
         for host in HOSTS:
             host_point, service_point, fields = host_line(host, FIRST_DAY + timedelta(hours=hour))

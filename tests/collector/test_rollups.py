@@ -7,10 +7,11 @@ from collections import defaultdict
 
 import pytest
 
-from fleetprint.collector.rollups import MAX_ATTEMPTS, SUMMED_FIELDS, RollupFailed, Rollups
+from fleetprint.collector.rollups import MAX_ATTEMPTS, RollupFailed, Rollups
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
 from fleetprint.collector.store.influxql import InfluxQL
 from fleetprint.collector.store.lineprotocol import line
+from fleetprint.impacts import IMPACT_FIELDS
 
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 T0 = 1_793_491_200_000  # 2026-11-01T00:00:00Z
@@ -26,7 +27,7 @@ def raw_points(start_ms: int, end_ms: int, seed: int) -> list[tuple[str, str, st
     for at in range(start_ms, end_ms, STEP_MS):
         for host, site in fleet:
             for service in ("web", "db"):
-                fields = {field: rng.uniform(0.1, 10.0) for field in SUMMED_FIELDS}
+                fields = {field: rng.uniform(0.1, 10.0) for field in IMPACT_FIELDS}
                 points.append((host, service, site, at, fields))
     return points
 
@@ -57,7 +58,7 @@ def stored(influxql: InfluxQL, measurement: str) -> dict[tuple[int, str, str, st
 def assert_matches(got: dict, want: dict, period_ms: int) -> None:
     assert set(got) == set(want)
     for key, sums in want.items():
-        for field in SUMMED_FIELDS:
+        for field in IMPACT_FIELDS:
             assert got[key][field] == pytest.approx(sums[field], rel=1e-9), (key, field)
         assert got[key]["samples"] == sums["samples"]
         assert got[key]["power_w"] == pytest.approx(sums["energy_wh"] / (period_ms / HOUR_MS), rel=1e-9)
@@ -85,7 +86,7 @@ def test_rollups_match_independent_sums_catch_up_and_take_late_samples(influxdb,
     assert_matches(stored(influxql, "fp_service_1h"), expected(first + more, HOUR_MS, later), HOUR_MS)
 
     # A service whose figures sum to whole numbers (JSON returns them as integers) keeps float fields.
-    whole = [("h5", "idle", "paris", T0 + DAY_MS + 60_000 * m, {field: 0.0 for field in SUMMED_FIELDS})
+    whole = [("h5", "idle", "paris", T0 + DAY_MS + 60_000 * m, {field: 0.0 for field in IMPACT_FIELDS})
              for m in range(3)]
     write(sink, whole)
     rollups.mark(whole[0][3])
@@ -94,7 +95,7 @@ def test_rollups_match_independent_sums_catch_up_and_take_late_samples(influxdb,
     more += whole
 
     # A late sample (an agent's backlog) for an hour of the first day is rolled up again once marked.
-    late = [("h4", "web", "paris", T0 + 2 * HOUR_MS + 60_000, {field: 100.0 for field in SUMMED_FIELDS})]
+    late = [("h4", "web", "paris", T0 + 2 * HOUR_MS + 60_000, {field: 100.0 for field in IMPACT_FIELDS})]
     write(sink, late)
     rollups.mark(late[0][3])
     rollups.run(later)
@@ -114,7 +115,7 @@ def host_points(start_ms: int, end_ms: int, seed: int) -> list[tuple[dict[str, s
     for at in range(start_ms, end_ms, STEP_MS):
         for host, kind, site, zone in HOST_FLEET:
             source = "battery" if host == "h2" and at % DAY_MS >= 12 * HOUR_MS else "modelled"
-            fields = {field: rng.uniform(0.1, 10.0) for field in SUMMED_FIELDS}
+            fields = {field: rng.uniform(0.1, 10.0) for field in IMPACT_FIELDS}
             fields.update(interval_s=600.0, pue=rng.choice((1.0, 1.4)), gwp_gco2e_per_kwh=rng.uniform(20, 400),
                           grid_source=rng.choice(("boavizta", "live")) if host == "h1" else "site",
                           past_lifetime=host == "h3" and at >= T0 + DAY_MS)
@@ -138,7 +139,7 @@ def host_expected(points, before_ms: int) -> dict[tuple, dict]:
             continue
         sums = days.setdefault((day, *host_key(tags)), defaultdict(float, gwp_min=1e9, gwp_max=-1e9, pue_min=1e9,
                                                                    pue_max=-1e9, grid=set()))
-        for field in (*SUMMED_FIELDS, "interval_s", "agent_dropped_samples"):
+        for field in (*IMPACT_FIELDS, "interval_s", "agent_dropped_samples"):
             sums[field] += fields.get(field, 0)
         sums["samples"] += 1
         sums["gwp_sum"] += fields["gwp_gco2e_per_kwh"]
@@ -157,7 +158,7 @@ def assert_host_days(influxql: InfluxQL, want: dict) -> None:
     assert set(got) == set(want)
     for key, sums in want.items():
         row = got[key]
-        for field in (*SUMMED_FIELDS, "interval_s"):
+        for field in (*IMPACT_FIELDS, "interval_s"):
             assert row[field] == pytest.approx(sums[field], rel=1e-9), (key, field)
         assert row["power_w"] == pytest.approx(sums["energy_wh"] / 24, rel=1e-9)
         assert (row["samples"], row["agent_dropped_samples"], row["past_lifetime_samples"]) == (
@@ -185,10 +186,10 @@ def test_host_daily_rollup_matches_independent_sums_per_host_and_day_and_takes_l
     # Late samples for the first day (an agent's backlog): a new host, and h1 with dropped samples, a new
     # extreme factor and a new grid source; the day is rolled up again once marked.
     late = [({"host": "h4", "kind": "desktop", "site": "lyon", "zone": "DEU", "power_source": "wall"},
-             {**{field: 3.0 for field in SUMMED_FIELDS}, "interval_s": 600.0, "pue": 1.0, "gwp_gco2e_per_kwh": 50.0,
+             {**{field: 3.0 for field in IMPACT_FIELDS}, "interval_s": 600.0, "pue": 1.0, "gwp_gco2e_per_kwh": 50.0,
               "grid_source": "site", "past_lifetime": True}, T0 + 5 * HOUR_MS + 60_000),
             ({"host": "h1", "kind": "server", "site": "paris", "zone": "FRA", "power_source": "modelled"},
-             {**{field: 100.0 for field in SUMMED_FIELDS}, "interval_s": 600.0, "pue": 2.0, "gwp_gco2e_per_kwh": 1.0,
+             {**{field: 100.0 for field in IMPACT_FIELDS}, "interval_s": 600.0, "pue": 2.0, "gwp_gco2e_per_kwh": 1.0,
               "grid_source": "profile", "past_lifetime": False, "agent_dropped_samples": 7}, T0 + 7 * HOUR_MS + 1)]
     sink.write([line("fp_host", tags, fields, at) for tags, fields, at in late])
     for _, _, at in late:
@@ -214,7 +215,7 @@ def test_a_period_that_fails_never_blocks_the_others_and_is_given_up(influxdb, i
         assert failed.value.written > 0 if attempt == 1 else True
         assert_matches(stored(influxql, "fp_service_1h"), expected(points, HOUR_MS, now), HOUR_MS)
     assert "gave up rolling up fp_service_1h" in caplog.text
-    late = [("h4", "web", "paris", T0 + 60_000, {field: 1.0 for field in SUMMED_FIELDS})]
+    late = [("h4", "web", "paris", T0 + 60_000, {field: 1.0 for field in IMPACT_FIELDS})]
     write(sink, late)
     rollups.mark(late[0][3])
     assert rollups.run(now) > 0, "given up, the bad period no longer fails the runs"

@@ -8,7 +8,7 @@ import pytest
 
 from fleetprint.collector.budgets.config import Budget, Trajectory
 from fleetprint.collector.budgets.evaluate import Spend
-from fleetprint.report.model import Impacts
+from fleetprint.impacts import Impacts
 from fleetprint.report.outcomes import outcome, trajectory_path
 from fleetprint.report.period import day_range, month, parse_period, year
 from fleetprint.report.query import ms
