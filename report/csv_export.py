@@ -1,4 +1,8 @@
-"""The report's tables as tidy CSVs in one zip: one row per thing, one column per figure, units in the headers."""
+"""The report's tables as tidy CSVs in one zip: one row per thing, one column per figure, units in the headers.
+
+The impact columns are the stored fields (IMPACT_FIELDS, in the stored units: Wh, gCO2e, kgSbeq, MJ),
+so that a CSV reads like an InfluxQL sum over fp_host or fp_service (docs/storage.md).
+"""
 
 from __future__ import annotations
 
@@ -7,30 +11,29 @@ import io
 import zipfile
 from pathlib import Path
 
-from fleetprint.impacts import MEASURED_STEPS, Impacts
+from fleetprint.impacts import IMPACT_FIELDS, MEASURED_STEPS, Impacts
 from fleetprint.report.collect import ReportData
 from fleetprint.report.model import criteria
 
-IMPACT_COLUMNS = ["energy_kwh", "use_gwp_kgco2e", "manufacture_gwp_kgco2e", "total_gwp_kgco2e", "use_adp_kgsbeq",
-                  "manufacture_adp_kgsbeq", "use_pe_mj", "manufacture_pe_mj"]
+IMPACT_COLUMNS = [*IMPACT_FIELDS, "total_gwp_gco2e"]
 
 
 def _impacts(impacts: Impacts) -> list[float]:
-    return [impacts.energy_kwh, impacts.usage_kgco2e, impacts.embodied_kgco2e, impacts.kgco2e,
-            impacts.usage_adp_kgsbeq, impacts.embodied_adp_kgsbeq, impacts.usage_pe_mj, impacts.embodied_pe_mj]
+    return [*(getattr(impacts, name) or 0.0 for name in IMPACT_FIELDS),
+            impacts.usage_gwp_gco2e + impacts.embodied_gwp_gco2e]
 
 
 def tables(data: ReportData) -> dict[str, list[list[object]]]:
     """File name -> rows (the first one the header)."""
-    totals: list[list[object]] = [["criterion", "unit", "use", "manufacture", "total"]]
-    totals += [[name, unit, use, made, use + made] for name, unit, use, made in criteria(data.totals)]
+    totals: list[list[object]] = [["criterion", "unit", "usage", "embodied", "total"]]
+    totals += [[name, unit, usage, embodied, usage + embodied] for name, unit, usage, embodied in criteria(data.totals)]
     totals.append(["Energy", "kWh", data.totals.energy_kwh, 0.0, data.totals.energy_kwh])
     hosts: list[list[object]] = [["host", "kind", "site", *IMPACT_COLUMNS, "samples", "covered_h",
-                                  "past_lifetime_kwh", "measured_kwh"]]
+                                  "past_lifetime_energy_wh", "measured_energy_wh"]]
     for host in sorted(data.hosts.values(), key=lambda h: -h.impacts.kgco2e):
         measured = sum(wh for step, wh in host.energy_by_step.items() if step in MEASURED_STEPS)
         hosts.append([host.host, host.kind, host.site, *_impacts(host.impacts), host.samples, host.covered_s / 3600,
-                      host.past_lifetime_wh / 1000, measured / 1000])
+                      host.past_lifetime_wh, measured])
     budgets: list[list[object]] = [["budget", "service", "site", "period", "unit", "periods_judged", "pro_rata",
                                     "periods_exceeded", "limit", "spent", "outcome"]]
     for outcome in data.outcomes:
@@ -40,9 +43,8 @@ def tables(data: ReportData) -> dict[str, list[list[object]]]:
                 budget = outcome.budget
                 budgets.append([budget.id, budget.service, budget.site or "", budget.period, unit, outcome.periods,
                                 outcome.pro_rata, outcome.exceeded, limit, spent, outcome.state])
-    whatif: list[list[object]] = [["kind", "hosts", "mean_lifetime_years", "extend_years",
-                                   "manufacture_kgco2e_per_year",
-                                   "kept_kgco2e_per_year", "saving_kgco2e_per_year", "period_manufacture_kgco2e",
+    whatif: list[list[object]] = [["kind", "hosts", "mean_lifetime_years", "extend_years", "embodied_kgco2e_per_year",
+                                   "kept_kgco2e_per_year", "saving_kgco2e_per_year", "period_embodied_kgco2e",
                                    "period_saving_kgco2e"]]
     for row in data.whatif.rows + [data.whatif.total]:
         whatif.append([row.kind, row.hosts, row.mean_lifetime_years, data.whatif.years, row.per_year_kg,
