@@ -26,13 +26,22 @@ from typing import TypeVar
 import msgspec
 
 from fleetprint.agent.state import WriteWarning, move_aside
-from fleetprint.schema import Sample
+from fleetprint.schema import Sample, SampleV1
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Sample)
+_v1_decoder = msgspec.json.Decoder(SampleV1)  # queued by an agent of an earlier release: CPU shares as `services`
 _DAMAGED = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+
+
+def _decode(body: bytes) -> Sample:
+    """A queued sample, also one an agent of an earlier release queued (report schema 1)."""
+    try:
+        return _decoder.decode(body)
+    except msgspec.ValidationError:
+        return Sample(**msgspec.structs.asdict(_v1_decoder.decode(body)))
 
 
 def _damaged(exc: sqlite3.Error) -> bool:
@@ -175,7 +184,7 @@ class SampleBuffer:
             samples, unreadable = [], []
             for row_id, body in rows:
                 try:
-                    samples.append((row_id, _decoder.decode(body)))
+                    samples.append((row_id, _decode(body)))
                 except msgspec.DecodeError:
                     unreadable.append(row_id)
             if unreadable:

@@ -72,7 +72,7 @@ def once(config_path: str | None, interval: float) -> None:
     from fleetprint.agent.inventory import collect_inventory
     from fleetprint.agent.power import power_reader_for
     from fleetprint.agent.sampler import sampler_for
-    from fleetprint.schema import Report, encode
+    from fleetprint.schema import Report, encode, encode_report
 
     config, host_id = _load(config_path)
     power = power_reader_for(config.power)
@@ -80,7 +80,7 @@ def once(config_path: str | None, interval: float) -> None:
     # JSON as bytes: UTF-8 whatever the console's code page (cp1252 on a German Windows).
     click.echo(encode(collect_inventory(config.host, host_id, power_sources=power.statuses())))
     time.sleep(interval)  # the sample measures usage over this window
-    click.echo(encode(Report(host_id=host_id, seq=0, samples=[sampler.take()])))
+    click.echo(encode_report(Report(host_id=host_id, seq=0, samples=[sampler.take()])))
 
 
 @agent.command()

@@ -12,7 +12,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from fleetprint.health import Link
 from fleetprint.mqtt import MqttSettings, Topics, make_client
 from fleetprint.reach import ReachLog
-from fleetprint.schema import Inventory, Report, encode
+from fleetprint.schema import Inventory, Report, encode, encode_report
 
 log = logging.getLogger(__name__)
 # paho numbers messages in flight with a 16-bit id: stay well below 65,535 queued publishes.
@@ -148,8 +148,9 @@ class Publisher:
         self._publish(self.topics.inventory(self.host_id), self._inventory_payload, retain=True)
 
     def publish_report(self, report: Report) -> int:
-        """Queue a report at QoS 1; returns its message id (see report_outcome)."""
-        return self._publish(self.topics.report(self.host_id), encode(report), retain=False, is_report=True)
+        """Queue a report at QoS 1 (its schema version: `encode_report`); returns its message id (see
+        report_outcome)."""
+        return self._publish(self.topics.report(self.host_id), encode_report(report), retain=False, is_report=True)
 
     def _publish(self, topic: str, payload: bytes, retain: bool, is_report: bool = False) -> int:
         info = self._client.publish(topic, payload, qos=1, retain=retain)

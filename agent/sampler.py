@@ -64,7 +64,7 @@ class UsageSampler:
         interval_s = max(self._started - started, 1e-3)
         power_w = self.power.read() if self.power is not None else {}
         cpu_pct = psutil.cpu_percent(interval=None)
-        services = self.service_cpu.shares(interval_s) if self.service_cpu else {}
+        cpu_shares = self.service_cpu.shares(interval_s) if self.service_cpu else {}
         memory = psutil.virtual_memory()
         disk, net = _disk_bytes(), _net_bytes()
         sample = Sample(
@@ -78,7 +78,7 @@ class UsageSampler:
             net_rx_bytes=_delta(net[0], self._net[0]),
             net_tx_bytes=_delta(net[1], self._net[1]),
             power_w=power_w,
-            services=services,
+            cpu_shares=cpu_shares,
         )
         self._disk, self._net = disk, net
         return sample

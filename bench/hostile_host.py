@@ -46,10 +46,10 @@ def _inventory(host: str) -> bytes:
                             cpu=Cpu(model="Intel Xeon Gold 6130", sockets=2, cores=32, threads=64)))
 
 
-def _report(host: str, seq: int, services: dict[str, float]) -> tuple[bytes, float]:
+def _report(host: str, seq: int, cpu_shares: dict[str, float]) -> tuple[bytes, float]:
     now = datetime.now(timezone.utc)
     return encode(Report(host_id=host, seq=seq, samples=[Sample(ts=now, interval_s=0.05, cpu_util_pct=50.0,
-                                                                services=services)])), now.timestamp()
+                                                                cpu_shares=cpu_shares)])), now.timestamp()
 
 
 def _flood(publisher, reports_per_s: float, stop: threading.Event) -> None:

@@ -126,7 +126,7 @@ class Ingest:
         model = self.hosts.get(host_id)
         if model is None:
             raise AwaitingInventory(host_id)
-        points = sum(1 + len(sample.services) for sample in report.samples)
+        points = sum(1 + len(sample.cpu_shares) for sample in report.samples)
         if not self.guard.take(host_id, points):
             raise PayloadError("rate_limited", f"{points} points over the host's rate "
                                                f"({self.guard.rate_per_s:g} points/s)")
@@ -188,10 +188,10 @@ class Ingest:
     def _sample_lines(self, model: HostModel, seq: int, sample: Sample, time_ms: int,
                       dropped: int | None) -> list[str]:
         """The host's point and one point per service it is split across."""
-        if sample.services:
-            shares, over = self.service_bound.bounded(model.host_id, sample.services)
+        if sample.cpu_shares:
+            shares, over = self.service_bound.bounded(model.host_id, sample.cpu_shares)
             if over:
-                sample = msgspec.structs.replace(sample, services=shares)
+                sample = msgspec.structs.replace(sample, cpu_shares=shares)
                 self.counters.add("services_over_limit", over)
                 self._rejections.log("services_over_limit", f"{model.host_id} names more than "
                                      f"{self.service_bound.max_services} services: the share of {over} more goes "

@@ -1,7 +1,11 @@
 """The wire schema shared by the agent and the collector (DESIGN §3).
 
 Payloads are JSON. Each message names its schema and version in a `schema` field, so a
-collector can reject what it does not understand. Decoding is strict: unknown fields,
+collector can reject what it does not understand. Reports are at version 2
+(`fleetprint.report/2`: a sample's CPU shares are `cpu_shares`); the collector still reads
+version 1 (`fleetprint.report/1`: the same, with the shares under `services`), which agents
+send when no sample carries CPU shares (`encode_report`), so that a collector of an earlier
+release reads them too. Decoding is strict: unknown fields,
 wrong types, out-of-range numbers and naive timestamps are errors. msgspec typed decoding
 is used because it validates while it parses (about 5 µs for a report, against about
 32 µs for json + pydantic).
@@ -15,7 +19,8 @@ from typing import Annotated, Literal
 import msgspec
 
 INVENTORY_SCHEMA = "fleetprint.inventory/1"
-REPORT_SCHEMA = "fleetprint.report/1"
+REPORT_SCHEMA = "fleetprint.report/2"
+REPORT_SCHEMA_V1 = "fleetprint.report/1"
 MAX_PAYLOAD_BYTES = 256 * 1024
 HOST_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}\Z"
 
@@ -33,6 +38,9 @@ Weight = Annotated[float, msgspec.Meta(gt=0.0, le=1e6)]
 # A sensor's reading: bounded loosely so that one broken sensor cannot void a whole report;
 # the collector judges plausibility per host (collector/impact/ladder.py).
 MeasuredWatts = Annotated[float, msgspec.Meta(ge=0.0, le=1e9)]
+# CPU time of each service's processes during a sample's interval, as a share of the host's CPU
+# capacity (all cores): comparable with cpu_util_pct / 100.
+CpuShares = Annotated[dict[Label, Share], msgspec.Meta(max_length=256)]
 
 MachineKind = Literal["server", "desktop", "laptop", "vm"]
 
@@ -103,7 +111,8 @@ class Inventory(_Strict, tag_field="schema", tag=INVENTORY_SCHEMA):
     zone: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}\Z")] | None = None
     purchase_date: date | None = None
     lifetime_years: Annotated[float, msgspec.Meta(gt=0.0, le=50.0)] | None = None
-    # Services the whole host serves, with relative weights (e.g. {"mail": 2, "web": 1}).
+    # Services the whole host serves, with relative weights (e.g. {"mail": 2, "web": 1}); a
+    # sample's CPU time per service is its `cpu_shares`.
     services: Annotated[dict[Label, Weight], msgspec.Meta(max_length=64)] = {}
     # Each power source the agent knows, and whether it reads it: "ok", or why not
     # ("absent: no /sys/class/powercap", "denied: energy_uj is readable by root only", ...).
@@ -124,9 +133,16 @@ class Sample(_Strict):
     net_tx_bytes: NonNegInt = 0
     # Measured mean power over the interval per channel (POWER_CHANNELS), only those read.
     power_w: Annotated[dict[Label, MeasuredWatts], msgspec.Meta(max_length=64)] = {}
-    # CPU time of each service's processes during the interval, as a share of the host's CPU
-    # capacity (all cores): comparable with cpu_util_pct / 100; absent without process rules.
-    services: Annotated[dict[Label, Share], msgspec.Meta(max_length=256)] = {}
+    # CPU share of each service seen during the interval (the agent's process rules); absent
+    # without process rules.
+    cpu_shares: CpuShares = {}
+
+
+class SampleV1(Sample):
+    """A sample as `fleetprint.report/1` says it: its CPU shares under their first name,
+    `services`. Decoded, it is a Sample like another (`cpu_shares`)."""
+
+    cpu_shares: CpuShares = msgspec.field(default={}, name="services")
 
 
 class Report(_Strict, tag_field="schema", tag=REPORT_SCHEMA):
@@ -138,9 +154,16 @@ class Report(_Strict, tag_field="schema", tag=REPORT_SCHEMA):
     dropped_samples: NonNegInt = 0
 
 
+class ReportV1(Report, tag=REPORT_SCHEMA_V1):
+    """A report as agents of earlier releases send it, and as agents send one whose samples carry
+    no CPU shares (`encode_report`). Decoded, it is a Report like another."""
+
+    samples: Annotated[list[SampleV1], msgspec.Meta(min_length=1, max_length=2880)]
+
+
 _encoder = msgspec.json.Encoder()
 # A tagged union makes the `schema` field mandatory (a single tagged type would not).
-_message_decoder = msgspec.json.Decoder(Report | Inventory)
+_message_decoder = msgspec.json.Decoder(Report | ReportV1 | Inventory)
 
 
 class PayloadError(ValueError):
@@ -155,6 +178,17 @@ class PayloadError(ValueError):
 def encode(message: Report | Inventory) -> bytes:
     """Serialise a message to its JSON wire form."""
     return _encoder.encode(message)
+
+
+def encode_report(report: Report) -> bytes:
+    """A report as an agent publishes it: `fleetprint.report/2` when a sample carries CPU shares,
+    else the same content as `fleetprint.report/1`, which collectors of every release read.
+
+    Collectors are upgraded before agents; this way only the agents with process rules depend
+    on it (docs/operations.md, "Upgrading")."""
+    if type(report) is Report and not any(sample.cpu_shares for sample in report.samples):
+        report = ReportV1(report.host_id, report.seq, report.samples, report.dropped_samples)
+    return _encoder.encode(report)
 
 
 def _decode(payload: bytes, expected: type[Report] | type[Inventory]):

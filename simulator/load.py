@@ -151,7 +151,7 @@ class LoadModel:
             net_rx_bytes=int(load * self.net_bps * interval_s * io[2] + 0.9 * backup_bytes),
             net_tx_bytes=int(load * self.net_bps * interval_s * 1.5 * io[3]),
             power_w=self._power(ts, load, local),
-            services=self._service_shares(demands, load) if host.process_rules else {},
+            cpu_shares=self._service_shares(demands, load) if host.process_rules else {},
         )
 
     def _service_shares(self, demands: Sequence[float], load: float) -> dict[str, float]:

@@ -32,7 +32,7 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from fleetprint.logs import configure_logging
 from fleetprint.mqtt import MqttSettings, Topics, make_client
-from fleetprint.schema import Report, encode
+from fleetprint.schema import Report, encode, encode_report
 from fleetprint.simulator.fleet import VirtualHost
 from fleetprint.simulator.load import LoadModel
 
@@ -254,7 +254,7 @@ class Worker:
         seq = times[-1] // interval
         for batch in _batched(self.models, _BATCH_HOSTS):
             payloads = [
-                (self.topics.report(model.host.host_id), encode(Report(
+                (self.topics.report(model.host.host_id), encode_report(Report(
                     host_id=model.host.host_id, seq=seq, samples=[model.sample(ts, interval) for ts in times])))
                 for model in batch
             ]

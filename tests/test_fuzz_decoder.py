@@ -22,6 +22,7 @@ from fleetprint.schema import Cpu, Inventory, PayloadError, Report, Sample, deco
 REASONS = {"oversize", "malformed", "wrong_schema", "invalid"}
 TS = datetime(2026, 11, 2, tzinfo=timezone.utc)
 VALID = json.loads(encode(Report(host_id="fuzz", seq=1, samples=[Sample(ts=TS, interval_s=30, cpu_util_pct=5.0)])))
+VALID_V1 = {**VALID, "schema": "fleetprint.report/1"}  # as agents of earlier releases send it
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -48,14 +49,17 @@ def test_arbitrary_json(value) -> None:
     decodes_or_says_why(json.dumps(value).encode())
 
 
-@given(st.sampled_from(["schema", "host_id", "seq", "samples", "dropped_samples", "extra"]), json_values)
-def test_a_valid_report_with_one_field_replaced(field: str, value) -> None:
-    decodes_or_says_why(json.dumps({**VALID, field: value}).encode())
+@given(st.sampled_from([VALID, VALID_V1]), st.sampled_from(["schema", "host_id", "seq", "samples",
+                                                             "dropped_samples", "extra"]), json_values)
+def test_a_valid_report_with_one_field_replaced(valid: dict, field: str, value) -> None:
+    decodes_or_says_why(json.dumps({**valid, field: value}).encode())
 
 
-@given(st.sampled_from(sorted(VALID["samples"][0]) + ["power_w", "services", "mem_used_bytes"]), json_values)
-def test_a_valid_sample_with_one_field_replaced(field: str, value) -> None:
-    body = {**VALID, "samples": [{**VALID["samples"][0], field: value}]}
+@given(st.sampled_from([VALID, VALID_V1]),
+       st.sampled_from(sorted(VALID["samples"][0]) + ["power_w", "cpu_shares", "services", "mem_used_bytes"]),
+       json_values)
+def test_a_valid_sample_with_one_field_replaced(valid: dict, field: str, value) -> None:
+    body = {**valid, "samples": [{**valid["samples"][0], field: value}]}
     decodes_or_says_why(json.dumps(body).encode())
 
 
@@ -75,8 +79,10 @@ _ingest = Ingest(_hosts, Topics(), Counters(), Assessor(AttributionSettings(), {
 @given(st.sampled_from(["fleetprint/v1/hosts/fuzz/report", "fleetprint/v1/hosts/fuzz/inventory",
                         "fleetprint/v1/hosts/other/report", "fleetprint/v1/x"]),
        st.one_of(st.binary(max_size=512), json_values.map(lambda v: json.dumps(v).encode()),
-                 st.tuples(st.sampled_from(sorted(VALID["samples"][0])), json_values).map(
-                     lambda fv: json.dumps({**VALID, "samples": [{**VALID["samples"][0], fv[0]: fv[1]}]}).encode())))
+                 st.tuples(st.sampled_from([VALID, VALID_V1]),
+                           st.sampled_from(sorted(VALID["samples"][0]) + ["cpu_shares", "services"]), json_values).map(
+                     lambda vfv: json.dumps({**vfv[0], "samples": [{**vfv[0]["samples"][0],
+                                                                    vfv[1]: vfv[2]}]}).encode())))
 def test_ingest_never_raises(topic: str, payload: bytes) -> None:
     try:
         lines = _ingest.handle(topic, payload)

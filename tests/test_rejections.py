@@ -22,6 +22,7 @@ START = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
 
 
 def report_json(host_id: str, seq: int, **sample_fields) -> dict:
+    """A report as agents of earlier releases sent it (schema 1), which the collector still reads."""
     sample = {"ts": (START + timedelta(seconds=30 * seq)).isoformat(), "interval_s": 30, "cpu_util_pct": 25.0}
     sample.update(sample_fields)
     return {"schema": "fleetprint.report/1", "host_id": host_id, "seq": seq, "samples": [sample]}
@@ -40,7 +41,7 @@ def inventory_of(host: str, site: str | None = None) -> bytes:
 BAD_MESSAGES: list[tuple[str, str, bytes]] = [
     ("malformed", topics.report(GOOD), b'{"schema": "fleetprint.report/1", "host_id": '),
     ("malformed", topics.report(GOOD), b"\xff\xfe not json"),
-    ("wrong_schema", topics.report(GOOD), json.dumps({**report_json(GOOD, 900), "schema": "fleetprint.report/2"}).encode()),
+    ("wrong_schema", topics.report(GOOD), json.dumps({**report_json(GOOD, 900), "schema": "fleetprint.report/3"}).encode()),
     ("wrong_schema", topics.report(GOOD), json.dumps({k: v for k, v in report_json(GOOD, 901).items() if k != "schema"}).encode()),
     ("invalid", topics.report(GOOD), json.dumps(report_json(GOOD, 902, cpu_util_pct="high")).encode()),
     ("invalid", topics.report(GOOD), json.dumps({**report_json(GOOD, 903), "seq": "7"}).encode()),

@@ -10,14 +10,18 @@ import pytest
 
 from fleetprint.schema import (
     MAX_PAYLOAD_BYTES,
+    REPORT_SCHEMA,
+    REPORT_SCHEMA_V1,
     Cpu,
     Inventory,
     PayloadError,
     Report,
+    ReportV1,
     Sample,
     decode_inventory,
     decode_report,
     encode,
+    encode_report,
     inventory_digest,
 )
 
@@ -44,12 +48,14 @@ def mutated(**changes) -> bytes:
 @pytest.mark.parametrize("payload,reason", [
     (b"{not json", "malformed"),
     (b"", "malformed"),
-    (mutated(schema="fleetprint.report/2"), "wrong_schema"),
+    (mutated(schema="fleetprint.report/3"), "wrong_schema"),
     (encode(INVENTORY), "wrong_schema"),
     (mutated(host_id="bad host"), "invalid"),
     (mutated(host_id="x" * 65), "invalid"),
     (mutated(host_id="web-01\n"), "invalid"),  # patterns match the whole text, not up to a last newline
-    (mutated(sample_services={"web\n": 0.5}), "invalid"),
+    (mutated(sample_cpu_shares={"web\n": 0.5}), "invalid"),
+    (mutated(sample_cpu_shares={"web": 1.5}), "invalid"),
+    (mutated(sample_services={"web": 0.5}), "invalid"),  # schema 1's name in a schema 2 report
     (mutated(seq=-1), "invalid"),
     (mutated(samples=[]), "invalid"),
     (mutated(sample_cpu_util_pct=100.5), "invalid"),
@@ -92,3 +98,50 @@ def test_an_inventory_zone_is_three_capitals_and_nothing_else(zone: str) -> None
     with pytest.raises(PayloadError) as caught:
         decode_inventory(json.dumps(body).encode())
     assert caught.value.reason == "invalid"
+
+
+# Report schema 2 names a sample's CPU shares `cpu_shares`; schema 1 named them `services`.
+# Collectors are upgraded before agents: a new collector reads both; a new agent sends schema 2
+# only when a sample carries CPU shares, else schema 1, which collectors of earlier releases read.
+# What an earlier release's collector decodes is schema 1 alone: ReportV1 (strict, as it was).
+EARLIER_COLLECTOR = msgspec.json.Decoder(ReportV1 | Inventory)
+SHARES = {"web": 0.25, "db": 0.125}
+
+
+def test_an_earlier_agents_report_is_read_with_its_cpu_shares() -> None:
+    body = json.loads(encode(REPORT))
+    body["schema"] = REPORT_SCHEMA_V1
+    body["samples"][0]["services"] = SHARES
+    report = decode_report(json.dumps(body).encode())
+    assert isinstance(report, Report) and report.samples[0].cpu_shares == SHARES
+    assert (report.host_id, report.seq, report.samples[0].net_rx_bytes) == ("web-01", 7, 10)
+    body["samples"][0]["cpu_shares"] = body["samples"][0].pop("services")
+    with pytest.raises(PayloadError) as caught:  # schema 2's name in a schema 1 report
+        decode_report(json.dumps(body).encode())
+    assert caught.value.reason == "invalid"
+
+
+def test_a_report_with_cpu_shares_is_sent_as_schema_2() -> None:
+    shared = msgspec.structs.replace(REPORT, samples=[
+        REPORT.samples[0], msgspec.structs.replace(REPORT.samples[0], cpu_shares=SHARES)])
+    payload = encode_report(shared)
+    body = json.loads(payload)
+    assert body["schema"] == REPORT_SCHEMA and body["samples"][1]["cpu_shares"] == SHARES
+    assert decode_report(payload) == shared
+
+
+def test_a_report_without_cpu_shares_is_sent_as_schema_1_which_earlier_collectors_read() -> None:
+    payload = encode_report(REPORT)
+    assert json.loads(payload)["schema"] == REPORT_SCHEMA_V1
+    earlier = EARLIER_COLLECTOR.decode(payload)
+    assert isinstance(earlier, ReportV1) and earlier.samples[0].ts == TS and earlier.samples[0].cpu_shares == {}
+    now = decode_report(payload)  # a SampleV1 is a Sample, with the same fields
+    assert (now.host_id, now.seq) == (REPORT.host_id, REPORT.seq)
+    assert [msgspec.structs.asdict(s) for s in now.samples] == [msgspec.structs.asdict(s) for s in REPORT.samples]
+
+
+def test_an_earlier_collector_refuses_schema_2_so_agents_with_process_rules_wait_for_it() -> None:
+    with_shares = msgspec.structs.replace(REPORT, samples=[
+        msgspec.structs.replace(REPORT.samples[0], cpu_shares=SHARES)])
+    with pytest.raises(msgspec.ValidationError, match="schema"):
+        EARLIER_COLLECTOR.decode(encode_report(with_shares))

@@ -142,8 +142,8 @@ def test_service_shares_and_power_channels(fleet) -> None:
         model = LoadModel(host)
         for ts in sample_times(at(0, 0, "UTC"), at(7, 0, "UTC"), 3600):
             sample = model.sample(ts, 3600)
-            assert sum(sample.services.values()) <= sample.cpu_util_pct / 100
-            assert set(sample.services) == ({s.name for s, _ in host.services} if host.process_rules else set())
+            assert sum(sample.cpu_shares.values()) <= sample.cpu_util_pct / 100
+            assert set(sample.cpu_shares) == ({s.name for s, _ in host.services} if host.process_rules else set())
             channels = set(sample.power_w)
             allowed = ({"wall"} if host.wall else set()) | ({"battery"} if host.battery else set()) | (
                 {"rapl_package", "rapl_dram"} if host.rapl else set())

@@ -39,8 +39,8 @@ class Assessor:
         gwp_per_wh, grid_source = self.grid.gwp_gco2e_per_wh(model.zone, model.site, time_ms)
         fp = sample_footprint(model, sample, power, gwp_per_wh, grid_source, self.site_pue.get(model.site, 1.0),
                               time_ms)
-        fractions = split(sample.services, model.service_weights, self.attribution.idle_rule,
+        fractions = split(sample.cpu_shares, model.service_weights, self.attribution.idle_rule,
                           self.attribution.unallocated)
         # Idle power scales with the power actually used (measured or calibrated), as the model's share of it.
         idle_w = model.idle_w * (power.power_w / power.modelled_w) if power.modelled_w > 0 else 0.0
-        return Assessment(power, fp, service_footprints(fp, idle_w, fractions, sample.services))
+        return Assessment(power, fp, service_footprints(fp, idle_w, fractions, sample.cpu_shares))

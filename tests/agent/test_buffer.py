@@ -12,11 +12,12 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from fleetprint.agent.buffer import SampleBuffer
 from fleetprint.agent.state import SequenceFile
-from fleetprint.schema import Sample
+from fleetprint.schema import REPORT_SCHEMA, Report, Sample, encode_report
 
 T0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
 
@@ -134,6 +135,25 @@ def test_samples_this_version_cannot_read_are_dropped_and_counted(tmp_path: Path
     buffer.put(sample(2))
     assert [s for _, s in buffer.oldest_after(0, 10)] == [sample(0), sample(2)]
     assert buffer.evicted() == 1 and len(buffer) == 2
+
+
+def test_samples_an_earlier_release_queued_are_sent_with_their_cpu_shares(tmp_path: Path) -> None:
+    """Queued by an agent of an earlier release (report schema 1: CPU shares as `services`), read
+    by this one after its upgrade, sent as report schema 2."""
+    path = tmp_path / "buffer.sqlite3"
+    SampleBuffer(path, max_samples=100).close()
+    shares = {"web": 0.25}
+    with contextlib.closing(sqlite3.connect(path)) as other, other:
+        other.execute("INSERT INTO samples (body) VALUES (?)", (json.dumps({
+            "ts": T0.isoformat(), "interval_s": 30, "cpu_util_pct": 0.0, "services": shares}).encode(),))
+    buffer = SampleBuffer(path, max_samples=100)
+    buffer.put(msgspec.structs.replace(sample(1), cpu_shares=shares))
+    queued = [s for _, s in buffer.oldest_after(0, 10)]
+    assert [type(s) for s in queued] == [Sample, Sample] and buffer.evicted() == 0
+    assert queued == [msgspec.structs.replace(sample(0), cpu_shares=shares),
+                      msgspec.structs.replace(sample(1), cpu_shares=shares)]
+    sent = json.loads(encode_report(Report(host_id="h", seq=1, samples=queued)))
+    assert sent["schema"] == REPORT_SCHEMA and [s["cpu_shares"] for s in sent["samples"]] == [shares, shares]
 
 
 UNWRITABLE = """

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from fleetprint.collector.config import CollectorConfig
+from fleetprint.collector.host_limits import ServiceBound
 from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.assess import Assessor
 from fleetprint.collector.impact.grid import GridFactors
@@ -12,7 +13,7 @@ from fleetprint.collector.ingest import Ingest, SampleWindow
 from fleetprint.collector.settings import AttributionSettings
 from fleetprint.collector.stats import Counters
 from fleetprint.mqtt import Topics
-from fleetprint.schema import Cpu, Inventory, Report, Sample, encode
+from fleetprint.schema import Cpu, Inventory, Report, Sample, encode, encode_report
 
 T0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
 
@@ -38,6 +39,24 @@ def test_report_points_and_dropped_count() -> None:
     assert "agent_dropped_samples=7i" in host_lines[0]
     assert all("agent_dropped_samples" not in line for line in host_lines[1:])
     assert counters.get("samples_ok") == 3 and counters.get("reports_ok") == 1
+
+
+def test_an_earlier_agents_report_and_a_new_agents_write_the_same_points() -> None:
+    """Report schema 1 (CPU shares as `services`, agents of earlier releases) and 2 (`cpu_shares`)."""
+    shares = {"web": 0.3, "db": 0.1, "over-the-limit": 0.05}
+    samples = [Sample(ts=T0 + timedelta(seconds=30 * i), interval_s=30, cpu_util_pct=50.0, cpu_shares=shares)
+               for i in range(2)]
+    new = encode_report(Report(host_id="h1", seq=1, samples=samples))
+    old = new.replace(b'"fleetprint.report/2"', b'"fleetprint.report/1"').replace(b'"cpu_shares"', b'"services"')
+    assert b'"schema":"fleetprint.report/2"' in new and b'"services"' in old
+    lines = {}
+    for name, payload in (("new", new), ("old", old)):
+        ingest, counters = _ingest(service_bound=ServiceBound(2, "unallocated"))
+        lines[name] = ingest.handle(Topics().report("h1"), payload)
+        assert counters.get("reports_ok") == 1 and counters.get("services_over_limit") == 2, name
+    assert lines["old"] == lines["new"]
+    services = {line.split(",service=")[1].split(",")[0] for line in lines["new"] if line.startswith("fp_service,")}
+    assert services == {"web", "db", "unallocated"}
 
 
 def test_samples_dated_far_from_now_are_refused_and_counted() -> None:

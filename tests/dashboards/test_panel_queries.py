@@ -62,7 +62,7 @@ def filled(mosquitto, influxdb, tmp_path_factory):
         # It also names more services than a host may (their share goes to unallocated).
         late = Report(host_id="sim-srv-0001", seq=10**9, dropped_samples=3,
                       samples=[Sample(ts=utc_now() - timedelta(minutes=10), interval_s=60, cpu_util_pct=5.0,
-                                      services={f"extra-{n}": 0.01 for n in range(12)})])
+                                      cpu_shares={f"extra-{n}": 0.01 for n in range(12)})])
         client.publish(Topics().report("sim-srv-0001"), encode(late), qos=1).wait_for_publish(5)
         for _ in range(2):  # two rejections, a health point apart, so rates have two points
             client.publish(Topics().report("sim-srv-0001"), b"not json", qos=1).wait_for_publish(5)
