@@ -276,7 +276,7 @@ def test_a_replayed_report_is_refused_and_counted(mosquitto, influxdb, influx_db
 def test_a_host_naming_too_many_services_is_bounded(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:
     """Each service is a series: one host inventing names must not reach the database's series limit."""
     host = "inventive-host"
-    with collector_and_hosts(mosquitto, influxdb, influx_db, tmp_path, "services-collector", {host: None},
+    with collector_and_hosts(mosquitto, influxdb, influx_db, tmp_path, "service-limit-collector", {host: None},
                              collector_extra="max_services_per_host = 10") as (collector, publisher):
         publish_all(publisher, [(topics.report(host), json.dumps(report_json(
             host, seq, services={f"svc-{seq}-{n:03d}": 0.002 for n in range(100)})).encode()) for seq in range(1, 4)])
