@@ -23,8 +23,9 @@ recorded machine in tests). A reader that finds nothing gives an empty value, ne
 
 Windows has its own module (`windows.py`: the registry, WMI through PowerShell once per
 inventory, psutil, one system call per process scan; its table is in its docstring), named
-in `_IMPLEMENTATIONS` by `sys.platform` ("win32"). macOS ("darwin") gets its own later; until
-then any other OS gets the Linux readers, which find none of their files there and leave the
+in `_IMPLEMENTATIONS` by `sys.platform` ("win32"), and so has macOS ("darwin", `macos.py`:
+sysctl, system_profiler and ioreg once per inventory, psutil; its table is in its docstring).
+Any other OS gets the Linux readers, which find none of their files there and leave the
 fields empty.
 """
 
@@ -41,11 +42,14 @@ from typing import TYPE_CHECKING, ClassVar
 from fleetprint.schema import Cpu, Disk, Gpu, MachineKind
 
 if TYPE_CHECKING:
+    import psutil
+
     from fleetprint.agent.services import ProcessFacts
 
 LIVE_ROOT = Path("/")
 # sys.platform -> the module (in this package) and its Platform class.
-_IMPLEMENTATIONS = {"linux": ("linux", "LinuxPlatform"), "win32": ("windows", "WindowsPlatform")}
+_IMPLEMENTATIONS = {"linux": ("linux", "LinuxPlatform"), "win32": ("windows", "WindowsPlatform"),
+                    "darwin": ("macos", "MacPlatform")}
 _FALLBACK = _IMPLEMENTATIONS["linux"]
 
 
@@ -146,6 +150,35 @@ class Platform(abc.ABC):
     @abc.abstractmethod
     def hostname(self) -> str:
         """The machine's name; "" when unknown."""
+
+
+def psutil_facts(process: psutil.Process, name: str = "", windows_services: tuple[str, ...] = ()
+                 ) -> tuple[ProcessFacts, bool]:
+    """What the service rules look at, read through psutil (Windows and macOS), and whether the OS
+    denied some of it (AccessDenied: the field is left empty). `name` stands in for a name psutil
+    cannot give. Raises psutil.NoSuchProcess for a process that is gone."""
+    import psutil
+
+    from fleetprint.agent.services import ProcessFacts
+
+    denied = False
+
+    def attempt(getter, default=""):
+        nonlocal denied
+        try:
+            return getter()
+        except psutil.AccessDenied:
+            denied = True
+            return default
+        except psutil.NoSuchProcess:
+            raise
+        except (psutil.Error, OSError):  # Wine, and processes that end meanwhile, raise plain OSError
+            return default
+
+    facts = ProcessFacts(name=attempt(process.name) or name, exe=attempt(process.exe),
+                         cmdline=" ".join(attempt(process.cmdline, [])), user=attempt(process.username),
+                         cgroup="", windows_services=windows_services)
+    return facts, denied
 
 
 def host_platform(root: Path = LIVE_ROOT, system: str = sys.platform) -> Platform:

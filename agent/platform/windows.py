@@ -35,7 +35,7 @@ from typing import Any
 
 import psutil
 
-from fleetprint.agent.platform import Machine, Platform, ProcessTimes, Virtualisation
+from fleetprint.agent.platform import Machine, Platform, ProcessTimes, Virtualisation, psutil_facts
 from fleetprint.agent.platform.cim import CimQuery, CimResult, Instance, read_cim
 from fleetprint.agent.services import ProcessFacts
 from fleetprint.agent.sources.dmi import Dmi, firmware_text
@@ -216,31 +216,9 @@ class WindowsPlatform(Platform):
         raise OSError("NtQuerySystemInformation: the process list kept growing")
 
     def process_facts(self, pid: int) -> ProcessFacts:
-        process = psutil.Process(pid)
-        denied = False
-
-        def attempt(getter, default=""):
-            nonlocal denied
-            try:
-                return getter()
-            except psutil.AccessDenied:
-                denied = True
-                return default
-            except psutil.NoSuchProcess:
-                raise
-            except (psutil.Error, OSError):  # Wine, and processes that end meanwhile, raise plain OSError
-                return default
-
-        facts = ProcessFacts(
-            # Windows gives the image name of every process in the scan; psutil derives it from
-            # the executable's path, which a protected process does not give.
-            name=attempt(process.name) or self._names.get(pid, ""),
-            exe=attempt(process.exe),
-            cmdline=_command_line(attempt(process.cmdline, [])),
-            user=attempt(process.username),
-            cgroup="",
-            windows_services=self._services_of(pid),
-        )
+        # Windows gives the image name of every process in the scan; psutil derives it from
+        # the executable's path, which a protected process does not give.
+        facts, denied = psutil_facts(psutil.Process(pid), self._names.get(pid, ""), self._services_of(pid))
         if denied:
             self.denied += 1
             log.debug("process %d (%s): some facts denied", pid, facts.name)
@@ -307,10 +285,6 @@ def process_information_entry(pid: int, ppid: int, started: float, user_s: float
                      len(encoded), address + _ENTRY.size if encoded else 0, pid, ppid)
     entry[_ENTRY.size:_ENTRY.size + len(encoded)] = encoded
     return bytes(entry)
-
-
-def _command_line(arguments: list[str]) -> str:
-    return " ".join(arguments)
 
 
 def _text(value: Any) -> str:

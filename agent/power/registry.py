@@ -15,7 +15,7 @@ import msgspec
 
 from fleetprint.agent.power.base import PowerSourceType
 
-_MODULES = ("rapl", "nvml", "battery", "battery_windows", "ipmi", "redfish")
+_MODULES = ("rapl", "nvml", "battery", "battery_windows", "battery_macos", "ipmi", "redfish")
 SOURCE_TYPES: tuple[PowerSourceType, ...] = tuple(
     importlib.import_module(f"{__package__}.{module}").SOURCE for module in _MODULES)
 

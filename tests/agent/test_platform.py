@@ -19,11 +19,12 @@ from fleetprint.agent.services import Classifier, ProcessFacts, ServiceRule, Ser
 HOSTS = Path(__file__).resolve().parent.parent / "data" / "hosts"
 
 
-@pytest.mark.parametrize("system", ["linux", "darwin"])
-def test_each_os_gets_its_readers_and_others_the_linux_ones_for_now(system: str) -> None:
+@pytest.mark.parametrize("system", ["linux", "freebsd14"])
+def test_each_os_gets_its_readers_and_others_the_linux_ones(system: str) -> None:
     platform = host_platform(HOSTS / "kvm-vm", system)
     assert isinstance(platform, LinuxPlatform) and platform.root == HOSTS / "kvm-vm"
     assert type(host_platform(HOSTS / "kvm-vm", "win32")).__name__ == "WindowsPlatform"  # tests/agent/test_windows_*
+    assert type(host_platform(HOSTS / "kvm-vm", "darwin")).__name__ == "MacPlatform"  # tests/agent/test_macos_*
 
 
 def test_the_machine_as_the_firmware_or_the_device_tree_names_it() -> None:
