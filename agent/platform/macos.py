@@ -44,12 +44,14 @@ from fleetprint.schema import Cpu, Disk, DiskKind, Gpu, MachineKind
 
 log = logging.getLogger(__name__)
 
-SYSCTL_NAMES = ("machdep.cpu.brand_string", "machdep.cpu.vendor", "machdep.cpu.core_count",
-                "machdep.cpu.thread_count", "hw.physicalcpu", "hw.logicalcpu", "hw.packages", "hw.model",
-                "hw.memsize", "kern.hv_vmm_present")
+# Every Mac on macOS 12+ has these but machdep.cpu.vendor (Intel only), which comes last: an
+# unknown name is reported on stderr, and whatever sysctl prints is read whatever its exit status.
+SYSCTL_NAMES = ("hw.model", "hw.memsize", "hw.packages", "hw.physicalcpu", "hw.logicalcpu",
+                "machdep.cpu.brand_string", "machdep.cpu.core_count", "machdep.cpu.thread_count",
+                "kern.hv_vmm_present", "machdep.cpu.vendor")
 PROFILER_TYPES = ("SPHardwareDataType", "SPSoftwareDataType", "SPDisplaysDataType", "SPStorageDataType",
                   "SPSerialATADataType", "SPNVMeDataType")
-SYSCTL = ("sysctl", *SYSCTL_NAMES)  # an unknown name (hv_vmm_present before macOS 11) is skipped, said on stderr
+SYSCTL = ("sysctl", *SYSCTL_NAMES)
 SYSTEM_PROFILER = ("system_profiler", *PROFILER_TYPES)
 IOREG_PLATFORM = ("ioreg", "-rd1", "-c", "IOPlatformExpertDevice")
 TIMEOUTS_S = {"sysctl": 5.0, "system_profiler": 60.0, "ioreg": 10.0}
@@ -160,7 +162,12 @@ class MacPlatform(Platform):
         return cpu_from(self.sysctl, self.profile)
 
     def machine(self) -> Machine:
-        return machine_from(self.sysctl, self.profile)
+        """As the model says; where it says nothing, a Mac is a workstation: a laptop if a battery
+        powers it, else a desktop (not the server other OSes' unknown machines default to)."""
+        machine = machine_from(self.sysctl, self.profile)
+        if machine.kind is None:
+            machine = Machine("Apple", machine.model, "laptop" if self.has_battery() else "desktop")
+        return machine
 
     def ram_gb(self) -> float:
         memory = _int(self.sysctl.get("hw.memsize"))

@@ -16,7 +16,7 @@ import pytest
 
 from fleetprint.agent.config import HostFacts
 from fleetprint.agent.inventory import collect_inventory
-from fleetprint.agent.platform import Virtualisation, host_platform
+from fleetprint.agent.platform import Machine, Virtualisation, host_platform
 from fleetprint.agent.platform.macos import (
     IOREG_PLATFORM,
     SYSCTL,
@@ -130,6 +130,15 @@ def test_vms_from_hw_model_and_the_hypervisor_flag(hw_model: str, vmm: str, vm: 
     assert virtualisation_from({"hw.model": hw_model, "kern.hv_vmm_present": vmm}, {}) == Virtualisation(vm=vm)
 
 
+def test_a_mac_the_model_does_not_say_is_a_laptop_with_a_battery_else_a_desktop(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    platform = mac_with(sysctl="hw.model: Mac15,3\n")
+    monkeypatch.setattr("fleetprint.agent.platform.macos.MacPlatform.has_battery", lambda self: True)
+    assert platform.machine() == Machine("Apple", "Mac15,3", "laptop")
+    monkeypatch.setattr("fleetprint.agent.platform.macos.MacPlatform.has_battery", lambda self: False)
+    assert platform.machine() == Machine("Apple", "Mac15,3", "desktop")
+
+
 def test_a_vm_is_a_vm_in_the_inventory(monkeypatch: pytest.MonkeyPatch) -> None:
     platform = mac_with(sysctl="machdep.cpu.brand_string: Apple M2 (Virtual)\nhw.model: VirtualMac2,1\n"
                               "kern.hv_vmm_present: 1\nhw.memsize: 8589934592\n")
@@ -147,10 +156,12 @@ def test_the_machine_id_is_the_platform_uuid() -> None:
     assert m1_air().machine_id() == "ce3a2773af9e515b918b5ee5c09372d7"
 
 
-def test_missing_and_slow_commands_leave_fields_empty_and_say_why(caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_and_slow_commands_leave_fields_empty_and_say_why(caplog: pytest.LogCaptureFixture,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     platform = mac_with(system_profiler=CommandResult(error="system_profiler did not answer within 60 s"))
+    monkeypatch.setattr("fleetprint.agent.platform.macos.MacPlatform.has_battery", lambda self: False)
     with caplog.at_level(logging.WARNING):
-        assert platform.machine().kind is None and platform.machine().vendor == ""
+        assert platform.machine() == Machine("Apple", "", "desktop")  # a Mac all the same: no server
         assert (platform.disks(), platform.gpus(), platform.os_name(), platform.machine_id()) == ([], [], "", "")
         assert platform.cpu().model == "Unknown CPU" and platform.cpu().cores >= 1
     assert "inventory: system_profiler: system_profiler did not answer within 60 s: left empty" in caplog.text
@@ -159,16 +170,19 @@ def test_missing_and_slow_commands_leave_fields_empty_and_say_why(caplog: pytest
 
 
 def test_run_command_is_bounded_and_never_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real processes: one that does not answer in time, one missing, one failing."""
-    for name, script in (("system_profiler", "sleep 10"), ("sysctl", "echo 'sysctl: unknown oid' >&2; exit 1")):
+    """Real processes: one that does not answer in time, one missing, one failing, and a sysctl
+    that reads what it knows and fails on a name it does not (machdep.cpu.vendor on Apple silicon)."""
+    for name, script in (("system_profiler", "sleep 10"), ("ioreg", "echo 'ioreg: no such class' >&2; exit 1"),
+                         ("sysctl", "echo 'hw.model: Mac14,2'; echo \"sysctl: unknown oid 'x'\" >&2; exit 1")):
         (tmp_path / name).write_text(f"#!/bin/sh\n{script}\n")
         (tmp_path / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}/usr/bin:/bin")
     started = time.monotonic()
     assert run_command(SYSTEM_PROFILER, 0.5) == CommandResult(error="system_profiler did not answer within 0.5 s")
     assert time.monotonic() - started < 5
-    assert run_command(IOREG_PLATFORM).error.startswith("cannot run ioreg: ")
-    assert run_command(SYSCTL) == CommandResult(error="sysctl exited with 1: sysctl: unknown oid")
+    assert run_command(("no-such-tool-on-a-mac",)).error.startswith("cannot run no-such-tool-on-a-mac: ")
+    assert run_command(IOREG_PLATFORM) == CommandResult(error="ioreg exited with 1: ioreg: no such class")
+    assert parse_sysctl(run_command(SYSCTL).text) == {"hw.model": "Mac14,2"}
 
 
 def test_non_ascii_names_and_a_decimal_comma() -> None:
