@@ -34,6 +34,8 @@ from fleetprint.agent.platform.macos import (
     scan_processes,
     virtualisation_from,
 )
+from fleetprint.agent.service_cpu import ServiceCpu
+from fleetprint.agent.services import Classifier, ServiceRule, ServiceSettings
 from fleetprint.schema import Cpu, Disk, Gpu
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "data" / "macos" / "glpi"
@@ -252,10 +254,28 @@ def test_facts_macos_refuses_are_left_empty_and_counted(monkeypatch: pytest.Monk
     assert platform.denied == 1
 
 
-def test_a_sleep_is_not_awake_time() -> None:
+def test_cpu_per_service_through_the_mac_platform() -> None:
+    """The service accounting over MacPlatform's scan and facts (psutil is real here): this
+    process's CPU time goes to the service its command line names."""
+    classifier = Classifier(ServiceSettings(rule=[ServiceRule(service="tests", cmdline="pytest")]))
+    platform = MacPlatform(run=lambda argv: CommandResult(error="not a Mac"))
+    service_cpu = ServiceCpu(classifier, platform)
+    service_cpu.scan()
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:
+        pass
+    assert service_cpu.scan().get("tests", 0.0) >= 0.2
+
+
+def test_a_sleep_is_not_awake_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The awake clock is CLOCK_UPTIME_RAW, which macOS stops while it sleeps (clock_gettime(3));
+    its CLOCK_MONOTONIC, which time.monotonic may use, counts the sleep. Here (Linux) the clock's
+    id is stood in for; on a Mac it is the real one."""
     if not hasattr(time, "CLOCK_UPTIME_RAW"):
-        pytest.skip("CLOCK_UPTIME_RAW is macOS's")
-    assert MacPlatform.awake_clock() > 0
+        monkeypatch.setattr(time, "CLOCK_UPTIME_RAW", 8, raising=False)  # its value in macOS's <time.h>
+    asked = []
+    monkeypatch.setattr(time, "clock_gettime", lambda clock: asked.append(clock) or 1234.5)
+    assert MacPlatform.awake_clock() == 1234.5 and asked == [time.CLOCK_UPTIME_RAW]
 
 
 def test_the_state_directory_is_library_application_support(monkeypatch: pytest.MonkeyPatch) -> None:
