@@ -12,9 +12,11 @@ of real Macs, tests/data/macos/):
   (SPDisplaysDataType), the disks (SPSerialATADataType and SPNVMeDataType: whole disks with
   their medium type; SPStorageDataType's physical drives where neither lists one, as on Apple
   silicon), the OS's name and version (SPSoftwareDataType);
-- `ioreg -rd1 -c IOPlatformExpertDevice`: the installation's id (IOPlatformUUID);
-- psutil: the battery's presence, the process scan (processes that raise AccessDenied are
-  skipped and counted in `denied`), what the service rules look at;
+- `ioreg -rd1 -c IOPlatformExpertDevice`: the Mac's hardware UUID (IOPlatformUUID), the host
+  id's source as /etc/machine-id is on Linux;
+- psutil: the battery's presence, the process scan (processes whose times macOS refuses are
+  left out and counted in `skipped`, facts it refuses left empty and counted in `denied`),
+  what the service rules look at;
 - displays: not read, as on Linux and Windows, while the inventory has no field for
   monitors; SPDisplaysDataType, already read, lists them under each GPU's "Displays".
 
