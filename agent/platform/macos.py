@@ -172,7 +172,8 @@ class MacPlatform(Platform):
         return machine
 
     def ram_gb(self) -> float:
-        memory = _int(self.sysctl.get("hw.memsize"))
+        """hw.memsize, else SPHardwareDataType's "Memory: 16 GB", else what psutil sees."""
+        memory = _int(self.sysctl.get("hw.memsize")) or memory_bytes(_hardware(self.profile).get("Memory"))
         return round((memory or psutil.virtual_memory().total) / 2**30, 2)
 
     def disks(self) -> list[Disk]:
@@ -310,6 +311,12 @@ def _first_int(value: Any) -> int | None:
     """8 from "8 (4 performance and 4 efficiency)"."""
     match = re.match(r"\s*(\d+)", _text(value))
     return int(match.group(1)) if match else None
+
+
+def memory_bytes(value: Any) -> int:
+    """2**34 from "16 GB" (system_profiler's binary units), 0 when unreadable."""
+    match = re.fullmatch(r"(\d+)\s*([MGT])B", _text(value))
+    return int(match.group(1)) * 2 ** {"M": 20, "G": 30, "T": 40}[match.group(2)] if match else 0
 
 
 def model_identifier(sysctl: dict[str, str], profile: dict[str, Any]) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,7 +38,7 @@ from fleetprint.agent.platform.macos import (
 )
 from fleetprint.agent.service_cpu import ServiceCpu
 from fleetprint.agent.services import Classifier, ServiceRule, ServiceSettings
-from fleetprint.schema import Cpu, Disk, Gpu
+from fleetprint.schema import Cpu, Disk, Gpu, decode_inventory, decode_report
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "data" / "macos" / "glpi"
 
@@ -81,6 +83,7 @@ def test_an_apple_silicon_macbook_air_from_its_recordings(monkeypatch: pytest.Mo
     assert inventory.disks == [Disk(name="APPLE SSD AP0512Q", kind="ssd", size_gb=494.38)]
     assert inventory.gpus == [Gpu(model="Apple M1", vendor="Apple")]
     assert inventory.os == "macOS 11.2.3 (20D91)"
+    assert inventory.ram_gb == 16.0  # SPHardwareDataType's, as the recording has no hw.memsize
     # Each command ran once for the whole inventory.
     assert sorted(platform.calls) == sorted([SYSCTL, SYSTEM_PROFILER])  # type: ignore[attr-defined]
 
@@ -94,6 +97,7 @@ def test_an_intel_imac_with_a_sata_disk_and_an_ati_gpu() -> None:
     assert platform.disks() == [Disk(name="disk0", kind="hdd", size_gb=320.07)]
     assert platform.gpus() == [Gpu(model="ATI,RadeonHD2600", vendor="AMD")]
     assert platform.os_name() == "Mac OS X 10.6.4 (10F569)"
+    assert platform.ram_gb() == 2.0
 
 
 def test_a_mac_mini_leaves_out_its_usb_stick() -> None:
@@ -286,6 +290,30 @@ def test_the_state_directory_is_library_application_support(monkeypatch: pytest.
     assert platform.state_dir == "/Library/Application Support/fleetprint"
     monkeypatch.setattr("sys.base_prefix", "/opt/homebrew/opt/python@3.13/Frameworks/Python.framework/Versions/3.13")
     assert platform.state_dir == "/Library/Application Support/fleetprint"
+
+
+def test_agent_once_on_a_recorded_mac(tmp_path: Path) -> None:
+    """`fleetprint agent once` as on a Mac: sys.platform is "darwin", and sysctl, system_profiler
+    and ioreg are real executables on PATH that print the M1 MacBook Air's recordings. psutil
+    stays this machine's (imported before the platform is changed); the awake clock's id, which
+    Linux lacks, is stood in for."""
+    for command, path in M1_AIR.items():
+        (tmp_path / command).write_text(f"#!/bin/sh\ncat '{RECORDINGS / path}'\n")
+        (tmp_path / command).chmod(0o755)
+    code = ("import psutil, sys, time; sys.platform = 'darwin'; time.CLOCK_UPTIME_RAW = time.CLOCK_MONOTONIC; "
+            "sys.argv = ['fleetprint', 'agent', 'once', '--interval', '0.2']; import fleetprint.__main__")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
+                            env={"PATH": f"{tmp_path}:/usr/bin:/bin", "FLEETPRINT_AGENT_HOST__ID": "mac-042"})
+    assert result.returncode == 0, result.stderr
+    inventory_line, report_line = result.stdout.strip().splitlines()
+    inventory = decode_inventory(inventory_line.encode())
+    assert (inventory.kind, inventory.model, inventory.cpu.model, inventory.os) == (
+        "laptop", "MacBook Air (MacBookAir10,1)", "Apple M1", "macOS 11.2.3 (20D91)")
+    assert (inventory.disks, inventory.gpus) == ([Disk(name="APPLE SSD AP0512Q", kind="ssd", size_gb=494.38)],
+                                                 [Gpu(model="Apple M1", vendor="Apple")])
+    # This machine's psutil finds no battery: the macOS source, not Linux's, says so.
+    assert inventory.power_sources["battery"] == "absent: macOS reports no internal battery"
+    assert decode_report(report_line.encode()).samples[0].interval_s > 0.15
 
 
 def test_darwin_gets_its_own_platform_and_power_sources() -> None:
