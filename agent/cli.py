@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import click
 
-from fleetprint.cli_options import agent_config_option, log_level_option
+from fleetprint.cli_options import agent_config_option, log_level_option, output_option
 from fleetprint.config import ConfigError
 from fleetprint.health import exit_with_health, health_options
 from fleetprint.logs import configure_logging
@@ -133,3 +134,132 @@ def services(config_path: str | None, interval: float) -> None:
     click.echo(f"\nCPU share of the host over {interval:g} s:")
     for service, share in sorted(shares.items(), key=lambda item: -item[1]):
         click.echo(f"  {service:<20} {share * 100:6.2f} %")
+
+
+@agent.command()
+@agent_config_option
+@log_level_option("INFO")
+def service(config_path: str | None, log_level: str) -> None:
+    """Run as the Windows service fleetprint-agent (the MSI registers it; docs/operations.md).
+
+    Only the Service Control Manager starts it: from a console, use `fleetprint agent run`. Its log
+    goes to agent.log in the agent's state_dir (1 MB, 3 old files kept).
+    """
+    from logging.handlers import RotatingFileHandler
+
+    from fleetprint.agent.platform.windows_service import AgentService, run_as_service
+    from fleetprint.logs import FORMAT, UtcIsoFormatter
+
+    config, host_id = _load(config_path)
+    Path(config.state_dir).mkdir(parents=True, exist_ok=True)
+    handler = RotatingFileHandler(Path(config.state_dir) / "agent.log", maxBytes=1_000_000, backupCount=3,
+                                  encoding="utf-8")
+    handler.setFormatter(UtcIsoFormatter(FORMAT))
+    logging.basicConfig(level=log_level.upper(), handlers=[handler])
+
+    def make_service() -> AgentService:  # once the SCM hears from the service: it waits 30 s at most for that
+        from fleetprint.agent.runner import Agent
+
+        running = Agent(config, host_id)
+        return AgentService(running.run, running.stop)
+
+    try:
+        raise SystemExit(run_as_service(make_service))
+    except OSError as exc:
+        raise click.ClickException(f"not started as a Windows service ({exc}): use `fleetprint agent run`") from None
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string: JSON's escapes are TOML's (backslashes of Windows paths included)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+@agent.command()
+@output_option("agent.toml")
+@click.option("--mqtt-host", help="The broker's TLS listener, HOST or HOST:PORT (mqtt.host, "
+              "mqtt.port); empty: keep the existing --output file as it is.")
+@click.option("--mqtt-port", default=8883, show_default=True, type=click.IntRange(1, 65535),
+              help="The broker's port when --mqtt-host gives none (mqtt.port).")
+@click.option("--mqtt-ca-file", type=click.Path(dir_okay=False), help="The CA that signed the broker's "
+              "certificate; copied as ca.crt beside --output (mqtt.ca_file). %VARIABLES% are expanded.")
+@click.option("--mqtt-password-file", type=click.Path(dir_okay=False), help="This host's broker password "
+              "(`fleetprint broker add-host`); copied as agent.secret beside --output (mqtt.password_file). "
+              "%VARIABLES% are expanded, "
+              "e.g. \\\\server\\share\\%COMPUTERNAME%.secret.")
+@click.option("--host-id", help="The host's id and broker user (host.id; default: derived from "
+              "the machine's id, as the agent does). %VARIABLES% are expanded: %COMPUTERNAME%.")
+@click.option("--site", help="The host's site (host.site).")
+@click.option("--zone", help="Its electricity zone, ISO 3166 alpha-3 (host.zone, e.g. FRA).")
+@click.option("--department", help="The department it belongs to (host.department).")
+@click.option("--windows-service", help="Also have this Windows service restarted by the "
+              "system when it fails (the MSI gives fleetprint-agent).")
+def configure(output: Path | None, mqtt_host: str | None, mqtt_port: int, mqtt_ca_file: str | None,
+              mqtt_password_file: str | None, host_id: str | None, site: str | None, zone: str | None,
+              department: str | None, windows_service: str | None) -> None:
+    """Write agent.toml for a TLS broker from these settings, as the MSI does from its properties.
+
+    Empty values are left out (an installer passes every property, set or not). Without
+    --mqtt-host, an existing --output file is kept as it is (an upgrade), and none is an error.
+    """
+    import os
+    import shutil
+    import tomllib
+
+    import msgspec
+
+    from fleetprint.agent.config import AgentConfig
+    from fleetprint.agent.inventory import derive_host_id
+
+    if windows_service:
+        from fleetprint.agent.platform.windows_service import set_restart_on_failure
+
+        try:
+            set_restart_on_failure(windows_service)
+        except OSError as exc:
+            logging.getLogger("fleetprint.agent").warning("%s: restart on failure not set (%s)", windows_service, exc)
+    if not mqtt_host:
+        if output is not None and output.exists():
+            click.echo(f"{output}: kept (no --mqtt-host given)")
+            return
+        raise click.UsageError("--mqtt-host is needed for a new config (the MSI's BROKER property)")
+    host, _, port = mqtt_host.rpartition(":") if ":" in mqtt_host else (mqtt_host, "", "")
+    if port and not port.isdigit():
+        raise click.BadParameter(f"{mqtt_host!r}: HOST or HOST:PORT", param_hint="--mqtt-host")
+    folder = output.parent if output is not None else None
+    copies = []
+    for given, name, option in ((mqtt_password_file, "agent.secret", "--mqtt-password-file"),
+                                (mqtt_ca_file, "ca.crt", "--mqtt-ca-file")):
+        source = Path(os.path.expandvars(given)) if given else None
+        if source is not None and not source.is_file():
+            raise click.BadParameter(f"{source}: no such file", param_hint=option)
+        copies.append((source, folder / name if folder is not None and source is not None else source))
+    (secret_from, secret), (ca_from, ca) = copies
+    host_id = os.path.expandvars(host_id) if host_id else derive_host_id()
+    lines = ["# Written by `fleetprint agent configure`; every key: examples/agent.toml.", "[host]",
+             f"id = {_toml_string(host_id)}"]
+    lines += [f"{key} = {_toml_string(value)}" for key, value in
+              (("site", site), ("department", department), ("zone", zone)) if value]
+    lines += ["", "[mqtt]", f"host = {_toml_string(host)}", f"port = {int(port or mqtt_port)}",
+              f"username = {_toml_string(host_id)}  # the broker's ACL ties the user to its host id", "tls = true"]
+    if secret is not None:
+        lines.append(f"password_file = {_toml_string(str(secret))}")
+    if ca is not None:
+        lines.append(f"ca_file = {_toml_string(str(ca))}")
+    text = "\n".join(lines) + "\n"
+    try:
+        msgspec.convert(tomllib.loads(text), AgentConfig).check()
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise click.ClickException(f"these settings make no valid agent.toml: {exc}") from None
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    for source, target in ((secret_from, secret), (ca_from, ca)):
+        if source is not None and target is not None and source.resolve() != target.resolve():
+            shutil.copyfile(source, target)
+    partial = output.with_name(output.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(output)
+    click.echo(f"{output}: written for broker {host}:{int(port or mqtt_port)}, host id {host_id}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from pathlib import Path
 
 from fleetprint.agent.buffer import SampleBuffer
@@ -31,6 +32,7 @@ class Agent:
     def __init__(self, config: AgentConfig, host_id: str) -> None:
         self.config = config
         self.host_id = host_id
+        self._ticker = Ticker(config.sampling.misfire_grace_s)
         state_dir = Path(config.state_dir)
         self.publisher = Publisher(config.mqtt, host_id, config.buffer.max_in_flight)
         self.power = power_reader_for(config.power)
@@ -63,14 +65,19 @@ class Agent:
         self.forwarder.wake()
         self.beat()
 
+    def stop(self) -> None:
+        """End `run` from another thread, as SIGTERM does (the Windows service's STOP)."""
+        self._ticker.stop()
+
     def run(self) -> int:
         """Run until SIGTERM or Ctrl-C (0), or until the forwarder fails (1: to be restarted)."""
         sampling = self.config.sampling
-        ticker = Ticker(sampling.misfire_grace_s)
+        ticker = self._ticker
         ticker.every(sampling.interval_s, "sample", self.sample)
         ticker.every(sampling.inventory_refresh_s, "inventory refresh", self.refresh_inventory)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: ticker.stop())
+        if threading.current_thread() is threading.main_thread():  # a Windows service runs it on another: stop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: ticker.stop())
         self.forwarder.on_failure = ticker.stop
         self.beat()
         self.refresh_inventory()

@@ -46,3 +46,40 @@ def test_redfish_http_stack_loads_only_when_configured(redfish_url: str | None, 
             "power_reader_for(config.power).read(); print('http.client' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == str(loaded), result.stderr
+
+
+def test_agent_configure_writes_what_the_msi_properties_say(tmp_path) -> None:
+    """`agent configure`, the MSI's custom action: empty properties are left out, the password
+    and CA are copied beside agent.toml, what it writes loads; no --mqtt-host keeps a config
+    (an upgrade) and is an error without one; a bad value is refused before anything is written."""
+    import tomllib
+
+    from click.testing import CliRunner
+
+    from fleetprint.agent.cli import agent
+    from fleetprint.agent.config import load_agent_config
+
+    secret, ca, output = tmp_path / "pc-7.secret", tmp_path / "ca.pem", tmp_path / "data" / "agent.toml"
+    secret.write_text("pw\n")
+    ca.write_text("CA\n")
+    runner = CliRunner()
+    blank = ["--site", "", "--zone", "", "--department", "", "--host-id", ""]
+    assert runner.invoke(agent, ["configure", "-o", str(output), *blank]).exit_code == 2, "no config, no broker"
+    refused = runner.invoke(agent, ["configure", "-o", str(output), "--mqtt-host", "b", "--zone", "fr"])
+    assert refused.exit_code == 1 and "host.zone" in refused.output and not output.exists()
+    result = runner.invoke(agent, ["configure", "-o", str(output), "--mqtt-host", "mqtt.example.org", "--mqtt-ca-file",
+                                   str(ca), "--mqtt-password-file", str(secret), "--site", 'Köln "1"', "--zone", "DEU",
+                                   "--department", "", "--host-id", "pc-7"])
+    assert result.exit_code == 0, result.output
+    written = tomllib.loads(output.read_text(encoding="utf-8"))
+    assert written["host"] == {"id": "pc-7", "site": 'Köln "1"', "zone": "DEU"}
+    assert written["mqtt"] == {"host": "mqtt.example.org", "port": 8883, "username": "pc-7", "tls": True,
+                               "password_file": str(output.parent / "agent.secret"),
+                               "ca_file": str(output.parent / "ca.crt")}
+    assert (output.parent / "agent.secret").read_text() == "pw\n" and (output.parent / "ca.crt").read_text() == "CA\n"
+    assert load_agent_config(str(output)).mqtt.secret() == "pw"
+    kept = runner.invoke(agent, ["configure", "-o", str(output), "--mqtt-host", "", *blank])
+    assert kept.exit_code == 0 and "kept" in kept.output
+    assert tomllib.loads(output.read_text(encoding="utf-8")) == written
+    printed = runner.invoke(agent, ["configure", "--mqtt-host", "b:1884", "--host-id", "x"])
+    assert printed.exit_code == 0 and 'host = "b"\nport = 1884\n' in printed.output
