@@ -10,16 +10,24 @@ recordings in tests/agent/test_windows_platform.py.
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from fleetprint.schema import decode_inventory, decode_report
 
 from processes import agent_config, collector_config, start_collector, wait_until
-from wine import WindowsPython, require_wine, windows_path
+from wine import WindowsPython, require_wine, timed, windows_path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from build_msi import build as build_msi  # noqa: E402  (tools/ is not a package)
 
 HOST_ID = "wine-host"
 
@@ -157,3 +165,127 @@ def test_windows_agent_reports_reach_influxdb(windows_python, mosquitto, influxd
     inventories = influxdb.query(f"SELECT * FROM fp_inventory WHERE host = '{HOST_ID}'", influx_db)
     assert inventories and inventories[0]["os"].startswith("Windows")
     assert (tmp_path / "state" / "buffer.sqlite3").exists(), "the queue is where state_dir says, on Windows"
+
+
+# The MSI (tools/build_msi.py), built once from the session's wheel, installed in the session's prefix.
+SERVICE_KEY = r"HKLM\System\CurrentControlSet\Services\fleetprint-agent"
+
+
+@pytest.fixture(scope="session")
+def agent_msi(windows_python: WindowsPython) -> Path:
+    started = time.monotonic()
+    wheel = next((windows_python.workdir / "wheels").glob("fleetprint-*.whl"))
+    msi = build_msi(wheel, windows_python.workdir / "msi")
+    timed("MSI built", started)
+    return msi
+
+
+def msi_table(msi: Path, table: str) -> list[dict[str, str]]:
+    """A table's rows as msiinfo exports them (names, types and key lines first)."""
+    lines = subprocess.run(["msiinfo", "export", str(msi), table], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    columns = lines[0].split("\t")
+    return [dict(zip(columns, line.split("\t"))) for line in lines[3:]]
+
+
+def test_the_msi_holds_the_runtime_the_service_and_the_settings(agent_msi: Path) -> None:
+    """What msiexec will read: the embeddable CPython and the agent's files, the service, the
+    custom action that writes agent.toml from the public properties, which managed installs pass."""
+    files = {row["FileName"].split("|")[-1] for row in msi_table(agent_msi, "File")}
+    assert {"python.exe", "python313.dll", "python313.zip", "python313._pth", "windows_service.py", "runner.py",
+            "client.py", "_psutil_windows.pyd"} <= files
+    assert "sitecustomize.py" not in files, "the Wine workaround is not shipped"
+    [service] = msi_table(agent_msi, "ServiceInstall")
+    assert service["Name"] == "fleetprint-agent" and service["StartName"] == "LocalSystem"
+    assert (service["ServiceType"], service["StartType"]) == ("16", "2"), "own process, automatic start"
+    assert service["Arguments"] == r'-B -m fleetprint agent service -c "[CommonAppDataFolder]fleetprint\agent.toml"'
+    [control] = msi_table(agent_msi, "ServiceControl")
+    assert control["Name"] == "fleetprint-agent"
+    assert int(control["Event"]) == 0x1 | 0x2 | 0x20 | 0x80, "start on install, stop on both, remove on uninstall"
+    actions = {row["Action"]: row for row in msi_table(agent_msi, "CustomAction")}
+    configure = actions["ConfigureAgent"]
+    assert int(configure["Type"]) & 0x400 and int(configure["Type"]) & 0x800, "deferred, as LocalSystem"
+    assert "[BROKER]" in actions["SetFP_BROKER_ARGS"]["Target"] and "[ZONE]" in actions["SetFP_HOST_ARGS"]["Target"]
+    properties = {row["Property"]: row["Value"] for row in msi_table(agent_msi, "Property")}
+    secure = properties["SecureCustomProperties"].split(";")
+    assert {"BROKER", "CA_FILE", "SECRET_FILE", "SITE", "ZONE", "DEPARTMENT", "HOST_ID"} <= set(secure)
+    assert properties["UpgradeCode"] == "{6b1f3d0e-5a2c-4f6e-9d1a-7c3b2e8f4a10}"
+    sequence = {row["Action"]: int(row["Sequence"]) for row in msi_table(agent_msi, "InstallExecuteSequence")}
+    assert sequence["InstallServices"] < sequence["ConfigureAgent"] < sequence["StartServices"]
+
+
+def wine(windows_python: WindowsPython, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(["wine", *args], env=windows_python.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, errors="replace", timeout=timeout_s)
+
+
+def msiexec(windows_python: WindowsPython, *args: str, log: Path) -> int:
+    """msiexec's exit code; what it says goes to `log` (/l*v). Not through a pipe: the service it
+    starts would hold the pipe open."""
+    return subprocess.run(["wine", "msiexec", *args, "/l*v", windows_path(log)], env=windows_python.env,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          timeout=120).returncode
+
+
+def test_the_msi_installs_configures_and_runs_the_service_under_wine(windows_python: WindowsPython, agent_msi: Path,
+                                                                    tmp_path: Path) -> None:
+    """`msiexec /i ... /qn BROKER=...` as Group Policy runs it: the files, agent.toml from the
+    properties with the password and CA copied beside it, the service registered (automatic,
+    LocalSystem) and running the agent; `sc stop` stops it; the uninstall removes the program
+    and the service and keeps %ProgramData%\\fleetprint (config, queue)."""
+    drive_c = windows_python.prefix / "drive_c"
+    program = drive_c / "Program Files" / "fleetprint-agent"
+    data = drive_c / "ProgramData" / "fleetprint"
+    # Wine's gap (tests/wine.py), in the program's folder before the install, which leaves it there.
+    (program / "Lib" / "site-packages").mkdir(parents=True)
+    (program / "Lib" / "site-packages" / "sitecustomize.py").write_text("import sys\nsys.modules['_wmi'] = None\n")
+    secret, ca = tmp_path / "wine-pc.secret", tmp_path / "broker-ca.crt"
+    secret.write_text("s3cret\n")
+    trustme.CA().cert_pem.write_to_path(str(ca))
+    # Wine ends its services when its last program ends (and starts the automatic ones with the next):
+    # a program that waits keeps the service's process alive while the test looks at it.
+    keeper = windows_python.start(["-c", "import time; time.sleep(600)"], tmp_path / "keeper.log")
+    started = time.monotonic()
+    installed = msiexec(windows_python, "/i", windows_path(agent_msi), "/qn", "BROKER=broker.invalid:8884",
+                        f"SECRET_FILE={windows_path(secret)}", f"CA_FILE={windows_path(ca)}", "SITE=Köln-1",
+                        "ZONE=DEU", "DEPARTMENT=R&D", "HOST_ID=wine-pc", log=tmp_path / "install.log")
+    timed("msiexec /i", started)
+    assert installed == 0, (tmp_path / "install.log").read_text(errors="replace")[-4000:]
+    try:
+        assert (program / "python.exe").is_file() and (program / "python313._pth").is_file()
+        assert (program / "Lib/site-packages/fleetprint/agent/platform/windows_service.py").is_file()
+        assert (data / "agent.secret").read_text() == "s3cret\n" and (data / "ca.crt").read_text() == ca.read_text()
+        config = tomllib.loads((data / "agent.toml").read_text(encoding="utf-8"))
+        assert config["host"] == {"id": "wine-pc", "site": "Köln-1", "zone": "DEU", "department": "R&D"}
+        assert config["mqtt"] == {"host": "broker.invalid", "port": 8884, "username": "wine-pc", "tls": True,
+                                  "password_file": "C:\\ProgramData\\fleetprint\\agent.secret",
+                                  "ca_file": "C:\\ProgramData\\fleetprint\\ca.crt"}
+        registered = wine(windows_python, "reg", "query", SERVICE_KEY).stdout
+        assert re.search(r"Start\s+REG_DWORD\s+0x2\b", registered), registered  # automatic
+        assert re.search(r"Type\s+REG_DWORD\s+0x10\b", registered) and "LocalSystem" in registered
+        assert ('C:\\Program Files\\fleetprint-agent\\python.exe -B -m fleetprint agent service -c '
+                '"C:\\ProgramData\\fleetprint\\agent.toml"') in registered
+        # The service runs the agent (the broker does not resolve: it queues), and stops when asked.
+        log = data / "agent.log"
+        try:
+            wait_until(lambda: log.exists() and "sampling every 30 s" in log.read_text(errors="replace"), timeout_s=60,
+                       what="the service's agent to start")
+        except AssertionError:
+            raise AssertionError(wine(windows_python, "sc", "query", "fleetprint-agent").stdout + "\n" + (
+                log.read_text(errors="replace") if log.exists() else "(no agent.log)")) from None
+        assert "RUNNING" in wine(windows_python, "sc", "query", "fleetprint-agent").stdout
+        wine(windows_python, "sc", "stop", "fleetprint-agent")
+        wait_until(lambda: "agent stopped" in log.read_text(errors="replace"), timeout_s=30, what="the service to stop")
+        wait_until(lambda: "STOPPED" in wine(windows_python, "sc", "query", "fleetprint-agent").stdout, timeout_s=20,
+                   what="the service manager to see it stopped")
+    finally:
+        started = time.monotonic()
+        removed = msiexec(windows_python, "/x", windows_path(agent_msi), "/qn", log=tmp_path / "uninstall.log")
+        timed("msiexec /x", started)
+        keeper.process.kill()
+        keeper.process.wait()
+    assert removed == 0, (tmp_path / "uninstall.log").read_text(errors="replace")[-4000:]
+    assert not (program / "python.exe").exists()
+    assert wine(windows_python, "reg", "query", SERVICE_KEY).returncode != 0, "the service is deleted"
+    assert {"agent.toml", "agent.secret", "buffer.sqlite3"} <= {path.name for path in data.iterdir()}, \
+        "the uninstall keeps the config and the queue"

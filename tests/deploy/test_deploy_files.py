@@ -428,6 +428,6 @@ def test_dockerfiles_lint_and_install_the_wheel_of_the_checkout(compose_config: 
 
 def test_shell_scripts_pass_shellcheck() -> None:
     scripts = [DEPLOY / "install-agent.sh", COMPOSE / "make-secrets.sh", *sorted(COMPOSE.glob("influxdb/init/*.sh")),
-               REPO / "tools" / "as-recorded-host", REPO / "scripts/release"]
+               REPO / "tools" / "as-recorded-host", REPO / "scripts/release", REPO / "scripts/build-installers"]
     result = run(BIN / "shellcheck", "-x", *scripts)
     assert result.returncode == 0, result.stdout
