@@ -13,7 +13,8 @@ scripts/build-installers runs it on the release wheel. What the MSI holds and do
   DEPARTMENT (and HOST_ID): it writes agent.toml, copies the CA and the password beside it, and
   sets the service's restart on failure (wixl has no ServiceConfig). Without BROKER an existing
   agent.toml is kept (an upgrade); a first install without it fails and rolls back;
-- MajorUpgrade: a newer MSI replaces the program; %ProgramData%\\fleetprint (config, queue) is
+- MajorUpgrade, the older release removed first (remove_older_first): a newer MSI replaces the
+  program; %ProgramData%\\fleetprint (config, queue) is
   never the MSI's, so upgrades and uninstalls keep it.
 `-B`: no __pycache__ under Program Files, which the uninstall would leave behind.
 """
@@ -164,6 +165,15 @@ def secure(msi: Path) -> None:
     subprocess.run(["msibuild", str(msi), "-q", query], check=True, capture_output=True)
 
 
+def remove_older_first(msi: Path) -> None:
+    """Schedule RemoveExistingProducts right after InstallValidate (WiX's default, afterInstallValidate,
+    which wixl does not follow): the older release is uninstalled, its service stopped and deleted, before
+    this one installs and starts its own. After InstallServices, where wixl puts it, the new service
+    could be started while the old one was still stopping."""
+    query = "UPDATE `InstallExecuteSequence` SET `Sequence` = 1401 WHERE `Action` = 'RemoveExistingProducts'"
+    subprocess.run(["msibuild", str(msi), "-q", query], check=True, capture_output=True)
+
+
 def build(wheel: Path, out: Path) -> Path:
     """dist/fleetprint-agent-<version>.msi from the wheel; its path."""
     if shutil.which("wixl") is None:
@@ -181,6 +191,7 @@ def build(wheel: Path, out: Path) -> Path:
         if result.returncode != 0:
             raise SystemExit(f"wixl failed:\n{result.stdout}{result.stderr}")
         secure(partial)
+        remove_older_first(partial)
         partial.replace(msi)
     return msi
 
