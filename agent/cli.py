@@ -169,6 +169,23 @@ def service(config_path: str | None, log_level: str) -> None:
         raise click.ClickException(f"not started as a Windows service ({exc}): use `fleetprint agent run`") from None
 
 
+def _only_system_reads(path: Path) -> None:
+    """On Windows, let only LocalSystem and Administrators read `path` (%ProgramData%'s files are
+    readable by every user by inheritance); elsewhere, mode 600."""
+    import subprocess
+    import sys
+
+    if sys.platform != "win32":
+        path.chmod(0o600)
+        return
+    command = ["icacls", str(path), "/inheritance:r", "/grant:r", "*S-1-5-18:F", "*S-1-5-32-544:F"]
+    try:
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        logging.getLogger("fleetprint.agent").warning("%s: its access was not restricted (%s): every user may "
+                                                      "read it", path, exc)
+
+
 def _toml_string(value: str) -> str:
     """A TOML basic string: JSON's escapes are TOML's (backslashes of Windows paths included)."""
     import json
@@ -259,6 +276,8 @@ def configure(output: Path | None, mqtt_host: str | None, mqtt_port: int, mqtt_c
     for source, target in ((secret_from, secret), (ca_from, ca)):
         if source is not None and target is not None and source.resolve() != target.resolve():
             shutil.copyfile(source, target)
+    if secret is not None and secret != secret_from:
+        _only_system_reads(secret)
     partial = output.with_name(output.name + ".partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(output)

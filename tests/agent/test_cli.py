@@ -77,6 +77,7 @@ def test_agent_configure_writes_what_the_msi_properties_say(tmp_path) -> None:
                                "password_file": str(output.parent / "agent.secret"),
                                "ca_file": str(output.parent / "ca.crt")}
     assert (output.parent / "agent.secret").read_text() == "pw\n" and (output.parent / "ca.crt").read_text() == "CA\n"
+    assert (output.parent / "agent.secret").stat().st_mode & 0o077 == 0, "the copied password is the owner's only"
     assert load_agent_config(str(output)).mqtt.secret() == "pw"
     kept = runner.invoke(agent, ["configure", "-o", str(output), "--mqtt-host", "", *blank])
     assert kept.exit_code == 0 and "kept" in kept.output
