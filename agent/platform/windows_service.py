@@ -57,9 +57,11 @@ class _FailureActionsFlag(ctypes.Structure):
     _fields_ = [("fFailureActionsOnNonCrashFailures", wintypes.BOOL)]
 
 
-_SERVICE_MAIN = ctypes.WINFUNCTYPE(None, wintypes.DWORD, ctypes.POINTER(wintypes.LPWSTR))
-_HANDLER_EX = ctypes.WINFUNCTYPE(wintypes.DWORD, wintypes.DWORD, wintypes.DWORD, wintypes.LPVOID,
-                                 wintypes.LPVOID)
+# The service manager's callbacks use the stdcall convention (WINFUNCTYPE, Windows only); elsewhere
+# the types are only declared, so that the module imports on every OS.
+_CALLBACK = getattr(ctypes, "WINFUNCTYPE", ctypes.CFUNCTYPE)
+_SERVICE_MAIN = _CALLBACK(None, wintypes.DWORD, ctypes.POINTER(wintypes.LPWSTR))
+_HANDLER_EX = _CALLBACK(wintypes.DWORD, wintypes.DWORD, wintypes.DWORD, wintypes.LPVOID, wintypes.LPVOID)
 
 
 class _TableEntry(ctypes.Structure):
