@@ -88,6 +88,17 @@ class Gpu(_Strict):
     memory_gb: Gigabytes | None = None
 
 
+class Monitor(_Strict):
+    """A display the host drives, from its EDID (Linux, Windows) or what the OS says of it (macOS)."""
+
+    maker: ShortText = ""  # the EDID's PNP manufacturer id ("DEL", "SAM"), else the OS's maker name
+    model: ShortText = ""  # the EDID's display name (e.g. "DELL P2419H"), else its product code
+    serial: ShortText = ""  # the EDID's serial string, else its serial number; "" when it says none
+    diagonal_in: Annotated[float, msgspec.Meta(gt=0.0, le=1000.0)] | None = None  # visible image, inches
+    year: Annotated[int, msgspec.Meta(ge=1990, le=2100)] | None = None  # year of manufacture
+    builtin: bool = False  # the machine's own panel (a laptop's, an all-in-one's): in the machine's figures
+
+
 class Inventory(_Strict, tag_field="schema", tag=INVENTORY_SCHEMA):
     """What the impact model needs to know about a host, sent at start and on change."""
 
@@ -101,6 +112,7 @@ class Inventory(_Strict, tag_field="schema", tag=INVENTORY_SCHEMA):
     ram_modules: Annotated[int, msgspec.Meta(ge=1, le=1024)] | None = None
     disks: Annotated[list[Disk], msgspec.Meta(max_length=256)] = []
     gpus: Annotated[list[Gpu], msgspec.Meta(max_length=64)] = []
+    monitors: Annotated[list[Monitor], msgspec.Meta(max_length=32)] = []
     battery: bool = False
     virtualisation: ShortText = ""
     os: ShortText = ""

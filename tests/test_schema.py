@@ -14,6 +14,7 @@ from fleetprint.schema import (
     REPORT_SCHEMA_V1,
     Cpu,
     Inventory,
+    Monitor,
     PayloadError,
     Report,
     ReportV1,
@@ -33,6 +34,20 @@ INVENTORY = Inventory(host_id="web-01", taken_at=TS, kind="server", ram_gb=64, c
 def test_round_trip() -> None:
     assert decode_report(encode(REPORT)) == REPORT
     assert decode_inventory(encode(INVENTORY)) == INVENTORY
+
+
+def test_inventory_with_monitors() -> None:
+    inventory = msgspec.structs.replace(INVENTORY, kind="desktop", monitors=[
+        Monitor(maker="DEL", model="DELL P2419H", serial="CFV9N97G0YPL", diagonal_in=23.8, year=2019),
+        Monitor(maker="SAM", builtin=True)])
+    assert decode_inventory(encode(inventory)).monitors == inventory.monitors
+    body = json.loads(encode(inventory))
+    assert "monitors" not in json.loads(encode(INVENTORY)), "no monitors, no field: earlier collectors read it"
+    for bad in ({"diagonal_in": 0}, {"year": 1970}, {"maker": "DEL", "size_cm": 60}):
+        body["monitors"] = [bad]
+        with pytest.raises(PayloadError) as caught:
+            decode_inventory(json.dumps(body).encode())
+        assert caught.value.reason == "invalid", bad
 
 
 def mutated(**changes) -> bytes:
