@@ -25,6 +25,7 @@ from fleetprint.schema import HOST_ID_PATTERN, Inventory, MachineKind, utc_now
 # first devices rather than send an inventory the collector would reject.
 _MAX_DISKS = 256
 _MAX_GPUS = 64
+_MAX_MONITORS = 32
 _HOST_ID_APP_KEY = b"fleetprint host id"
 
 
@@ -63,6 +64,7 @@ def collect_inventory(
         model=machine.model,
         disks=platform.disks()[:_MAX_DISKS],
         gpus=platform.gpus()[:_MAX_GPUS],
+        monitors=platform.monitors()[:_MAX_MONITORS],
         battery=battery,
         virtualisation=virt.name,
         os=platform.os_name(),

@@ -12,7 +12,7 @@ recorded machine in tests). A reader that finds nothing gives an empty value, ne
 | `disks` | /sys/block |
 | `gpus` | PCI class codes in /sys/bus/pci/devices |
 | `virtualisation` | DMI, /proc/cpuinfo, container marks; systemd-detect-virt on the live root |
-| displays | not read yet: the inventory has no field for monitors; a `displays()` reader goes here |
+| `monitors` | the EDIDs of the connected connectors in /sys/class/drm |
 | `has_battery` | /sys/class/power_supply |
 | power meters | the power sources registered for the platform's `name` (agent/power) |
 | `process_times`, `process_facts` (the process scan) | /proc/PID/stat and cgroup; psutil |
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from fleetprint.schema import Cpu, Disk, Gpu, MachineKind
+from fleetprint.schema import Cpu, Disk, Gpu, MachineKind, Monitor
 
 if TYPE_CHECKING:
     import psutil
@@ -125,6 +125,10 @@ class Platform(abc.ABC):
     @abc.abstractmethod
     def virtualisation(self) -> Virtualisation:
         """The hypervisor and the container the agent runs in."""
+
+    @abc.abstractmethod
+    def monitors(self) -> list[Monitor]:
+        """The displays the machine drives, its own panel included (marked `builtin`)."""
 
     @abc.abstractmethod
     def has_battery(self) -> bool:

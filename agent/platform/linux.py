@@ -12,6 +12,7 @@ from fleetprint.agent.sources import (
     battery,
     block,
     cpuinfo,
+    displays,
     dmi,
     gpu,
     identity,
@@ -21,7 +22,7 @@ from fleetprint.agent.sources import (
     read_attr,
     virt,
 )
-from fleetprint.schema import Cpu, Disk, Gpu
+from fleetprint.schema import Cpu, Disk, Gpu, Monitor
 
 
 class LinuxPlatform(Platform):
@@ -47,6 +48,9 @@ class LinuxPlatform(Platform):
 
     def virtualisation(self) -> Virtualisation:
         return virt.detect_virtualisation(self.root)
+
+    def monitors(self) -> list[Monitor]:
+        return displays.read_monitors(self.root)
 
     def has_battery(self) -> bool:
         return battery.has_battery(self.root)

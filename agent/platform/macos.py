@@ -17,8 +17,11 @@ of real Macs, tests/data/macos/):
 - psutil: the battery's presence, the process scan (processes whose times macOS refuses are
   left out and counted in `skipped`, facts it refuses left empty and counted in `denied`),
   what the service rules look at;
-- displays: not read, as on Linux and Windows, while the inventory has no field for
-  monitors; SPDisplaysDataType, already read, lists them under each GPU's "Displays".
+- the monitors, as the GLPI Agent reads them: `ioreg -r -lw0 -d 1 -c CLASS` for
+  AppleBacklightDisplay (an Intel Mac's own panel) and AppleDisplay (a monitor on an Intel
+  Mac), whose `IODisplayEDID` is the EDID (agent/sources/edid.py), and AppleCLCD2 (Apple
+  silicon), whose `DisplayAttributes` give the EDID's maker, name, serial, year and size, and
+  `"external" = Yes` for a monitor (its absence: the Mac's own panel);
 
 A command that is missing, fails or does not answer in time leaves its fields empty, and the
 inventory's log says which and why (`CommandResult.error`), never an error. The battery's
@@ -28,6 +31,7 @@ power is a power source of its own (agent/power/battery_macos.py).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import socket
@@ -42,7 +46,8 @@ import psutil
 
 from fleetprint.agent.platform import LIVE_ROOT, Machine, Platform, ProcessTimes, Virtualisation, psutil_facts
 from fleetprint.agent.services import ProcessFacts
-from fleetprint.schema import Cpu, Disk, DiskKind, Gpu, MachineKind
+from fleetprint.agent.sources.edid import parse_edid
+from fleetprint.schema import Cpu, Disk, DiskKind, Gpu, MachineKind, Monitor
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,8 @@ PROFILER_TYPES = ("SPHardwareDataType", "SPSoftwareDataType", "SPDisplaysDataTyp
 SYSCTL = ("sysctl", *SYSCTL_NAMES)
 SYSTEM_PROFILER = ("system_profiler", *PROFILER_TYPES)
 IOREG_PLATFORM = ("ioreg", "-rd1", "-c", "IOPlatformExpertDevice")
+IOREG_DISPLAYS = tuple(("ioreg", "-r", "-lw0", "-d", "1", "-c", cls)
+                       for cls in ("AppleBacklightDisplay", "AppleDisplay", "AppleCLCD2"))
 TIMEOUTS_S = {"sysctl": 5.0, "system_profiler": 60.0, "ioreg": 10.0}
 # One read serves every platform object made within this time (the inventory and the power
 # sources' checks at start), as on Windows.
@@ -76,6 +83,10 @@ _GPU_VENDORS = (("apple", "Apple"), ("nvidia", "NVIDIA"), ("amd", "AMD"), ("ati"
 _BYTES = re.compile(r"\(([\d\s.,\u00a0\u202f']+) bytes\)")  # "494,38 GB (494 384 795 648 bytes)", any locale
 _WHOLE_DISK = re.compile(r"^disk\d+$")
 _IOREG_VALUE = re.compile(r'^\s*[|\s]*"(?P<key>[^"]+)" = (?P<value>.*)$')
+_IOREG_OBJECT = re.compile(r"^[|\s]*\+-o (?P<name>\S+)", re.MULTILINE)
+_PRODUCT_ATTRIBUTES = re.compile(r'"ProductAttributes"=\{(?P<body>[^{}]*)\}')
+_ATTRIBUTE = re.compile(r'"(?P<key>\w+)"=(?:"(?P<text>[^"]*)"|(?P<number>\d+))')
+_CM_PER_IN = 2.54
 
 
 @dataclass(frozen=True)
@@ -184,6 +195,9 @@ class MacPlatform(Platform):
 
     def virtualisation(self) -> Virtualisation:
         return virtualisation_from(self.sysctl, self.profile)
+
+    def monitors(self) -> list[Monitor]:
+        return monitors_from_ioreg(*(self.output(argv) for argv in IOREG_DISPLAYS))
 
     def has_battery(self) -> bool:
         try:
@@ -459,6 +473,53 @@ def parse_ioreg(text: str) -> dict[str, str]:
         if match and match.group("key") not in values:
             values[match.group("key")] = match.group("value").strip()
     return values
+
+
+def ioreg_objects(text: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """Each object of `ioreg -r` text output: its name (the `+-o` header's) and its values."""
+    headers = list(_IOREG_OBJECT.finditer(text))
+    for header, following in zip(headers, [*headers[1:], None]):
+        body = text[header.end():following.start() if following else len(text)]
+        yield header.group("name"), parse_ioreg(body)
+
+
+def monitors_from_ioreg(*texts: str) -> list[Monitor]:
+    """The displays in the outputs of IOREG_DISPLAYS, each monitor once (by maker and serial)."""
+    monitors: list[Monitor] = []
+    seen: set[tuple[str, str]] = set()
+    for text in texts:
+        for name, values in ioreg_objects(text):
+            monitor = _monitor(name, values)
+            if monitor is None or (monitor.serial and (monitor.maker, monitor.serial) in seen):
+                continue
+            seen.add((monitor.maker, monitor.serial))
+            monitors.append(monitor)
+    return monitors
+
+
+def _monitor(name: str, values: dict[str, str]) -> Monitor | None:
+    edid = values.get("IODisplayEDID", "").strip("<>")
+    if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", edid):
+        return parse_edid(bytes.fromhex(edid), builtin=name == "AppleBacklightDisplay")
+    attributes = values.get("DisplayAttributes", "")
+    product = _PRODUCT_ATTRIBUTES.search(attributes)
+    builtin = values.get("external") != "Yes"
+    if product is None or (not product.group("body") and not builtin):
+        return None
+    facts = {match.group("key"): match.group("text") if match.group("text") is not None else int(match.group("number"))
+             for match in _ATTRIBUTE.finditer(product.group("body"))}
+    sizes = dict(re.findall(r'"(MaxHorizontalImageSize|MaxVerticalImageSize)"=(\d+)', attributes))
+    width, height = int(sizes.get("MaxHorizontalImageSize", 0)), int(sizes.get("MaxVerticalImageSize", 0))
+    serial = facts.get("AlphanumericSerialNumber") or facts.get("SerialNumber") or ""
+    year = facts.get("YearOfManufacture")
+    return Monitor(
+        maker=_text(facts.get("ManufacturerID")),
+        model=_text(facts.get("ProductName")),
+        serial=f"{serial:08x}" if isinstance(serial, int) else serial,  # a number: as the EDID path writes it
+        diagonal_in=round(math.hypot(width, height) / _CM_PER_IN, 1) if width and height else None,
+        year=year if isinstance(year, int) and 1990 <= year <= 2100 else None,
+        builtin=builtin,
+    )
 
 
 def machine_id_from(ioreg_text: str) -> str:

@@ -12,9 +12,10 @@ What is read where:
   and the inventory's log says which and why;
 - psutil: counts of cores and threads, memory, the battery's presence, and what the service
   rules look at (name, executable, command line, user; the Windows services a process hosts);
-- displays: not read, as on Linux, while the inventory has no field for monitors; their
-  reader would add root/wmi WmiMonitorID (maker, model, serial) and
-  WmiMonitorBasicDisplayParams (size) to CIM_QUERIES, read in the same PowerShell run;
+- the monitors, in the same PowerShell run: root/wmi WmiMonitorID (what the monitor's EDID says:
+  maker's PNP id, name, serial, year), WmiMonitorBasicDisplayParams (the image's size in cm)
+  and WmiMonitorConnectionParams (an embedded connector: a laptop's own panel); only the
+  monitors WMI marks `Active` (Windows keeps the ones unplugged since);
 - the process scan at every sample: one NtQuerySystemInformation call (ctypes), which gives
   every process's parent, start time and CPU times without opening any process, so protected
   processes are counted too, at the cost of one system call (psutil would open each process,
@@ -27,6 +28,7 @@ recordings of real machines (tests/data/windows/).
 from __future__ import annotations
 
 import logging
+import math
 import re
 import socket
 import struct
@@ -39,7 +41,7 @@ from fleetprint.agent.platform import Machine, Platform, ProcessTimes, Virtualis
 from fleetprint.agent.platform.cim import CimQuery, CimResult, Instance, read_cim
 from fleetprint.agent.services import ProcessFacts
 from fleetprint.agent.sources.dmi import Dmi, firmware_text
-from fleetprint.schema import Cpu, Disk, DiskKind, Gpu, MachineKind
+from fleetprint.schema import Cpu, Disk, DiskKind, Gpu, MachineKind, Monitor
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,11 @@ CIM_QUERIES = (
              namespace="root/Microsoft/Windows/Storage"),
     CimQuery("Win32_DiskDrive", ("Index", "Model", "MediaType", "InterfaceType", "Size")),
     CimQuery("Win32_VideoController", ("Name", "PNPDeviceID")),
+    CimQuery("WmiMonitorID", ("InstanceName", "Active", "ManufacturerName", "UserFriendlyName", "ProductCodeID",
+                              "SerialNumberID", "YearOfManufacture"), namespace="root/wmi"),
+    CimQuery("WmiMonitorBasicDisplayParams", ("InstanceName", "MaxHorizontalImageSize", "MaxVerticalImageSize"),
+             namespace="root/wmi"),
+    CimQuery("WmiMonitorConnectionParams", ("InstanceName", "VideoOutputTechnology"), namespace="root/wmi"),
 )
 
 _CPU_KEY = r"HARDWARE\DESCRIPTION\System\CentralProcessor\0"
@@ -67,6 +74,10 @@ _MEDIA_KINDS: dict[int, DiskKind] = {3: "hdd", 4: "ssd", 5: "ssd"}  # 5: storage
 _BUS_NVME = 17
 _BUS_SKIPPED = {7, 12, 15}  # USB (removable), SD cards, file-backed virtual disks (a VHD counts its host's disk)
 _GPU_VENDORS = {"10DE": "NVIDIA", "1002": "AMD", "8086": "Intel"}  # PCI vendor ids, as Linux's gpu reader
+# WmiMonitorConnectionParams.VideoOutputTechnology (D3DKMDT_VIDEO_OUTPUT_TECHNOLOGY) of the
+# connectors inside the machine: LVDS, embedded DisplayPort, embedded UDI, "internal".
+_EMBEDDED_OUTPUTS = {6, 11, 13, 0x80000000}
+_CM_PER_IN = 2.54
 _PCI_VENDOR = re.compile(r"^PCI\\VEN_([0-9A-F]{4})", re.IGNORECASE)
 
 # NtQuerySystemInformation(SystemProcessInformation), 64-bit SYSTEM_PROCESS_INFORMATION (winternl.h):
@@ -170,6 +181,9 @@ class WindowsPlatform(Platform):
 
     def virtualisation(self) -> Virtualisation:
         return virtualisation_from(self.wmi)
+
+    def monitors(self) -> list[Monitor]:
+        return monitors_from(self.wmi)
 
     def has_battery(self) -> bool:
         try:
@@ -383,6 +397,38 @@ def gpus_from(cim: CimResult) -> list[Gpu]:
         if vendor is not None:
             gpus.append(Gpu(model=_text(controller.get("Name")) or f"{vendor} GPU", vendor=vendor))
     return gpus
+
+
+def monitors_from(cim: CimResult) -> list[Monitor]:
+    """The active monitors WMI knows, with their size and whether they are the machine's own panel."""
+    sizes = {_text(params.get("InstanceName")): params for params in cim.get("WmiMonitorBasicDisplayParams")}
+    outputs = {_text(params.get("InstanceName")): _int(params.get("VideoOutputTechnology"))
+               for params in cim.get("WmiMonitorConnectionParams")}
+    monitors = []
+    for monitor in cim.get("WmiMonitorID"):
+        if monitor.get("Active") is False:
+            continue
+        instance = _text(monitor.get("InstanceName"))
+        size = sizes.get(instance, {})
+        width, height = _int(size.get("MaxHorizontalImageSize")) or 0, _int(size.get("MaxVerticalImageSize")) or 0
+        year = _int(monitor.get("YearOfManufacture"))
+        serial = _wmi_text(monitor.get("SerialNumberID"))
+        monitors.append(Monitor(
+            maker=_wmi_text(monitor.get("ManufacturerName")),
+            model=_wmi_text(monitor.get("UserFriendlyName")) or _wmi_text(monitor.get("ProductCodeID")),
+            serial=serial if serial.strip("0") else "",  # "0": the EDID gave none
+            diagonal_in=round(math.hypot(width, height) / _CM_PER_IN, 1) if width and height else None,
+            year=year if year is not None and 1990 <= year <= 2100 else None,
+            builtin=outputs.get(instance) in _EMBEDDED_OUTPUTS,
+        ))
+    return monitors
+
+
+def _wmi_text(codes: Any) -> str:
+    """A WmiMonitorID string: an array of character codes, padded with zeros."""
+    if not isinstance(codes, list):
+        return ""
+    return "".join(chr(code) for code in codes if isinstance(code, int) and 0x20 <= code < 0x7F).strip()
 
 
 def os_name_from(values: dict[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """The files the agent reads on Linux, one module per source, each under a root ("/" live, a
 recorded tree in tests) and degrading to an empty result when the source is absent:
 cpuinfo (/proc/cpuinfo), dmi (/sys/class/dmi/id), block (/sys/block), gpu (/sys/bus/pci),
+displays (/sys/class/drm, each EDID read by edid),
 virt (DMI, cpuinfo, container marks), battery (/sys/class/power_supply), meminfo, os_release,
 identity (machine id, hostname) and processes (/proc/PID).
 

@@ -20,6 +20,7 @@ from fleetprint.agent.config import HostFacts
 from fleetprint.agent.inventory import collect_inventory
 from fleetprint.agent.platform import Machine, Virtualisation, host_platform
 from fleetprint.agent.platform.macos import (
+    IOREG_DISPLAYS,
     IOREG_PLATFORM,
     SYSCTL,
     SYSTEM_PROFILER,
@@ -85,7 +86,7 @@ def test_an_apple_silicon_macbook_air_from_its_recordings(monkeypatch: pytest.Mo
     assert inventory.os == "macOS 11.2.3 (20D91)"
     assert inventory.ram_gb == 16.0  # SPHardwareDataType's, as the recording has no hw.memsize
     # Each command ran once for the whole inventory.
-    assert sorted(platform.calls) == sorted([SYSCTL, SYSTEM_PROFILER])  # type: ignore[attr-defined]
+    assert sorted(platform.calls) == sorted([SYSCTL, SYSTEM_PROFILER, *IOREG_DISPLAYS])  # type: ignore[attr-defined]
 
 
 def test_an_intel_imac_with_a_sata_disk_and_an_ati_gpu() -> None:
@@ -229,7 +230,7 @@ def test_the_live_scan_and_facts_through_psutil() -> None:
     platform = MacPlatform(run=lambda argv: CommandResult(error="not a Mac"))
     times = platform.process_times()
     assert any(entry.pid == os.getpid() for entry in times)
-    assert platform.process_facts(os.getpid()).name.startswith("python")
+    assert platform.process_facts(os.getpid()).name == psutil.Process().name()  # "python3", or "pytest"
     with pytest.raises(psutil.NoSuchProcess):
         platform.process_facts(2**22 + 7)
 

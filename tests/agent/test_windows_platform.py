@@ -92,7 +92,8 @@ def test_recordings_decode_as_the_agent_reads_powershells_json() -> None:
     text = "\ufeff" + json.dumps(recorded, ensure_ascii=False)  # Windows PowerShell 5.1 may write a BOM
     result = decode(text, CIM_QUERIES)
     assert result.instances == recorded
-    assert set(result.errors) == {"Win32_SystemEnclosure", "Win32_Processor", "Win32_DiskDrive"}
+    assert set(result.errors) == {"Win32_SystemEnclosure", "Win32_Processor", "Win32_DiskDrive", "WmiMonitorID",
+                                  "WmiMonitorBasicDisplayParams", "WmiMonitorConnectionParams"}
     assert result.why("Win32_Processor") == "Win32_Processor: missing from PowerShell's output"
 
 
