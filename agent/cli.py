@@ -110,8 +110,8 @@ def services(config_path: str | None, interval: float) -> None:
     from fleetprint.agent.services import Classifier
 
     config, _ = _load(config_path)
-    classifier = Classifier(config.services)
     platform = host_platform()
+    classifier = Classifier(config.services, ignore_case=platform.names_ignore_case)
     rows = []
     for process in psutil.process_iter(["pid", "name"]):
         try:

@@ -86,7 +86,7 @@ class UsageSampler:
 
 def sampler_for(services: ServiceSettings, power: PowerReader | None = None) -> UsageSampler:
     """A sampler that scans processes only when there are rules to map them to services."""
-    classifier = Classifier(services)
     platform = host_platform()
+    classifier = Classifier(services, ignore_case=platform.names_ignore_case)
     return UsageSampler(ServiceCpu(classifier, platform) if classifier.has_rules else None, power,
                         platform.awake_clock)

@@ -8,8 +8,10 @@ the cgroup path (`cgroup`, a regular expression: containers and Kubernetes pods 
 the container id (`container_id`, a prefix of the 64-hex id in the cgroup path) and, on
 Windows, the service (`windows_service`, a glob on the names of the Windows services the
 process runs: svchost.exe runs several). On Windows `exe` also matches the name without
-".exe" (`exe = "sqlservr"` matches sqlservr.exe), and `user` matches "DOMAIN\\user" or the
-bare user name. The first matching rule wins; a process no rule matches belongs to `catch_all`.
+".exe" (`exe = "sqlservr"` matches sqlservr.exe), `user` matches "DOMAIN\\user" or the
+bare user name, and every criterion ignores case, as Windows does for file, user and service
+names (`exe = "SQLServr.exe"` matches sqlservr.exe). The first matching rule wins; a process no
+rule matches belongs to `catch_all`.
 """
 
 from __future__ import annotations
@@ -87,10 +89,14 @@ class ProcessFacts:
 class Classifier:
     """Maps a process to its service with the configured rules (compiled once)."""
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, ignore_case: bool = False) -> None:
+        """`ignore_case`: names match whatever their case (the platform's `names_ignore_case`)."""
         self.catch_all = settings.catch_all
+        self._fold = str.casefold if ignore_case else _same
+        flags = re.IGNORECASE if ignore_case else 0
         self._rules = [
-            (rule, re.compile(rule.cmdline) if rule.cmdline else None, re.compile(rule.cgroup) if rule.cgroup else None)
+            (rule, re.compile(rule.cmdline, flags) if rule.cmdline else None,
+             re.compile(rule.cgroup) if rule.cgroup else None)
             for rule in settings.rule
         ]
 
@@ -99,12 +105,13 @@ class Classifier:
         return bool(self._rules)
 
     def service_of(self, process: ProcessFacts) -> str:
+        fold = self._fold
         for rule, cmdline, cgroup in self._rules:
-            if rule.exe and not any(fnmatch.fnmatchcase(name, rule.exe) for name in _exe_names(process)):
+            if rule.exe and not any(fnmatch.fnmatchcase(fold(name), fold(rule.exe)) for name in _exe_names(process)):
                 continue
             if cmdline and not cmdline.search(process.cmdline):
                 continue
-            if rule.user and rule.user not in (process.user, process.user.rpartition("\\")[2]):
+            if rule.user and fold(rule.user) not in (fold(process.user), fold(process.user.rpartition("\\")[2])):
                 continue
             if rule.systemd_unit and not fnmatch.fnmatchcase(process.systemd_unit, rule.systemd_unit):
                 continue
@@ -112,11 +119,15 @@ class Classifier:
                 continue
             if rule.container_id and not process.container_id.startswith(rule.container_id):
                 continue
-            if rule.windows_service and not any(fnmatch.fnmatchcase(name, rule.windows_service)
+            if rule.windows_service and not any(fnmatch.fnmatchcase(fold(name), fold(rule.windows_service))
                                                 for name in process.windows_services):
                 continue
             return rule.service
         return self.catch_all
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def _exe_names(process: ProcessFacts) -> set[str]:

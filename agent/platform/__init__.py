@@ -91,6 +91,7 @@ class Platform(abc.ABC):
 
     name: ClassVar[str]  # the OS family, as power sources name the platforms they run on
     state_dir: ClassVar[str]  # where the agent keeps its queue and sequence number by default
+    names_ignore_case: ClassVar[bool] = False  # file, user and service names, for the service rules
 
     def __init__(self, root: Path = LIVE_ROOT) -> None:
         self.root = root

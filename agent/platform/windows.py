@@ -98,6 +98,7 @@ _cim_cache: tuple[float, CimResult] | None = None
 
 class WindowsPlatform(Platform):
     name = "windows"
+    names_ignore_case = True
 
     def __init__(self, root=None, cim: CimResult | None = None, registry: dict[str, dict[str, Any]] | None = None):
         from fleetprint.agent.platform import LIVE_ROOT

@@ -342,6 +342,26 @@ def test_services_by_pid_and_windows_rules() -> None:
     assert classifier.service_of(ProcessFacts("excel.exe", "", "", "BÜRO\\jürgenx", "")) == "other"
 
 
+def test_windows_rules_ignore_case() -> None:
+    """Windows' file, user and service names ignore case: so do the rules on its platform, and
+    only there."""
+    settings = ServiceSettings(rule=[ServiceRule(service="sql", windows_service="mssql*"),
+                                     ServiceRule(service="iis", exe="W3WP"),
+                                     ServiceRule(service="erp", cmdline=r"\\Program Files\\SAP\\"),
+                                     ServiceRule(service="desk", user="JÜRGEN")])
+    processes = {
+        "sql": ProcessFacts("sqlservr.exe", "", "", "", "", windows_services=("MSSQL$EXPRESS",)),
+        "iis": ProcessFacts("w3wp.exe", r"C:\Windows\System32\inetsrv\w3wp.exe", "", "", ""),
+        "erp": ProcessFacts("disp+work.exe", "", r"C:\PROGRAM FILES\sap\disp+work.exe pf=X", "", ""),
+        "desk": ProcessFacts("excel.exe", "", "", "BÜRO\\jürgen", ""),
+    }
+    windows = Classifier(settings, ignore_case=WindowsPlatform.names_ignore_case)
+    assert {service: windows.service_of(facts) for service, facts in processes.items()} == {
+        service: service for service in processes}
+    linux = Classifier(settings, ignore_case=host_platform(system="linux").names_ignore_case)
+    assert {linux.service_of(facts) for facts in processes.values()} == {"other"}
+
+
 def test_a_laptop_that_slept_bills_only_its_awake_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """The sample spanning a sleep covers the awake time the platform's clock counts (on Windows
     QueryUnbiasedInterruptTime, on Linux CLOCK_MONOTONIC: both stop while the machine sleeps)."""
