@@ -64,6 +64,12 @@ def run(config_path: str | None, log_level: str) -> None:
     grid = GridFactors.from_settings(config.grid, config.sites)
     ingest = ingest_from_config(config, counters, grid, on_sample=rollups.mark if rollups else None)
     service = Collector(config, sink, ingest, counters, rollups, grid.live)
+    if config.assets.estate_file:
+        from fleetprint.collector.assets.estate import Estate
+        from fleetprint.collector.assets.job import EstateJob
+
+        service.estate = EstateJob(Estate(config.assets.estate_file), sink, grid, config.sites, config.impact,
+                                   config.attribution, ingest.hosts.agent_coverage, config.assets.catch_up_hours)
     if config.budgets.file:
         service.budgets = BudgetJob(config.budgets.file, BudgetEvaluator(make_influxql(config.influxdb), load_budgets(
             config.budgets.file).evaluation), sink, Topics(config.mqtt.topic_prefix), service.publish_retained,

@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 
 from fleetprint.collector.settings import (
+    AssetSettings,
     AttributionSettings,
     BudgetSettings,
     CollectorSettings,
@@ -37,6 +38,7 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
     grid: GridSettings = msgspec.field(default_factory=GridSettings)
     lifetimes: LifetimeSettings = msgspec.field(default_factory=LifetimeSettings)
     budgets: BudgetSettings = msgspec.field(default_factory=BudgetSettings)
+    assets: AssetSettings = msgspec.field(default_factory=AssetSettings)
     sites: dict[str, SiteSettings] = {}
 
     def check(self) -> None:

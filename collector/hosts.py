@@ -8,6 +8,7 @@ import logging
 import sys
 import threading
 
+from fleetprint.collector.assets.footprint import AgentCoverage
 from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.impact.embodied import amortised_at_ms
 from fleetprint.collector.impact.grid import ZoneFactors, zone_factors
@@ -53,6 +54,9 @@ class HostRegistry:
         self._by_config: dict[bytes, HostModel] = {}  # a digest of the model's inputs: 49 bytes a key
         self._zones: dict[str, ZoneFactors] = {}
         self._weights: dict[tuple[tuple[str, float], ...], dict[str, float]] = {}
+        self._monitor_serials: dict[str, frozenset[str]] = {}
+        # Departments the asset register gives hosts whose agent names none (the estate job sets them).
+        self.register_departments: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -70,9 +74,16 @@ class HostRegistry:
             return {model.zone.zone for model in self._models.values()}
 
     def department(self, inventory: Inventory, site: str) -> str:
-        """The host's department: the inventory's, else its site's, else none."""
+        """The host's department: the inventory's, else the asset register's, else its site's, else none."""
         site_settings = self._config.sites.get(site)
-        return inventory.department or (site_settings.department if site_settings else None) or ""
+        return (inventory.department or self.register_departments.get(inventory.host_id)
+                or (site_settings.department if site_settings else None) or "")
+
+    def agent_coverage(self) -> AgentCoverage:
+        """The known hosts and the monitors they list: what the estate job leaves to the agents."""
+        with self._lock:
+            return AgentCoverage(frozenset(self._models),
+                                 frozenset(serial for serials in self._monitor_serials.values() for serial in serials))
 
     def site_and_zone(self, inventory: Inventory) -> tuple[str, str]:
         """The host's site, and its zone: the inventory's, else its site's, else the default."""
@@ -126,4 +137,6 @@ class HostRegistry:
                                                                         shared.embodied.lifetime_h))
             model = dataclasses.replace(model, tag_head=host_tag_parts(model)[0])
             self._models[inventory.host_id] = model
+            self._monitor_serials[inventory.host_id] = frozenset(
+                monitor.serial for monitor in inventory.monitors if monitor.serial and not monitor.builtin)
             return model

@@ -24,6 +24,7 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from fleetprint.collector.assets.job import EstateJob
 from fleetprint.collector.budgets.job import BudgetJob
 from fleetprint.collector.budgets.leader import Leadership
 from fleetprint.collector.config import CollectorConfig
@@ -62,8 +63,10 @@ class Collector:
 
     def __init__(self, config: CollectorConfig, sink: Sink, ingest: Ingest, counters: Counters,
                  rollups: Rollups | None = None, live_intensity: LiveIntensity | None = None,
-                 budgets: BudgetJob | None = None, leadership: Leadership | None = None) -> None:
+                 budgets: BudgetJob | None = None, leadership: Leadership | None = None,
+                 estate: EstateJob | None = None) -> None:
         self.config = config
+        self.estate = estate
         self.rollups = rollups
         self.live_intensity = live_intensity
         self.budgets = budgets
@@ -165,6 +168,17 @@ class Collector:
         except Exception as exc:  # InfluxDB may be down: the next run tries again
             self.counters.add("budget_failures")
             log.warning("budget evaluation failed, retried at the next run: %s", exc)
+
+    def _write_estate(self) -> None:
+        """The scheduled estate job (APScheduler's thread): by the budgets' evaluator only."""
+        if not self.leadership.is_evaluator():
+            return
+        try:
+            self.ingest.hosts.register_departments = self.estate.register_departments()
+            self.counters.add("estate_points_written", self.estate.run(utc_now()))
+        except Exception as exc:  # InfluxDB may be down: the next run writes the hours still missing
+            self.counters.add("estate_failures")
+            log.warning("estate job failed, retried at the next run: %s", exc)
 
     def _broker_dropped(self, payload: bytes) -> None:
         try:
@@ -290,6 +304,10 @@ class Collector:
             scheduler.add_job(self._evaluate_budgets,
                               IntervalTrigger(seconds=self.budgets.budgets.evaluation.interval_s),
                               id="budgets", coalesce=True, max_instances=1)
+        if self.estate is not None:
+            scheduler.add_job(self._write_estate, IntervalTrigger(seconds=self.config.assets.interval_s), id="estate",
+                              coalesce=True, max_instances=1,
+                              next_run_time=datetime.now(timezone.utc) + timedelta(seconds=5))
         if self.live_intensity is not None:
             scheduler.add_job(lambda: self.live_intensity.refresh(self.ingest.hosts.zones_in_use()),
                               IntervalTrigger(seconds=self.config.grid.live_refresh_s), id="carbon-intensity",
@@ -329,6 +347,8 @@ class Collector:
             scheduler.shutdown(wait=False)
             if self.budgets is not None:
                 self.budgets.close()
+            if self.estate is not None:
+                self.estate.estate.close()
             self.session.close()
             self.sink.close()
             if self.rollups is not None and self.rollups.sink is not self.sink:  # their own retention policy's

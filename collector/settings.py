@@ -174,6 +174,17 @@ class RollupSettings(msgspec.Struct, forbid_unknown_fields=True):
     lag_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 120.0
 
 
+class AssetSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """The estate without agents (collector/assets, docs/assets.md)."""
+
+    # The estate file `fleetprint assets import` writes; none: no estate job.
+    estate_file: str | None = None
+    # How often the job looks for whole hours to write (it writes each hour once it has ended).
+    interval_s: Annotated[float, msgspec.Meta(ge=10, le=3600)] = 300.0
+    # How far back a collector that was down fills the hours it missed.
+    catch_up_hours: Annotated[int, msgspec.Meta(ge=1, le=24 * 90)] = 168
+
+
 class BudgetSettings(msgspec.Struct, forbid_unknown_fields=True):
     """Budgets per service (docs/budgets.md); evaluated by one collector among those online."""
 

@@ -12,6 +12,7 @@ class _LazyGroup(click.Group):
 
     _commands = {
         "agent": ("fleetprint.agent.cli", "agent"),
+        "assets": ("fleetprint.collector.assets.cli", "assets"),
         "broker": ("fleetprint.broker", "broker"),
         "budgets": ("fleetprint.collector.budgets.cli", "budgets"),
         "dashboards": ("fleetprint.dashboards.cli", "dashboards"),
@@ -35,7 +36,7 @@ class _LazyGroup(click.Group):
             module = importlib.import_module(module_name)
         except ImportError as exc:
             extra = "report" if name == "report" else "collector" if name in (
-                "collector", "live", "budgets", "dashboards", "simulate") else "agent"
+                "collector", "live", "budgets", "dashboards", "simulate", "assets") else "agent"
             raise click.ClickException(
                 f"`fleetprint {name}` needs the [{extra}] extra: pip install 'fleetprint[{extra}]' ({exc})"
             ) from None

@@ -41,8 +41,12 @@ def format_field(value: FieldValue) -> str:
     return '"' + value.translate(_STRING_ESCAPES) + '"'
 
 
+def series_key(measurement: str, tags: dict[str, str]) -> str:
+    """A point's measurement and tags, escaped and sorted: what comes before its fields."""
+    return measurement + "".join(f",{escape_tag(k)}={escape_tag(v)}" for k, v in sorted(tags.items()) if v)
+
+
 def line(measurement: str, tags: dict[str, str], fields: dict[str, FieldValue | None], time_ms: int) -> str:
     """One point; empty tags and None fields are left out (line protocol has no empty values)."""
-    tag_part = "".join(f",{escape_tag(k)}={escape_tag(v)}" for k, v in sorted(tags.items()) if v)
     field_part = ",".join(f"{k}={format_field(v)}" for k, v in fields.items() if v is not None)
-    return f"{measurement}{tag_part} {field_part} {time_ms}"
+    return f"{series_key(measurement, tags)} {field_part} {time_ms}"
