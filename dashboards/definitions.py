@@ -1,7 +1,7 @@
 """The six fleetprint dashboards, as code: what each panel shows and the InfluxQL behind it.
 
 Macros are Grafana's: `$timeFilter`, `$__interval`, and the template variables `$site`,
-`$service`, `$host` (multi-valued ones expand to a regex alternation, `All` to `.*`), and
+`$department`, `$service`, `$host` (multi-valued ones expand to a regex alternation, `All` to `.*`), and
 `$rollup_rp`, the retention policy the rollups are read in (docs/storage.md, "Retention").
 """
 
@@ -23,6 +23,8 @@ from fleetprint.dashboards.panels import (
 from fleetprint.impacts import LadderStep
 
 SITE = '"site" =~ /^$site$/'
+# Hosts and devices without a department have none: `All` (.*) takes them, a chosen one leaves them out.
+DEPARTMENT = '"department" =~ /^$department$/'
 SERVICE = '"service" =~ /^$service$/'
 HOST = '"host" =~ /^$host$/'
 # The retention policy the shipped setups keep rollups in (deploy/, docs/storage.md).
@@ -37,6 +39,10 @@ def _site_variable() -> dict[str, Any]:
     return query_variable("site", "Site", 'SHOW TAG VALUES FROM "fp_host" WITH KEY = "site"')
 
 
+def _department_variable() -> dict[str, Any]:
+    return query_variable("department", "Department", 'SHOW TAG VALUES FROM "fp_host" WITH KEY = "department"')
+
+
 def _rollup_variable(default: str) -> dict[str, Any]:
     return retention_policy_variable("rollup_rp", "Rollups in", default)
 
@@ -49,37 +55,40 @@ def _fleet_power(measurement: str, where: str) -> str:
 
 
 def fleet_overview() -> dict[str, Any]:
+    where = f"{SITE} AND {DEPARTMENT}"
     panels = [
-        stat("Carbon in the range", f'SELECT {CARBON_KG} FROM "fp_host" WHERE $timeFilter AND {SITE}', "kgCO2e",
-             "Use and manufacture, all hosts of the selected sites."),
-        stat("Energy in the range", f'SELECT sum("energy_wh") / 1000 FROM "fp_host" WHERE $timeFilter AND {SITE}',
+        stat("Carbon in the range", f'SELECT {CARBON_KG} FROM "fp_host" WHERE $timeFilter AND {where}', "kgCO2e",
+             "Use and manufacture, all hosts and registered devices of the selected sites and departments."),
+        stat("Energy in the range", f'SELECT sum("energy_wh") / 1000 FROM "fp_host" WHERE $timeFilter AND {where}',
              "kwatth"),
-        stat("Mean fleet power", f'SELECT mean("power_w") FROM ({_fleet_power("fp_host", SITE)})', "watt"),
+        stat("Mean fleet power", f'SELECT mean("power_w") FROM ({_fleet_power("fp_host", where)})', "watt"),
         stat("Hosts reporting", 'SELECT count("last") FROM (SELECT last("power_w") FROM "fp_host" '
-                                f'WHERE $timeFilter AND {SITE} GROUP BY "host")', "none"),
-        timeseries("Fleet power", [target(_fleet_power("fp_host", SITE), alias="fleet")], "watt",
+                                f'WHERE $timeFilter AND {where} GROUP BY "host")', "none"),
+        timeseries("Fleet power", [target(_fleet_power("fp_host", where), alias="fleet")], "watt",
                    "Measured or modelled power of every host, summed.", w=24),
         timeseries("Energy per day by site", [target(
-            f'SELECT sum("energy_wh") / 1000 FROM "fp_host" WHERE $timeFilter AND {SITE} '
+            f'SELECT sum("energy_wh") / 1000 FROM "fp_host" WHERE $timeFilter AND {where} '
             'GROUP BY time(1d), "site" fill(none)', alias="$tag_site")], "kwatth", bars=True, stack=True),
         timeseries("Carbon per day: use and manufacture", [target(
             'SELECT sum("usage_gwp_gco2e") / 1000 AS "use", sum("embodied_gwp_gco2e") / 1000 AS "manufacture" '
-            f'FROM "fp_host" WHERE $timeFilter AND {SITE} GROUP BY time(1d) fill(none)')], "kgCO2e",
+            f'FROM "fp_host" WHERE $timeFilter AND {where} GROUP BY time(1d) fill(none)')], "kgCO2e",
                    "Use: energy x PUE x the grid's carbon intensity. Manufacture: embodied impacts spread "
                    "over each host's lifetime.", bars=True, stack=True),
-        bars("Carbon by site", f'SELECT {CARBON_KG} AS "kgCO2e" FROM "fp_host" WHERE $timeFilter AND {SITE} '
+        bars("Carbon by site", f'SELECT {CARBON_KG} AS "kgCO2e" FROM "fp_host" WHERE $timeFilter AND {where} '
              'GROUP BY "site"', "kgCO2e", w=8),
+        bars("Carbon by department", f'SELECT {CARBON_KG} AS "kgCO2e" FROM "fp_host" WHERE $timeFilter '
+             f'AND {where} GROUP BY "department"', "kgCO2e", w=8),
         bars("Carbon by kind of machine", f'SELECT {CARBON_KG} AS "kgCO2e" FROM "fp_host" WHERE $timeFilter '
-             f'AND {SITE} GROUP BY "kind"', "kgCO2e", w=8),
-        bars("Top services", f'SELECT {CARBON_KG} AS "kgCO2e" FROM "fp_service" WHERE $timeFilter AND {SITE} '
+             f'AND {where} GROUP BY "kind"', "kgCO2e", w=8),
+        bars("Top services", f'SELECT {CARBON_KG} AS "kgCO2e" FROM "fp_service" WHERE $timeFilter AND {where} '
              'GROUP BY "service"', "kgCO2e", w=8),
         table("Top hosts", f'SELECT {CARBON_KG} AS "kgCO2e", sum("energy_wh") / 1000 AS "kWh", '
               f'mean("power_w") AS "mean W", mean("cpu_util_pct") AS "CPU %" FROM "fp_host" '
-              f'WHERE $timeFilter AND {SITE} GROUP BY "host", "site", "kind"', w=24, sort_by="kgCO2e"),
+              f'WHERE $timeFilter AND {where} GROUP BY "host", "site", "kind"', w=24, sort_by="kgCO2e"),
     ]
     return dashboard("fp-fleet", "fleetprint: fleet overview",
-                     "Power, energy and carbon of the whole fleet, by site, kind, service and host.",
-                     panels, [_site_variable()])
+                     "Power, energy and carbon of the whole fleet, by site, department, kind, service and host.",
+                     panels, [_site_variable(), _department_variable()])
 
 
 def service_view(rollup_policy: str = ROLLUP_POLICY) -> dict[str, Any]:

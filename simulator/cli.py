@@ -8,6 +8,7 @@ import re
 import signal
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import click
@@ -79,6 +80,9 @@ def _kind_shares(text: str) -> dict[str, float]:
               help="Shares of each kind of machine.")
 @click.option("--interval", default=30, show_default=True, type=click.IntRange(1, 86_400),
               help="Seconds each sample covers.")
+@click.option("--estate", "estate_path", type=click.Path(dir_okay=False, writable=True),
+              help="Also write the fleet's devices without an agent (phones, printers, switches, ...) as an asset "
+                   "register CSV to this file, for `fleetprint assets import` (docs/simulator.md).")
 @click.option("--backfill", type=Duration(), help="Send the history of this long ago up to now (e.g. 6h, 14d).")
 @click.option("--live", is_flag=True, help="After --backfill, go on live (live is the default without --backfill).")
 @click.option("--duration", type=Duration(), help="Stop live mode after this long (default: at Ctrl-C).")
@@ -94,7 +98,8 @@ def _kind_shares(text: str) -> dict[str, float]:
 def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | None, mqtt_username: str | None,
              mqtt_password_file: str | None, mqtt_tls: bool | None, mqtt_ca_file: str | None,
              mqtt_topic_prefix: str | None, host_count: int,
-             seed: int, kinds: str, interval: int, backfill: int | None, live: bool, duration: int | None,
+             seed: int, kinds: str, interval: int, estate_path: str | None, backfill: int | None, live: bool,
+             duration: int | None,
              samples_per_report: int, rate: float, max_in_flight: int, processes: int, log_level: str) -> None:
     """Publish a simulated fleet's inventories and reports through the broker, with the agent's wire format.
 
@@ -114,6 +119,14 @@ def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | No
                                FleetSpec(kind_shares=_kind_shares(kinds)))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--kinds") from None
+    if estate_path:
+        from fleetprint.simulator.estate import estate_csv
+
+        reference = datetime.fromtimestamp(now, timezone.utc).date()
+        Path(estate_path).write_text(estate_csv(fleet, reference.replace(year=reference.year - 2).isoformat()),
+                                     encoding="utf-8")
+        click.echo(f"wrote the fleet's devices without an agent to {estate_path}: fleetprint assets import "
+                   f"--source simulated {estate_path}")
     end = int(now) // interval * interval
     go_live = live or backfill is None
     if go_live and rate and host_count / rate > interval:

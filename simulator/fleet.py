@@ -66,6 +66,10 @@ DEFAULT_SITES: tuple[Site, ...] = (
     Site("madrid-office", "ESP", "Europe/Madrid", "office"),
     Site("remote", None, "Europe/Paris", "remote"),
 )
+# The organisation's units (a city's directorates): who owns the workstations and the devices.
+DEFAULT_DEPARTMENTS: tuple[str, ...] = ("finance", "human-resources", "urban-planning", "social-services",
+                                        "communication", "it")
+IT_DEPARTMENT = "it"
 DEFAULT_SERVICES: tuple[Service, ...] = (
     Service("citizen-portal", 3.0, "public"),
     Service("mail", 2.0, "office"),
@@ -112,6 +116,7 @@ class FleetSpec:
     kind_shares: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_KIND_SHARES))
     sites: tuple[Site, ...] = DEFAULT_SITES
     services: tuple[Service, ...] = DEFAULT_SERVICES
+    departments: tuple[str, ...] = DEFAULT_DEPARTMENTS  # workstations' owners; servers and VMs are IT_DEPARTMENT's
     wall_share: float = 0.2  # servers whose BMC the agent reads (exactly: the 1st, 6th, 11th... server)
     rapl_share: float = 0.5  # physical machines whose RAPL counters the agent reads
     process_rules_share: float = 0.7  # hosts that measure their services' CPU time (else weights only)
@@ -125,6 +130,7 @@ class VirtualHost:
     kind: MachineKind
     key: int  # this host's noise stream (load.py), from the seed and the id
     site: Site
+    department: str
     cpu: CpuSpec
     sockets: int
     threads: int  # hardware threads, or a VM's vCPUs
@@ -163,7 +169,8 @@ class VirtualHost:
                     threads=self.threads),
             ram_gb=self.ram_gb, ram_modules=self.ram_modules, disks=list(self.disks), vendor=self.vendor,
             model=self.model, battery=self.battery, virtualisation=_VIRTUALISATION.get(self.vendor, ""), os=self.os,
-            agent_version=f"{__version__}+simulated", site=self.site.name, zone=self.site.zone,
+            agent_version=f"{__version__}+simulated", site=self.site.name, department=self.department,
+            zone=self.site.zone,
             purchase_date=self.purchase_date, lifetime_years=self.lifetime_years,
             services={service.name: weight for service, weight in self.services},
             power_sources=self.power_sources(),
@@ -271,8 +278,12 @@ def _host(host_id: str, kind: MachineKind, seed: int, reference: date, spec: Fle
         disks = (Disk(name="nvme0n1", kind="nvme", size_gb=float(rng.choice((256, 512, 1024)))),)
         if kind == "desktop" and rng.random() < 0.3:
             disks += (Disk(name="sda", kind="hdd", size_gb=1000.0),)
+    # Its own stream: the other draws, and so every existing fleet, stay as they were.
+    department = IT_DEPARTMENT if kind in ("server", "vm") else random.Random(f"{seed}/{host_id}/department").choice(
+        spec.departments)
     return VirtualHost(
-        host_id=host_id, kind=kind, key=host_key(seed, host_id), site=site, cpu=cpu, sockets=sockets, threads=threads,
+        host_id=host_id, kind=kind, key=host_key(seed, host_id), site=site, department=department, cpu=cpu,
+        sockets=sockets, threads=threads,
         ram_gb=ram_gb, ram_modules=ram_modules, disks=disks, vendor=vendor, model=model, os=rng.choice(_OS[kind]),
         purchase_date=None if kind == "vm" else bought, lifetime_years=None if kind == "vm" else lifetime,
         services=services, process_rules=rng.random() < spec.process_rules_share, wall=wall,

@@ -70,6 +70,27 @@ def test_the_fleet_has_every_kind_several_sites_and_services(fleet) -> None:
     assert 0.1 < len(past) / len(physical) < 0.5
 
 
+def test_departments_and_the_estate_without_agents(fleet) -> None:
+    """Workstations belong to departments, servers and VMs to IT; the estate's register imports as a
+    user's would, and counts devices in proportion to each site's and department's workstations."""
+    from fleetprint.collector.assets.csv_register import read_csv
+    from fleetprint.simulator.estate import estate_csv
+
+    assert {host.department for host in fleet if host.kind in ("server", "vm")} == {"it"}
+    workstations = [host for host in fleet if host.kind in ("desktop", "laptop")]
+    assert len({host.department for host in workstations}) >= 4
+    assert all(host.inventory(MONDAY).department == host.department for host in fleet)
+    register = estate_csv(fleet, "2024-11-02")
+    assert register == estate_csv(generate_fleet(100, 7, REFERENCE), "2024-11-02")
+    devices = read_csv(register.encode(), "simulated.csv")
+    office = [h for h in workstations if h.site.role == "office"]
+    phones = sum(d.quantity for d in devices if d.category == "smartphone")
+    assert len(office) / 2 <= phones <= len(office) / 2 + len({(h.site.name, h.department) for h in office})
+    assert {d.category for d in devices} >= {"smartphone", "tablet", "monitor", "printer", "access_point",
+                                             "network_switch", "storage_array"}
+    assert {d.department for d in devices} == {h.department for h in office} | {"it"}
+
+
 def test_cpus_come_from_boaviztapis_table(fleet) -> None:
     with open(cpu_table_path(), newline="", encoding="utf-8") as handle:
         table = {row["name"]: row for row in csv.DictReader(handle)}
