@@ -33,7 +33,6 @@ def alert_rules(budgets: BudgetFile, datasource_uid: str = DATASOURCE_UID) -> di
     interval_s = max(60, int(budgets.evaluation.interval_s))
     rules = []
     for budget in budgets.budget:
-        where = f" at {budget.site}" if budget.site else ""
         rules.append({
             "uid": _uid(budget.id),
             "title": f"Budget {budget.id}",
@@ -53,12 +52,13 @@ def alert_rules(budgets: BudgetFile, datasource_uid: str = DATASOURCE_UID) -> di
             "execErrState": "Error",
             "for": "0s",
             "annotations": {
-                "summary": f"Service {budget.service}{where} is at risk of exceeding, or has exceeded, "
+                "summary": f"{budget.label[:1].upper()}{budget.label[1:]} is at risk of exceeding, or has exceeded, "
                            f"its {budget.period} budget",
                 "description": "State level 1 is at_risk (the forecast passes the limit), 2 is exceeded. "
                                "See the Budgets dashboard and fleetprint budgets status.",
             },
-            "labels": {"service": budget.service, "period": budget.period, "site": budget.site or "",
+            "labels": {"service": budget.service or "", "department": budget.department or "", "period": budget.period,
+                       "site": budget.site or "",
                        "source": "fleetprint"},
         })
     return {"apiVersion": 1, "groups": [{"orgId": 1, "name": "fleetprint budgets", "folder": FOLDER,

@@ -22,6 +22,7 @@ FORMATS = ("html", "pdf", "csv")
 @click.option("--to", "last", metavar="YYYY-MM-DD", help="Last day of the period, included.")
 @click.option("--service", help="Only this service.")
 @click.option("--site", help="Only this site.")
+@click.option("--department", help="Only this department (the organisation's unit: hosts' and registered devices').")
 @click.option("--extend-years", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="What-if: keep hardware this many years longer.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Hosts in the top table.")
@@ -30,7 +31,8 @@ FORMATS = ("html", "pdf", "csv")
 @output_dir_option(".", "the report's files")
 @click.option("--name", help="File name without extension (default: footprint-<period>-<scope>).")
 def report(config_path: str | None, budgets_path: str | None, month_text: str | None, year_text: str | None,
-           first: str | None, last: str | None, service: str | None, site: str | None, extend_years: float,
+           first: str | None, last: str | None, service: str | None, site: str | None, department: str | None,
+           extend_years: float,
            top: int, formats: tuple[str, ...], output_dir: Path, name: str | None) -> None:
     """A period's footprint report: HTML page, PDF and CSVs (zip).
 
@@ -38,6 +40,7 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
     fleetprint report -c collector.toml --month 2026-10
     fleetprint report -c collector.toml --year 2026 --service payroll --format pdf
     fleetprint report -c collector.toml --from 2026-10-01 --to 2026-10-14 --site paris-dc1
+    fleetprint report -c collector.toml --year 2026 --department finance
     """
     from tqdm import tqdm
 
@@ -53,8 +56,8 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
     from fleetprint.report.render_pdf import render_pdf
     from fleetprint.schema import utc_now
 
-    if service and site:
-        raise click.UsageError("give --service or --site, not both")
+    if sum(1 for given in (service, site, department) if given) > 1:
+        raise click.UsageError("give one of --service, --site and --department, not several")
     try:
         period = parse_period(month_text, year_text, first, last)
     except ValueError as exc:
@@ -65,7 +68,7 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
         budget_file = load_budgets(path) if path else None
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    scope = Scope(service=service, site=site)
+    scope = Scope(service=service, site=site, department=department)
     started = time.monotonic()
     output_dir.mkdir(parents=True, exist_ok=True)
     base = output_dir / (name or f"footprint-{period.slug}-{scope.slug}")

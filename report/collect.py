@@ -57,6 +57,7 @@ class ReportData:
     previous_days_with_data: int
     services: dict[str, Impacts]
     sites: dict[str, Impacts]
+    departments: dict[str, Impacts]  # "" for hosts and devices of no department
     trend: list[tuple[datetime, Impacts]]
     hosts: dict[str, HostFigures]
     inventory: dict[str, InventoryFacts]
@@ -92,7 +93,7 @@ def _chunks(start: datetime, end: datetime, step: timedelta) -> list[tuple[datet
 def _group(rows: list[dict], key: str) -> dict[str, Impacts]:
     groups: dict[str, Impacts] = {}
     for row in rows:
-        groups.setdefault(row[key], Impacts()).add(row)
+        groups.setdefault(row.get(key) or "", Impacts()).add(row)
     return dict(sorted(groups.items(), key=lambda item: -item[1].kgco2e))
 
 
@@ -247,6 +248,7 @@ def collect(connect: Callable[[], InfluxQL], period: Period, scope: Scope, budge
         period=period, scope=scope, generated_at=now, data_end=data_end, totals=totals,
         previous=sum((Impacts().add(row) for row in previous_rows), Impacts()) if comparable else None,
         previous_period=previous, previous_days_with_data=previous_days,
-        services=_group(rows, "service"), sites=_group(rows, "site"), trend=_trend(period, rows), hosts=hosts,
+        services=_group(rows, "service"), sites=_group(rows, "site"),
+        departments=_group(rows, "department"), trend=_trend(period, rows), hosts=hosts,
         inventory=inventory, zones=dict(sorted(zones.items())), pue=dict(sorted(pue.items())), outcomes=outcomes,
         paths=paths, whatif=whatif, quality=quality, boaviztapi_version=_boaviztapi_version(), notes=notes)

@@ -34,14 +34,15 @@ def tables(data: ReportData) -> dict[str, list[list[object]]]:
         measured = sum(wh for step, wh in host.energy_by_step.items() if step in MEASURED_STEPS)
         hosts.append([host.host, host.kind, host.site, *_impacts(host.impacts), host.samples, host.covered_s / 3600,
                       host.past_lifetime_wh, measured])
-    budgets: list[list[object]] = [["budget", "service", "site", "period", "unit", "periods_judged", "pro_rata",
-                                    "periods_exceeded", "limit", "spent", "outcome"]]
+    budgets: list[list[object]] = [["budget", "service", "department", "site", "period", "unit", "periods_judged",
+                                    "pro_rata", "periods_exceeded", "limit", "spent", "outcome"]]
     for outcome in data.outcomes:
         for unit, spent, limit in (("kgCO2e", outcome.spent_kgco2e, outcome.limit_kgco2e),
                                    ("kWh", outcome.spent_kwh, outcome.limit_kwh)):
             if limit is not None:
                 budget = outcome.budget
-                budgets.append([budget.id, budget.service, budget.site or "", budget.period, unit, outcome.periods,
+                budgets.append([budget.id, budget.service or "", budget.department or "", budget.site or "",
+                                budget.period, unit, outcome.periods,
                                 outcome.pro_rata, outcome.exceeded, limit, spent, outcome.state])
     whatif: list[list[object]] = [["kind", "hosts", "mean_lifetime_years", "extend_years", "embodied_kgco2e_per_year",
                                    "kept_kgco2e_per_year", "saving_kgco2e_per_year", "period_embodied_kgco2e",
@@ -53,6 +54,8 @@ def tables(data: ReportData) -> dict[str, list[list[object]]]:
         "totals.csv": totals,
         "services.csv": [["service", *IMPACT_COLUMNS]] + [[name, *_impacts(i)] for name, i in data.services.items()],
         "sites.csv": [["site", *IMPACT_COLUMNS]] + [[name, *_impacts(i)] for name, i in data.sites.items()],
+        "departments.csv": [["department", *IMPACT_COLUMNS]] + [[name, *_impacts(i)]
+                                                                for name, i in data.departments.items()],
         "trend.csv": [[f"{data.period.trend_unit()}_utc", *IMPACT_COLUMNS]] + [
             [f"{at:%Y-%m-%d}", *_impacts(i)] for at, i in data.trend],
         "hosts.csv": hosts,

@@ -17,10 +17,11 @@ def criteria(impacts: Impacts) -> list[tuple[str, str, float, float]]:
 
 @dataclass(frozen=True)
 class Scope:
-    """The whole fleet, one service, or one site."""
+    """The whole fleet, one service, one site, or one department (the organisation's unit)."""
 
     service: str | None = None
     site: str | None = None
+    department: str | None = None
 
     @property
     def label(self) -> str:
@@ -28,11 +29,17 @@ class Scope:
             return f"service {self.service}"
         if self.site:
             return f"site {self.site}"
+        if self.department:
+            return f"department {self.department}"
         return "whole fleet"
 
     @property
     def slug(self) -> str:
-        return f"service-{self.service}" if self.service else f"site-{self.site}" if self.site else "fleet"
+        if self.service:
+            return f"service-{self.service}"
+        if self.site:
+            return f"site-{self.site}"
+        return f"department-{self.department}" if self.department else "fleet"
 
 
 @dataclass

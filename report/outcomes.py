@@ -60,6 +60,8 @@ class TrajectoryYear:
 def in_scope(budget: Budget, scope: Scope) -> bool:
     if scope.service and budget.service != scope.service:
         return False
+    if scope.department and budget.department != scope.department:
+        return False
     return not scope.site or budget.site == scope.site
 
 

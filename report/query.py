@@ -58,6 +58,8 @@ class ReportQueries:
             clauses.append(f"service = {quote(self.scope.service)}")
         if self.scope.site:
             clauses.append(f"site = {quote(self.scope.site)}")
+        if self.scope.department:
+            clauses.append(f"department = {quote(self.scope.department)}")
         return " AND ".join(clauses)
 
     def _between(self, service_level: bool, start: datetime, end: datetime) -> str:
@@ -162,7 +164,7 @@ class ReportQueries:
         return utc(rows[0]["time"] + HOUR_MS) if rows else None
 
     def service_days(self, start: datetime, end: datetime, rolled_end: datetime | None) -> list[dict[str, Any]]:
-        """Per UTC day, service and site in [start, end): the summed fields and `samples`."""
+        """Per UTC day, service, site and department in [start, end): the summed fields and `samples`."""
         split = min(max(start, rolled_end or start), end)
         rows: list[dict[str, Any]] = []
         hourly = self.influxql.rollup("fp_service_1h")
@@ -172,7 +174,7 @@ class ReportQueries:
             count = "sum(samples)" if measurement == hourly else "count(energy_wh)"
             rows += [row for row in self.influxql.query(
                 f"SELECT {_SUMS}, {count} AS samples FROM {measurement} WHERE {self._between(True, begin, finish)} "
-                f"GROUP BY time(1d), service, site") if row["samples"]]
+                f"GROUP BY time(1d), service, site, department") if row["samples"]]
         return rows
 
     def inventory(self, end: datetime) -> dict[str, InventoryFacts]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from fleetprint.impacts import Impacts
 from fleetprint.report import charts
 from fleetprint.report.collect import GAP_COVERAGE, ReportData
 from fleetprint.report.model import criteria
@@ -103,8 +104,15 @@ def _trajectory_text(outcome: BudgetOutcome) -> str:
             f"×{outcome.trajectory_factor:.3f}")
 
 
+def _named_departments(departments: dict[str, Impacts]) -> dict[str, Impacts]:
+    """The departments, those of no department under a name a reader understands; none when no host has one."""
+    if not any(departments):
+        return {}
+    return {name or "(no department)": impacts for name, impacts in departments.items()}
+
+
 def title(data: ReportData) -> str:
-    scope = "" if not (data.scope.service or data.scope.site) else f" – {data.scope.label}"
+    scope = "" if not (data.scope.service or data.scope.site or data.scope.department) else f" – {data.scope.label}"
     return f"IT footprint report{scope} – {data.period.label}"
 
 
@@ -114,7 +122,8 @@ def render_html(data: ReportData, top: int = 10, budgets_file: bool = True) -> s
                               autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
     environment.filters["num"] = num
     breakdowns = [(heading, key, groups, charts.use_vs_manufacture(groups)) for heading, key, groups in (
-        ("Per service", "services", data.services), ("Per site", "sites", data.sites)) if groups]
+        ("Per service", "services", data.services), ("Per site", "sites", data.sites),
+        ("Per department", "departments", _named_departments(data.departments))) if groups]
     chart_uris = {
         "trend": charts.trend(data.trend, data.period.trend_unit()),
         "budgets": charts.budgets(data.outcomes) if data.outcomes else "",

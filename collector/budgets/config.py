@@ -1,4 +1,4 @@
-"""The budget file (TOML): one `[[budget]]` table per service (and optionally site) and period.
+"""The budget file (TOML): one `[[budget]]` table per service or department (and optionally site) and period.
 
     [[budget]]
     service = "payroll"
@@ -8,6 +8,11 @@
     include_embodied = true          # kgCO2e counts manufacture as well as use (default)
     trajectory = { baseline_year = 2025, reduction_pct_per_year = 8 }
     webhooks = ["https://chat.example.org/hooks/abc"]
+
+    [[budget]]
+    department = "finance"           # a department's budget: all its services (or, with service, one)
+    period = "year"
+    limit_kgco2e = 4000
 
 With a trajectory, the limits are the baseline year's, and shrink by the reduction every
 year after it: limit x (1 - pct/100) ^ (year - baseline_year).
@@ -32,8 +37,9 @@ class Trajectory(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Budget(msgspec.Struct, forbid_unknown_fields=True):
-    service: Name
     period: Period
+    service: Name | None = None
+    department: Name | None = None  # the organisation's unit: its hosts' and registered devices' share
     limit_kgco2e: Annotated[float, msgspec.Meta(gt=0)] | None = None
     limit_kwh: Annotated[float, msgspec.Meta(gt=0)] | None = None
     site: Name | None = None
@@ -43,8 +49,17 @@ class Budget(msgspec.Struct, forbid_unknown_fields=True):
 
     @property
     def id(self) -> str:
-        """`service[/site]/period`: unique in a budget file, and the alert topic's tail."""
-        return "/".join(part for part in (self.service, self.site, self.period) if part)
+        """`service[/site]/period`, with `department=<name>` before the period for a department's: unique in
+        a budget file, and the alert topic's tail."""
+        department = f"department={self.department}" if self.department else None
+        return "/".join(part for part in (self.service, self.site, department, self.period) if part)
+
+    @property
+    def label(self) -> str:
+        """What the budget covers, for people: "service payroll at paris-dc1", "department finance"."""
+        whose = " of ".join(part for part in (f"service {self.service}" if self.service else None,
+                                              f"department {self.department}" if self.department else None) if part)
+        return whose + (f" at {self.site}" if self.site else "")
 
 
 class Notifications(msgspec.Struct, forbid_unknown_fields=True):
@@ -73,6 +88,8 @@ class BudgetFile(msgspec.Struct, forbid_unknown_fields=True):
         seen: set[str] = set()
         for index, budget in enumerate(self.budget):
             key = f"budget[{index}]"
+            if budget.service is None and budget.department is None:
+                raise ValueError(f"{key}: give the service, the department, or both, the budget is for")
             if budget.limit_kgco2e is None and budget.limit_kwh is None:
                 raise ValueError(f"{key}: give limit_kgco2e, limit_kwh or both")
             if budget.id in seen:

@@ -84,10 +84,9 @@ class BudgetEvaluator:
         return Spend(grams / 1000.0, (row["e"] or 0.0) / 1000.0)
 
     def spend(self, budget: Budget, start_ms: int, end_ms: int) -> Spend:
-        """kgCO2e and kWh of the budget's service (and site) in [start, end)."""
-        where = f"service = {_quote(budget.service)}"
-        if budget.site:
-            where += f" AND site = {_quote(budget.site)}"
+        """kgCO2e and kWh of the budget's service or department (and site) in [start, end)."""
+        where = " AND ".join(f"{tag} = {_quote(value)}" for tag, value in (
+            ("service", budget.service), ("department", budget.department), ("site", budget.site)) if value)
         hourly_rollup = self.influxql.rollup("fp_service_1h")
         rolled = self.influxql.query(f"SELECT last(samples) FROM {hourly_rollup}")
         rolled_end = rolled[0]["time"] + HOUR_MS if rolled else start_ms

@@ -35,7 +35,8 @@ BUDGET_MEASUREMENT = "fp_budget"
 def status_line(status: BudgetStatus) -> str:
     budget = status.budget
     return line(BUDGET_MEASUREMENT,
-                {"budget": budget.id, "service": budget.service, "site": budget.site or "", "period": budget.period},
+                {"budget": budget.id, "service": budget.service or "", "department": budget.department or "",
+                 "site": budget.site or "", "period": budget.period},
                 {"state": status.state, "state_level": status.level,
                  "spent_kgco2e": status.spent.kgco2e, "forecast_kgco2e": status.forecast.kgco2e,
                  "limit_kgco2e": status.limit_kgco2e, "spent_kwh": status.spent.kwh,

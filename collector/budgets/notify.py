@@ -37,7 +37,6 @@ def _round(value: float | None) -> float | None:
 def alert_payload(status: BudgetStatus, previous_state: str) -> dict[str, Any]:
     """The alert, for MQTT and webhooks."""
     budget = status.budget
-    where = f" at {budget.site}" if budget.site else ""
     figures = []
     if status.limit_kgco2e is not None:
         figures.append(f"{status.spent.kgco2e:.1f} kgCO2e spent, {status.forecast.kgco2e:.1f} forecast, "
@@ -45,13 +44,14 @@ def alert_payload(status: BudgetStatus, previous_state: str) -> dict[str, Any]:
     if status.limit_kwh is not None:
         figures.append(f"{status.spent.kwh:.1f} kWh spent, {status.forecast.kwh:.1f} forecast, "
                        f"limit {status.limit_kwh:.1f}")
-    text = (f"fleetprint: service {budget.service}{where} {_EMOJI_FREE_WORDS[status.state]} for the {budget.period} "
+    text = (f"fleetprint: {budget.label} {_EMOJI_FREE_WORDS[status.state]} for the {budget.period} "
             f"from {status.period_start:%Y-%m-%d}: " + "; ".join(figures) + ".")
     return {
         "schema": ALERT_SCHEMA,
         "text": text,
         "budget": budget.id,
         "service": budget.service,
+        "department": budget.department,
         "site": budget.site,
         "period": budget.period,
         "period_start": status.period_start.isoformat(),

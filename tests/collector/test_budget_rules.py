@@ -30,13 +30,13 @@ def test_period_bounds(period: str, at: datetime, start: datetime, end: datetime
 
 
 def test_trajectory_shrinks_the_limit_every_year_after_the_baseline() -> None:
-    budget = Budget("payroll", "month", limit_kgco2e=100.0, limit_kwh=400.0,
+    budget = Budget(service="payroll", period="month", limit_kgco2e=100.0, limit_kwh=400.0,
                     trajectory=Trajectory(baseline_year=2025, reduction_pct_per_year=8))
     assert trajectory_factor(budget, 2024) == 1.0 and trajectory_factor(budget, 2025) == 1.0
     assert trajectory_factor(budget, 2026) == pytest.approx(0.92)
     assert trajectory_factor(budget, 2030) == pytest.approx(0.92 ** 5)
     assert limits(budget, 2027) == (pytest.approx(100 * 0.92 ** 2), pytest.approx(400 * 0.92 ** 2))
-    assert limits(Budget("mail", "year", limit_kwh=10.0), 2040) == (None, 10.0)
+    assert limits(Budget(service="mail", period="year", limit_kwh=10.0), 2040) == (None, 10.0)
 
 
 def test_states_and_hysteresis() -> None:
@@ -53,6 +53,7 @@ def test_states_and_hysteresis() -> None:
 
 @pytest.mark.parametrize("text,key,reason", [
     ("[[budget]]\nservice = 'a'\nperiod = 'month'\n", "budget[0]", "limit_kgco2e, limit_kwh or both"),
+    ("[[budget]]\nperiod = 'month'\nlimit_kwh = 1\n", "budget[0]", "the service, the department, or both"),
     ("[[budget]]\nservice = 'a'\nperiod = 'fortnight'\nlimit_kwh = 1\n", "budget[0].period", "Invalid enum"),
     ("[[budget]]\nservice = 'a'\nperiod = 'day'\nlimit_kwh = -1\n", "budget[0].limit_kwh", "> 0"),
     ("[[budget]]\nservice = 'a'\nperiod = 'day'\nlimit_kwh = 1\n[[budget]]\nservice = 'a'\nperiod = 'day'\n"

@@ -223,6 +223,24 @@ def test_a_service_report_has_the_services_figures_only(stored, tmp_path) -> Non
     assert all(row["kind"] in ("desktop", "laptop") for row in hosts)
 
 
+def test_a_department_report_and_the_per_department_figures(stored, report, tmp_path) -> None:
+    """The whole report's departments.csv holds the raw points' sums per department; a --department report
+    the department's hosts and nothing else."""
+    query, config, first, last = stored
+    _, _, tables = report
+    expected = {row["department"]: row for row in sums(query, first, last, "fp_host", "GROUP BY department")}
+    assert {row["department"] for row in tables["departments.csv"]} == set(expected) and len(expected) >= 3
+    for row in tables["departments.csv"]:
+        assert_row_matches(row, expected[row["department"]])
+    run_report(config, tmp_path, "--from", f"{first:%Y-%m-%d}", "--to", f"{last:%Y-%m-%d}",
+               "--department", "it", "--format", "csv", "--name", "d")
+    with zipfile.ZipFile(tmp_path / "d-csv.zip") as archive:
+        totals = {row["criterion"]: row for row in csv.DictReader(io.StringIO(archive.read("totals.csv").decode()))}
+        hosts = list(csv.DictReader(io.StringIO(archive.read("hosts.csv").decode())))
+    assert float(totals["Energy"]["total"]) == pytest.approx(expected["it"]["energy_wh"] / 1000, rel=1e-9)
+    assert hosts and all(row["kind"] in ("server", "vm") for row in hosts)  # the simulated IT owns servers and VMs
+
+
 def chromium_driver(user_data_dir: str):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
