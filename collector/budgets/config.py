@@ -36,7 +36,7 @@ class Trajectory(msgspec.Struct, forbid_unknown_fields=True):
     reduction_pct_per_year: Annotated[float, msgspec.Meta(ge=0, lt=100)]
 
 
-class Budget(msgspec.Struct, forbid_unknown_fields=True):
+class Budget(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     period: Period
     service: Name | None = None
     department: Name | None = None  # the organisation's unit: its hosts' and registered devices' share

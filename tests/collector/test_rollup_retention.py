@@ -85,7 +85,8 @@ def test_raw_points_past_their_retention_go_while_the_rollups_of_their_days_stay
     end = FIRST_DAY + timedelta(days=2)
     evaluator = BudgetEvaluator(influxql, Evaluation())
     for service, expected in sums.items():
-        spend = evaluator.spend(Budget(service, "month", limit_kwh=1.0), epoch_ms(FIRST_DAY), epoch_ms(end))
+        spend = evaluator.spend(Budget(service=service, period="month", limit_kwh=1.0), epoch_ms(FIRST_DAY),
+                                epoch_ms(end))
         assert spend.kwh == pytest.approx(expected["energy_wh"] / 1000)
         assert spend.kgco2e == pytest.approx((expected["usage_gwp_gco2e"] + expected["embodied_gwp_gco2e"]) / 1000)
 
