@@ -1,15 +1,25 @@
 #!/usr/bin/env python
-"""Fit the server wall-power model on SPECpower_ssj2008 results, validate it, write its parameters.
+"""Fit the server wall-power models on SPECpower_ssj2008 results, validate them, write what ships.
 
-    python tools/fit_power_model.py [--data CSV] [--out JSON] [--no-reference]
+    python tools/fit_power_model.py [--data CSV] [--no-reference] [--check]
 
 Reads the training file (default ../shared/data/specpower_ssj2008_train.csv beside the
-repository), joins CPU names to boaviztapi's CPU table (collector/impact/fitted_power.py's
-`match_cpu`: same model-number tokens, then rapidfuzz token_set_ratio > 80 as boaviztapi),
-fits one log-linear regression per load level (ordinary least squares on ln watts), runs
-5-fold cross-validation by server and by-year splits against Boavizta's server profile
-computed by boaviztapi in-process on the same rows, writes
-collector/impact/data/server_power_model.json and prints the validation tables.
+repository) and writes two package files:
+
+- collector/impact/data/server_power_published.json: the lookup, every result with its SPEC
+  id, DIMMs, RAM and wall power per level, grouped by CPU key and socket count
+  (published_power.cpu_key), and the within-CPU elasticities of power to memory;
+- collector/impact/data/server_power_model.json: the fallback, one ridge regression of
+  ln watts per load level (fitted_power.FEATURES plus one indicator per CPU generation), for
+  DIMMs and for RAM GB, with its validation.
+
+Validation: the lookup leave-one-result-out (each result predicted from the other results of
+its CPU and socket count, elasticities refitted without it), the fallback grouped by CPU
+(leave-one-CPU-out: no CPU model is in both the training and the validation part) and by
+CPU launch year (trained on older CPUs, tested on newer ones), both against Boavizta's server
+profile computed by boaviztapi in-process on the same rows (--no-reference skips it). It
+prints the tables docs/power-model.md quotes; --check refits and compares with the shipped
+files instead of writing them.
 
 Fit and validate on the training file only (see shared/data/README.md: some results are
 held out on purpose). Figures derive from results published by the Standard Performance
@@ -33,19 +43,24 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "specpower_ssj2008_train.csv"
-DEFAULT_OUT = REPO / "collector" / "impact" / "data" / "server_power_model.json"
+DATA_DIR = REPO / "collector" / "impact" / "data"
+MODEL_OUT = DATA_DIR / "server_power_model.json"
+TABLE_OUT = DATA_DIR / "server_power_published.json"
 
 from fleetprint.collector.impact import fitted_power as fp  # noqa: E402
+from fleetprint.collector.impact import published_power as pp  # noqa: E402
 
 LEVEL_COLUMNS = ["p_idle_w"] + [f"p_{k:03d}_w" for k in range(10, 101, 10)]
 YEAR_ORIGIN = 2015
 YEAR_KNOTS = (2011, 2016)  # chosen by 5-fold CV among a few (2010/2015, 2012/2017, 2010/2013/2016, one knot)
-CV_FOLDS = 5
-CV_SEED = "fleetprint-power-cv-1"  # fold = sha256(seed + result_id) mod 5: fixed, order-independent
+GENERATION_RIDGE = 10.0  # penalty on the generation indicators (chosen among 0.3, 1, 3, 10, 30 by leave-one-CPU-out)
+MEMORY = ("dimms", "ram_gb")
+PREVIOUS_DROPPED = [fp.FEATURES.index("amd_ln_sockets"), fp.FEATURES.index("entry")]  # not in the earlier model
 YEAR_SPLITS = (2015, 2018, 2020)
-FORMS = ("per_level", "median_shape", "power_law")
-CHOSEN_FORM = "per_level"
 REFERENCE_ZONE = "WOR"
+SOURCE = "green-coding-solutions/spec-power-raw-data @ 3fe0e561e1f56e3e67c14c2c5bf708724ae3676a"
+CITATION = ("SPECpower_ssj2008 results published by the Standard Performance Evaluation Corporation (SPEC), "
+            "https://www.spec.org/power_ssj2008/results/")
 
 
 # --- Data ---------------------------------------------------------------------------
@@ -55,27 +70,40 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def dimm_count(text: str) -> float:
+    """"4x4096MB", "12 x 16 GB", "2x4096 MB, 4x2048 MB" -> the number of modules (NaN if unreadable)."""
+    counts = re.findall(r"(\d+)\s*x\s*\d", str(text), re.I)
+    return float(sum(int(n) for n in counts)) if counts else float("nan")
+
+
 def load_training(path: Path) -> pd.DataFrame:
-    """The SPEC rows with every load level, and the inventory-side fields the model reads."""
+    """The SPEC rows with every load level, and the inventory-side fields the models read."""
     df = pd.read_csv(path)
-    df = df.dropna(subset=LEVEL_COLUMNS + ["chips", "cores", "ram_gb", "hw_availability"]).reset_index(drop=True)
+    df["dimm_count"] = df["dimms"].map(dimm_count)
+    df = df.dropna(subset=LEVEL_COLUMNS + ["chips", "cores", "ram_gb", "dimm_count", "hw_availability"])
+    df = df.reset_index(drop=True)
     # `available`: the year SPEC says the hardware became available, no earlier than the CPU's
     # launch (two dates are typos: an EPYC 7501 "Feb-2008", a Platinum 8180 "Jan-2015").
     # `year`, the model's feature, as fitted_power.fitted_server_curve reads it: the CPU
     # generation's launch year, else the CPU table's release year, else `available`.
     df["amd"] = df["cpu_name"].map(fp.is_amd).astype(float)
     df["low_power"] = df["cpu_name"].map(fp.is_low_power).astype(float)
+    df["entry"] = df["cpu_name"].map(fp.is_entry).astype(float)
     specs = df["cpu_name"].map(fp.match_cpu)
     df["cpu_matched"] = specs.map(lambda s: s.name if s else None)
     df["cpu_tdp_w"] = specs.map(lambda s: s.tdp_w if s and s.tdp_w else np.nan).astype(float)
     df["cpu_release_year"] = specs.map(lambda s: s.release_year if s and s.release_year else np.nan).astype(float)
     df["launch"] = df["cpu_name"].map(fp.cpu_launch_year).astype(float)
+    df["generation"] = df["cpu_name"].map(fp.generation)
     available = df["hw_availability"].str.extract(r"(\d{4})\s*$")[0].astype(float)
     df["available_fixed"] = available < df["launch"] - 1
     df["available"] = np.where(df["available_fixed"], df["launch"], available)
     df["year"] = df["launch"].fillna(df["cpu_release_year"]).fillna(df["available"])
-    df["fold"] = df["result_id"].map(
-        lambda rid: int(hashlib.sha256((CV_SEED + rid).encode()).hexdigest()[:8], 16) % CV_FOLDS)
+    df["cpu_key"] = df["cpu_name"].map(pp.cpu_key)
+    # The CPU model, for grouping: its key, else its cleaned name.
+    df["cpu_group"] = df["cpu_key"].fillna("name:" + df["cpu_name"].map(fp.normalise_cpu_name))
+    df["lookup_key"] = [pp.group_key(k, int(c)) if isinstance(k, str) else None
+                        for k, c in zip(df["cpu_key"], df["chips"])]
     return df
 
 
@@ -83,115 +111,225 @@ def measured(df: pd.DataFrame) -> np.ndarray:
     return df[LEVEL_COLUMNS].to_numpy(float)
 
 
-def design(df: pd.DataFrame, year: np.ndarray | None = None) -> np.ndarray:
-    """The features of fitted_power.FEATURES, one row per server."""
+# --- The fallback: one ridge regression of ln watts per level -----------------------
+
+
+def memory_values(df: pd.DataFrame, memory: str) -> np.ndarray:
+    return df["dimm_count" if memory == "dimms" else "ram_gb"].to_numpy(float)
+
+
+def design(df: pd.DataFrame, memory: str, generations: list[str], year: np.ndarray | None = None,
+           generation: pd.Series | None = None) -> np.ndarray:
+    """fitted_power.FEATURES, then one indicator per generation in `generations`, one row per server."""
     y = df["year"].to_numpy(float) if year is None else year
-    return np.column_stack([
+    gen = df["generation"] if generation is None else generation
+    base = np.column_stack([
         np.ones(len(df)), np.log(df["chips"].to_numpy(float)), np.log(df["cores"].to_numpy(float)),
-        np.log(df["ram_gb"].to_numpy(float)), df["amd"].to_numpy(float), df["low_power"].to_numpy(float),
-        y - YEAR_ORIGIN, np.maximum(0.0, y - YEAR_KNOTS[0]), np.maximum(0.0, y - YEAR_KNOTS[1]),
+        np.log(memory_values(df, memory)), df["amd"].to_numpy(float),
+        df["amd"].to_numpy(float) * np.log(df["chips"].to_numpy(float)), df["low_power"].to_numpy(float),
+        df["entry"].to_numpy(float), y - YEAR_ORIGIN, np.maximum(0.0, y - YEAR_KNOTS[0]),
+        np.maximum(0.0, y - YEAR_KNOTS[1]),
     ])
+    labels = np.asarray(gen, dtype=object)[:, None]
+    indicators = (labels == np.asarray(generations, dtype=object)[None, :]).astype(float)
+    return np.hstack([base, indicators.reshape(len(df), len(generations))])
 
 
-def ols(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.linalg.lstsq(x, y, rcond=None)[0]
+def ridge(x: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> np.ndarray:
+    """Least squares with `penalty` on the diagonal (0 for the unpenalised columns), every level at once.
+
+    A column that is zero on every training row (a year knot beyond the training years) gets 0.
+    """
+    active = np.any(x != 0.0, axis=0)
+    xa = x[:, active]
+    coefficients = np.zeros((x.shape[1], y.shape[1]))
+    coefficients[active] = np.linalg.solve(xa.T @ xa + np.diag(penalty[active]), xa.T @ y)
+    return coefficients
 
 
-# --- The three forms compared -------------------------------------------------------
+def fit_fallback(df: pd.DataFrame, memory: str, previous: bool = False) -> tuple[np.ndarray, list[str]]:
+    """Coefficients (features x levels) and the generations they name, fitted on `df`'s rows.
+
+    `previous`: the model before the generation indicators, the entry flag and AMD's own socket
+    elasticity (RAM GB only), for comparison.
+    """
+    generations = [] if previous else sorted(g for g in df["generation"].dropna().unique())
+    x = design(df, memory, generations)
+    if previous:
+        x = np.delete(x, PREVIOUS_DROPPED, axis=1)
+    penalty = np.array([0.0] * (x.shape[1] - len(generations)) + [GENERATION_RIDGE] * len(generations))
+    return ridge(x, np.log(measured(df)), penalty), generations
 
 
-def fit_form(form: str, x: np.ndarray, p: np.ndarray) -> dict:
-    """Fit one form on training rows: per-level regressions, or idle and full-load regressions and a shape."""
-    if form == "per_level":
-        return {"coefficients": np.stack([ols(x, np.log(p[:, k])) for k in range(p.shape[1])])}
-    fit = {"idle": ols(x, np.log(p[:, 0])), "max": ols(x, np.log(p[:, -1]))}
-    normalised = (p - p[:, :1]) / (p[:, -1:] - p[:, :1])
-    if form == "median_shape":
-        fit["shape"] = np.median(normalised, axis=0)
-    else:  # power_law: the exponent minimising the mean absolute % error with the measured idle and max
-        from scipy.optimize import minimize_scalar
-
-        x_load = np.asarray(fp.LEVELS, float) / 100.0
-        loss = lambda g: np.mean(np.abs(p[:, :1] + (p[:, -1:] - p[:, :1]) * x_load ** g - p) / p)  # noqa: E731
-        fit["gamma"] = float(minimize_scalar(loss, bounds=(0.2, 5.0), method="bounded").x)
-        fit["shape"] = x_load ** fit["gamma"]
-    return fit
-
-
-def predict_form(form: str, fit: dict, x: np.ndarray) -> np.ndarray:
-    if form == "per_level":
-        watts = np.exp(x @ fit["coefficients"].T)
-    else:
-        idle, top = np.exp(x @ fit["idle"]), np.exp(x @ fit["max"])
-        top = np.maximum(top, idle)
-        watts = idle[:, None] + (top - idle)[:, None] * fit["shape"][None, :]
-    return np.maximum.accumulate(watts, axis=1)  # non-decreasing, as fitted_power does
+def predict_fallback(coefficients: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.maximum.accumulate(np.exp(x @ coefficients), axis=1)  # non-decreasing, as fitted_power does
 
 
 def fit_year_fallback(df: pd.DataFrame) -> np.ndarray:
     """year ≈ c0 + c1·ln(cores per socket) + c2·AMD, for inventories that do not know the year."""
     x = np.column_stack([np.ones(len(df)), np.log(df["cores"] / df["chips"]), df["amd"]])
-    return ols(x, df["year"].to_numpy(float))
+    return np.linalg.lstsq(x, df["year"].to_numpy(float), rcond=None)[0]
 
 
 def year_fallback(df: pd.DataFrame, c: np.ndarray) -> np.ndarray:
     return c[0] + c[1] * np.log(df["cores"] / df["chips"]).to_numpy(float) + c[2] * df["amd"].to_numpy(float)
 
 
-def tdp_features(df: pd.DataFrame) -> np.ndarray:
-    """ln(TDP / TDP typical of the core count) where the CPU table has a TDP, else 0 (the variant with TDP)."""
-    table = pd.read_csv(fp.cpu_table_path())
-    server = table[table["model_range"].str.contains("Xeon|EPYC|Opteron", na=False) & table["tdp"].notna()
-                   & table["cores"].notna()]
-    c = ols(np.column_stack([np.ones(len(server)), np.log(server["cores"])]), np.log(server["tdp"]))
-    typical = np.exp(c[0] + c[1] * np.log(df["cores"] / df["chips"]))
-    return np.where(df["cpu_tdp_w"].notna(), np.log(df["cpu_tdp_w"] / typical), 0.0)
+def fallback_out_of_sample(df: pd.DataFrame, splits, memory: str = "dimms", variant: str = "") -> np.ndarray:
+    """The fallback's predictions for the test rows of each (train, test) split; NaN where never tested.
 
-
-def out_of_sample(df: pd.DataFrame, form: str, splits, variant: str = "") -> np.ndarray:
-    """Predictions for the test rows of each (train, test) split; NaN where a row is never tested.
-
-    The year is clamped to the training years, as fitted_power clamps it to the fitted range.
-    Variants: "year_unknown" (the year estimated from cores per socket, fitted on the training
-    rows), "tdp" (the TDP deviation as one more feature).
+    The year is clamped to the training years, as fitted_power clamps it to the fitted range;
+    a generation the training rows lack gets no indicator. Variants: "year_unknown" (the
+    year estimated from cores per socket, no generation), "previous" (the earlier model).
     """
     p = measured(df)
     pred = np.full_like(p, np.nan)
-    extra = tdp_features(df)[:, None] if variant == "tdp" else None
     for train, test in splits:
+        coefficients, generations = fit_fallback(df[train], memory, previous=variant == "previous")
         years = df["year"].to_numpy(float)
+        gen = df["generation"]
         if variant == "year_unknown":  # neither the name nor the table nor the inventory gives a year
             years = np.where(test, year_fallback(df, fit_year_fallback(df[train])), years)
+            gen = gen.where(~test, None)
         lo, hi = df["year"][train].min(), df["year"][train].max()
-        x = design(df, np.clip(years, lo, hi))
-        if extra is not None:
-            x = np.hstack([x, extra])
-        fit = fit_form(form, x[train], p[train])
-        pred[test] = predict_form(form, fit, x[test])
+        x = design(df[test], memory, generations, np.clip(years[test], lo, hi), gen[test])
+        if variant == "previous":
+            x = np.delete(x, PREVIOUS_DROPPED, axis=1)
+        pred[test] = predict_fallback(coefficients, x)
     return pred
 
 
-def kfold_splits(df: pd.DataFrame):
-    return [((df["fold"] != k).to_numpy(), (df["fold"] == k).to_numpy()) for k in range(CV_FOLDS)]
+def cpu_splits(df: pd.DataFrame):
+    """Leave one CPU model out: every CPU's rows (all socket counts) tested by a fit on the others."""
+    groups = df["cpu_group"].to_numpy()
+    return [(groups != g, groups == g) for g in sorted(set(groups))]
 
 
 def year_split(df: pd.DataFrame, first_test_year: int):
-    """Train on hardware available before `first_test_year`, test on the rest."""
-    return [((df["available"] < first_test_year).to_numpy(), (df["available"] >= first_test_year).to_numpy())]
+    """Train on CPUs launched before `first_test_year` (the model's year), test on the newer ones."""
+    return [((df["year"] < first_test_year).to_numpy(), (df["year"] >= first_test_year).to_numpy())]
+
+
+# --- The lookup: published results of the same CPU and socket count -------------------
+
+
+def table_results(df: pd.DataFrame) -> dict[str, list[pp.PublishedResult]]:
+    """The training rows per lookup key, as published_power reads them (file order)."""
+    groups: dict[str, list[pp.PublishedResult]] = {}
+    for row, watts in zip(df.itertuples(), measured(df)):
+        if row.lookup_key is None:
+            continue
+        groups.setdefault(row.lookup_key, []).append(pp.PublishedResult(
+            row.result_id, int(row.dimm_count), float(row.ram_gb), tuple(float(w) for w in watts)))
+    return groups
+
+
+def within_stats(groups: dict[str, list[pp.PublishedResult]], memory: str) -> dict[str, tuple]:
+    """Per group: n, Σx, Σx², Σy, Σxy (x = ln memory, y = ln watts per level)."""
+    stats = {}
+    for key, results in groups.items():
+        x = np.log([pp.memory_of(r, memory) for r in results])
+        y = np.log([r.watts for r in results])
+        stats[key] = (len(results), x.sum(), (x * x).sum(), y.sum(axis=0), (x[:, None] * y).sum(axis=0))
+    return stats
+
+
+def _centred(n: int, sx: float, sxx: float, sy: np.ndarray, sxy: np.ndarray) -> tuple[float, np.ndarray]:
+    if n < 2:
+        return 0.0, np.zeros_like(sy)
+    return sxx - sx * sx / n, sxy - sx * sy / n
+
+
+def within_slopes(stats: dict[str, tuple], without: tuple[str, pp.PublishedResult] | None = None,
+                  memory: str = "dimms") -> np.ndarray:
+    """The pooled within-group slope of ln watts on ln memory per level, optionally without one result."""
+    cxx, cxy = 0.0, np.zeros(len(fp.LEVELS))
+    for key, (n, sx, sxx, sy, sxy) in stats.items():
+        if without is not None and key == without[0]:
+            r = without[1]
+            x, y = np.log(pp.memory_of(r, memory)), np.log(r.watts)
+            n, sx, sxx, sy, sxy = n - 1, sx - x, sxx - x * x, sy - y, sxy - x * y
+        a, b = _centred(n, sx, sxx, sy, sxy)
+        cxx, cxy = cxx + a, cxy + b
+    return cxy / cxx if cxx > 0 else np.zeros(len(fp.LEVELS))
+
+
+def build_table(df: pd.DataFrame) -> dict:
+    """The shipped lookup table: results per key, the memory elasticities."""
+    groups = table_results(df)
+    slopes = {m: [round(float(b), 6) for b in within_slopes(within_stats(groups, m), memory=m)] for m in MEMORY}
+    return {
+        "levels": list(fp.LEVELS),
+        "slopes": slopes,
+        "groups": {key: [{"result_id": r.result_id, "dimms": r.dimms, "ram_gb": r.ram_gb, "watts": list(r.watts)}
+                         for r in results] for key, results in sorted(groups.items())},
+    }
+
+
+def lookup_leave_one_out(df: pd.DataFrame, memory: str = "dimms") -> np.ndarray:
+    """Each result with others of its key predicted from them (elasticities refitted without it); NaN else."""
+    p = measured(df)
+    pred = np.full_like(p, np.nan)
+    groups = table_results(df)
+    stats = within_stats(groups, memory)
+    index = {rid: i for i, rid in enumerate(df["result_id"])}
+    for key, results in groups.items():
+        if len(results) < 2:
+            continue
+        for r in results:
+            others = [o for o in results if o is not r]
+            slopes = tuple(within_slopes(stats, (key, r), memory))
+            watts = pp.central_watts(others, slopes, memory, pp.memory_of(r, memory))
+            curve = fp.curve_from_knots(watts)
+            pred[index[r.result_id]] = [curve.power_w(float(level)) for level in fp.LEVELS]
+    return pred
+
+
+# --- Scores -----------------------------------------------------------------------------
 
 
 def scores(pred: np.ndarray, p: np.ndarray) -> dict:
     """Mean absolute % error overall and per level, median, and bias (mean signed % error), over tested rows."""
     rows = ~np.isnan(pred[:, 0])
     err = (pred[rows] - p[rows]) / p[rows] * 100.0
+    if not len(err):
+        return {"rows": 0}
     return {
         "rows": int(rows.sum()),
         "mape": round(float(np.mean(np.abs(err))), 3),
         "median_ape": round(float(np.median(np.abs(err))), 3),
         "bias": round(float(np.mean(err)), 3),
-        "over_share": round(float(np.mean(err > 0)), 3),
         "per_level": [round(float(v), 3) for v in np.mean(np.abs(err), axis=0)],
     }
+
+
+def year_band(year: float) -> str:
+    for hi, label in ((2008, "2004-2008"), (2011, "2009-2011"), (2015, "2012-2015"), (2018, "2016-2018")):
+        if year <= hi:
+            return label
+    return "2019-2022"
+
+
+def breakdowns(df: pd.DataFrame, pred: np.ndarray) -> dict:
+    """Scores by CPU year band, vendor, socket count and vendor x sockets."""
+    p = measured(df)
+    vendor = np.where(df["amd"] > 0, "AMD", "Intel")
+    sockets = df["chips"].astype(int).astype(str).to_numpy()
+    keys = {"year": df["year"].map(year_band).to_numpy(), "vendor": vendor, "sockets": sockets,
+            "vendor_sockets": np.char.add(np.char.add(vendor.astype(str), " x"), sockets.astype(str))}
+    out = {}
+    for name, labels in keys.items():
+        out[name] = {}
+        for label in sorted(set(labels)):
+            s = scores(np.where((labels == label)[:, None], pred, np.nan), p)
+            if s["rows"]:
+                out[name][str(label)] = s
+    return out
+
+
+def combined(lookup: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """As deployed: the lookup where a result has others of its key, the fallback elsewhere."""
+    return np.where(np.isnan(lookup[:, :1]), fallback, lookup)
 
 
 # --- Boavizta's server profile on the same rows ---------------------------------------
@@ -299,22 +437,27 @@ def boavizta_reference(df: pd.DataFrame, check_rows: int = 3) -> tuple[np.ndarra
 
 
 def fit_all(df: pd.DataFrame) -> dict:
-    """The shipped model: per-level regressions on every row, the fitted range, the year fallback."""
-    x, p = design(df), measured(df)
-    coefficients = fit_form(CHOSEN_FORM, x, p)["coefficients"]
+    """The shipped fallback: per-level ridge regressions on every row, for each memory feature, the range."""
+    coefficients = {}
+    for memory in MEMORY:
+        c, generations = fit_fallback(df, memory)
+        coefficients[memory] = [[float(v) for v in row] for row in c.T]
     cores_per_socket = df["cores"] / df["chips"]
     return {
-        "form": CHOSEN_FORM,
+        "form": "per_level_ridge",
         "levels": list(fp.LEVELS),
         "features": list(fp.FEATURES),
+        "generations": generations,
+        "generation_ridge": GENERATION_RIDGE,
         "year_origin": YEAR_ORIGIN,
         "year_knots": list(YEAR_KNOTS),
-        "coefficients": [[float(c) for c in row] for row in coefficients],
+        "coefficients": coefficients,
         "range": {
             "sockets": [int(df["chips"].min()), int(df["chips"].max())],
             "cores": [float(df["cores"].min()), float(df["cores"].max())],
             "cores_per_socket": [float(cores_per_socket.min()), float(cores_per_socket.max())],
             "ram_gb": [float(df["ram_gb"].min()), float(df["ram_gb"].max())],
+            "dimms": [float(df["dimm_count"].min()), float(df["dimm_count"].max())],
             "year": [int(df["year"].min()), int(df["year"].max())],
         },
         "year_fallback": {"features": ["const", "ln_cores_per_socket", "amd"],
@@ -322,39 +465,69 @@ def fit_all(df: pd.DataFrame) -> dict:
     }
 
 
+E3_LOW_POWER = re.compile(r"\be3-\d{4}l\b")
+
+
 def validate(df: pd.DataFrame, reference: np.ndarray | None) -> dict:
+    """Every figure docs/power-model.md quotes (the Boavizta rows only with `reference`)."""
     p = measured(df)
-    kfold = kfold_splits(df)
-    ours = scores(out_of_sample(df, CHOSEN_FORM, kfold), p)
-    result: dict = {"kfold": {"folds": CV_FOLDS, "seed": CV_SEED, "ours": ours}}
-    if reference is not None:
-        result["kfold"]["boavizta"] = scores(reference, p)
-        # The rows where boaviztapi's CPU is the right one (our strict join): its best case.
-        joined = df["cpu_matched"].notna().to_numpy()[:, None]
-        result["kfold"]["boavizta_cpu_joined"] = scores(np.where(joined, reference, np.nan), p)
-        result["kfold"]["ours_cpu_joined"] = scores(
-            np.where(joined, out_of_sample(df, CHOSEN_FORM, kfold), np.nan), p)
-    result["by_year"] = []
+    splits = cpu_splits(df)
+    fallback = {m: fallback_out_of_sample(df, splits, m) for m in MEMORY}
+    lookup = {m: lookup_leave_one_out(df, m) for m in MEMORY}
+    deployed = combined(lookup["dimms"], fallback["dimms"])
+    tested_by_lookup = ~np.isnan(lookup["dimms"][:, 0])
+    result: dict = {
+        "method": {"lookup": "leave one result out, among the results of the same CPU key and socket count",
+                   "fallback": "leave one CPU model out (all its socket counts), generations unseen in training "
+                               "get no indicator",
+                   "deployed": "the lookup's figure for results with others of their key, else the fallback's"},
+        "deployed": scores(deployed, p),
+        "lookup": {m: scores(lookup[m], p) for m in MEMORY},
+        "lookup_unadjusted": scores(lookup_unadjusted(df), p),
+        "fallback": {m: scores(fallback[m], p) for m in MEMORY},
+        "fallback_previous": scores(fallback_out_of_sample(df, splits, "ram_gb", "previous"), p),
+        "fallback_year_unknown": scores(fallback_out_of_sample(df, splits, "dimms", "year_unknown"), p),
+        "fallback_on_lookup_rows": scores(np.where(tested_by_lookup[:, None], fallback["dimms"], np.nan), p),
+        "fallback_on_other_rows": scores(np.where(tested_by_lookup[:, None], np.nan, fallback["dimms"]), p),
+        "breakdowns": {"deployed": breakdowns(df, deployed), "fallback": breakdowns(df, fallback["dimms"])},
+        "lookup_groups": {"keys": int(df["lookup_key"].nunique()),
+                          "keys_with_several": int((df.groupby("lookup_key").size() >= 2).sum()),
+                          "rows_with_others": int(tested_by_lookup.sum()),
+                          "rows_without_key": int(df["lookup_key"].isna().sum())},
+    }
+    result["newer_cpus"] = []
     for first in YEAR_SPLITS:
         split = year_split(df, first)
         entry = {"test_from": first, "train_rows": int(split[0][0].sum()),
-                 "ours": scores(out_of_sample(df, CHOSEN_FORM, split), p)}
+                 "fallback": scores(fallback_out_of_sample(df, split), p)}
         if reference is not None:
             entry["boavizta"] = scores(np.where(split[0][1][:, None], reference, np.nan), p)
-        result["by_year"].append(entry)
-
-    def mape(form: str, splits, variant: str = "") -> float:
-        return scores(out_of_sample(df, form, splits, variant), p)["mape"]
-
-    forms = {form: {"kfold_mape": mape(form, kfold),
-                    "by_year_mape": [mape(form, year_split(df, y)) for y in YEAR_SPLITS]} for form in FORMS}
-    forms[f"{CHOSEN_FORM}+tdp"] = {"kfold_mape": mape(CHOSEN_FORM, kfold, "tdp"),
-                                   "by_year_mape": [mape(CHOSEN_FORM, year_split(df, y), "tdp") for y in YEAR_SPLITS]}
-    result["forms"] = forms
-    result["year_unknown"] = {"kfold": scores(out_of_sample(df, CHOSEN_FORM, kfold, "year_unknown"), p)}
-    fit = fit_form(CHOSEN_FORM, design(df), p)
-    result["in_sample"] = scores(predict_form(CHOSEN_FORM, fit, design(df)), p)
+        result["newer_cpus"].append(entry)
+    coefficients, generations = fit_fallback(df, "dimms")
+    result["fallback_in_sample"] = scores(predict_fallback(coefficients, design(df, "dimms", generations)), p)
+    if reference is not None:
+        joined = df["cpu_matched"].notna().to_numpy()[:, None]
+        e3l = df["cpu_name"].map(lambda n: E3_LOW_POWER.search(fp.normalise_cpu_name(n)) is not None).to_numpy()
+        result["boavizta"] = {
+            "all": scores(reference, p), "cpu_in_table": scores(np.where(joined, reference, np.nan), p),
+            "breakdowns": breakdowns(df, reference),
+            "e3_low_power": scores(np.where(e3l[:, None], reference, np.nan), p),
+            "e3_low_power_deployed": scores(np.where(e3l[:, None], deployed, np.nan), p),
+            "e3_low_power_cpus": sorted(set(df.loc[e3l, "cpu_name"].map(fp.normalise_cpu_name))),
+        }
     return result
+
+
+def lookup_unadjusted(df: pd.DataFrame) -> np.ndarray:
+    """The lookup without the memory adjustment (plain median of the others), for comparison."""
+    p = measured(df)
+    pred = np.full_like(p, np.nan)
+    index = {rid: i for i, rid in enumerate(df["result_id"])}
+    for results in table_results(df).values():
+        for r in results if len(results) > 1 else ():
+            curve = fp.curve_from_knots(pp.central_watts([o for o in results if o is not r], None, "dimms", None))
+            pred[index[r.result_id]] = [curve.power_w(float(level)) for level in fp.LEVELS]
+    return pred
 
 
 def join_figures(df: pd.DataFrame, reference_info: dict | None) -> dict:
@@ -383,12 +556,23 @@ def dumps(doc: dict) -> str:
     return text + "\n"
 
 
+def dumps_table(doc: dict) -> str:
+    """The lookup table as JSON with one line per published result."""
+    head = {k: v for k, v in doc.items() if k != "groups"}
+    text = dumps(head)[:-3] + ',\n "groups": {\n'
+    text += ",\n".join(f"  {json.dumps(key)}: [\n" + ",\n".join(f"   {json.dumps(r)}" for r in results) + "\n  ]"
+                       for key, results in doc["groups"].items())
+    text += "\n }\n}\n"
+    assert json.loads(text) == doc
+    return text
+
+
 def table(title: str, rows: list[tuple[str, dict]]) -> str:
     levels = " ".join(f"{'idle' if level == 0 else str(level):>5s}" for level in fp.LEVELS)
-    head = f"{'':34s} {'rows':>5s} {'MAPE':>6s} {'bias':>6s} {levels}"
+    head = f"{'':44s} {'rows':>5s} {'MAPE':>6s} {'bias':>6s} {levels}"
     lines = [title, head]
     for label, s in rows:
-        lines.append(f"{label:34s} {s['rows']:5d} {s['mape']:6.1f} {s['bias']:+6.1f} "
+        lines.append(f"{label:44s} {s['rows']:5d} {s['mape']:6.1f} {s['bias']:+6.1f} "
                      + " ".join(f"{v:5.1f}" for v in s["per_level"]))
     return "\n".join(lines)
 
@@ -396,30 +580,40 @@ def table(title: str, rows: list[tuple[str, dict]]) -> str:
 def report(doc: dict) -> str:
     v = doc["validation"]
     out = []
-    rows = [("ours, 5-fold CV", v["kfold"]["ours"])]
-    if "boavizta" in v["kfold"]:
-        rows += [("Boavizta profile", v["kfold"]["boavizta"]),
-                 ("ours, CPU in table, 5-fold CV", v["kfold"]["ours_cpu_joined"]),
-                 ("Boavizta, CPU in table", v["kfold"]["boavizta_cpu_joined"])]
-    rows.append(("ours, in sample", v["in_sample"]))
-    rows.append(("ours, 5-fold CV, year unknown", v["year_unknown"]["kfold"]))
-    out.append(table("Mean absolute % error, all rows (per load level: idle, 10 ... 100 %)", rows))
-    for entry in v["by_year"]:
-        rows = [(f"ours, train < {entry['test_from']} ({entry['train_rows']} rows)", entry["ours"])]
+    rows = [("deployed: lookup, else fallback", v["deployed"]),
+            ("lookup, leave one result out (DIMMs)", v["lookup"]["dimms"]),
+            ("lookup, leave one result out (RAM GB)", v["lookup"]["ram_gb"]),
+            ("lookup, not adjusted for memory", v["lookup_unadjusted"]),
+            ("fallback, leave one CPU out (DIMMs)", v["fallback"]["dimms"]),
+            ("fallback, leave one CPU out (RAM GB)", v["fallback"]["ram_gb"]),
+            ("  on the lookup's rows", v["fallback_on_lookup_rows"]),
+            ("  on the other rows", v["fallback_on_other_rows"]),
+            ("  year unknown", v["fallback_year_unknown"]),
+            ("previous model, leave one CPU out", v["fallback_previous"]),
+            ("fallback, in sample", v["fallback_in_sample"])]
+    if "boavizta" in v:
+        rows += [("Boavizta profile", v["boavizta"]["all"]),
+                 ("Boavizta, CPU in its table", v["boavizta"]["cpu_in_table"]),
+                 ("Boavizta, Xeon E3 L parts", v["boavizta"]["e3_low_power"]),
+                 ("deployed, Xeon E3 L parts", v["boavizta"]["e3_low_power_deployed"])]
+    out.append(table("Mean absolute % error (per load level: idle, 10 ... 100 %); bias: mean signed % error", rows))
+    for name in ("deployed", "fallback"):
+        for by, groups in v["breakdowns"][name].items():
+            out.append(table(f"{name}, by {by.replace('_', ' x ')}", list(groups.items())))
+    rows = []
+    for entry in v["newer_cpus"]:
+        rows.append((f"fallback, CPUs from {entry['test_from']} (train {entry['train_rows']})", entry["fallback"]))
         if "boavizta" in entry:
-            rows.append(("Boavizta profile", entry["boavizta"]))
-        out.append(table(f"By year: test on hardware available from {entry['test_from']}", rows))
-    forms = ["Forms compared (MAPE, 5-fold CV | by year " + ", ".join(str(y) for y in YEAR_SPLITS) + "):"]
-    for form, f in v["forms"].items():
-        forms.append(f"  {form:22s} {f['kfold_mape']:6.2f} | " + " ".join(f"{m:6.2f}" for m in f["by_year_mape"]))
-    out.append("\n".join(forms))
+            rows.append(("  Boavizta, same rows", entry["boavizta"]))
+    out.append(table("CPUs newer than every training CPU: trained on CPUs launched before Y, tested from Y", rows))
+    g = v["lookup_groups"]
+    out.append(f"Lookup: {g['keys']} CPU x socket keys, {g['keys_with_several']} with several results "
+               f"({g['rows_with_others']} results tested leave-one-out); {g['rows_without_key']} rows without a key")
     j = doc["cpu_table"]["join"]
     out.append(f"CPU table join: {j['rows_joined']}/{j['rows']} rows ({100 * j['rate']:.1f} %), "
                f"{j['rows_with_tdp']} with a TDP; boaviztapi's own matcher accepts "
                f"{j.get('boaviztapi_matcher_rows', '?')} rows, {j.get('boaviztapi_matcher_rows_same_cpu', '?')} "
-               f"of them with the same CPU as the strict join. CPU generation (launch year) read from the name: "
-               f"{j['rows_launch_year_from_name']} rows; availability dates before the CPU's launch, fixed: "
-               f"{j['rows_availability_fixed']}")
+               f"of them with the same CPU as the strict join")
     if "reference_check" in doc:
         c = doc["reference_check"]
         out.append(f"Boavizta shortcut (one device per row) vs a device per level: max relative difference "
@@ -427,26 +621,17 @@ def report(doc: dict) -> str:
     return "\n\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="SPECpower training CSV")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="parameters JSON to write")
-    ap.add_argument("--no-reference", action="store_true", help="skip Boavizta's profile on the same rows")
-    ap.add_argument("--check-rows", type=int, default=5, help="rows on which to check the Boavizta shortcut")
-    args = ap.parse_args(argv)
-
-    started = time.perf_counter()
-    df = load_training(args.data)
-    reference, reference_info = (None, None) if args.no_reference else boavizta_reference(df, args.check_rows)
-    doc = {
+def documents(data: Path, df: pd.DataFrame, reference: np.ndarray | None, reference_info: dict | None,
+              fitted_at: str) -> tuple[dict, dict]:
+    """The fallback's parameters with the validation, and the lookup table, as shipped."""
+    provenance = {"file": data.name, "sha256": sha256_file(data), "rows": int(len(pd.read_csv(data))),
+                  "rows_used": int(len(df)), "source": SOURCE}
+    model = {
         "description": "Whole-server wall power against load, fitted on SPECpower_ssj2008 results "
                        "(tools/fit_power_model.py; docs/power-model.md)",
-        "citation": "SPECpower_ssj2008 results published by the Standard Performance Evaluation Corporation (SPEC), "
-                    "https://www.spec.org/power_ssj2008/results/",
-        "fitted_at": dt.date.today().isoformat(),
-        "data": {"file": args.data.name, "sha256": sha256_file(args.data), "rows": int(len(pd.read_csv(args.data))),
-                 "rows_used": int(len(df)),
-                 "source": "green-coding-solutions/spec-power-raw-data @ 3fe0e561e1f56e3e67c14c2c5bf708724ae3676a"},
+        "citation": CITATION,
+        "fitted_at": fitted_at,
+        "data": provenance,
         "cpu_table": {"file": "boaviztapi/data/crowdsourcing/cpu_specs.csv",
                       "sha256": sha256_file(fp.cpu_table_path()),
                       "boaviztapi": importlib.metadata.version("boaviztapi"),
@@ -455,12 +640,68 @@ def main(argv: list[str] | None = None) -> int:
         "validation": validate(df, reference),
     }
     if reference_info is not None:
-        doc["reference_check"] = {k: reference_info[k] for k in ("rows_checked", "max_rel_diff")}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(dumps(doc), encoding="utf-8")
-    print(report(doc))
-    print(f"\nWrote {args.out} in {time.perf_counter() - started:.1f} s")
+        model["reference_check"] = {k: reference_info[k] for k in ("rows_checked", "max_rel_diff")}
+    lookup = {
+        "description": "Published SPECpower_ssj2008 results per CPU key and socket count, for "
+                       "collector/impact/published_power.py (tools/fit_power_model.py; docs/power-model.md)",
+        "citation": CITATION,
+        "fitted_at": fitted_at,
+        "data": provenance,
+        "key": "published_power.cpu_key(cpu_name) + '/' + chips",
+        **build_table(df),
+    }
+    return model, lookup
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="SPECpower training CSV")
+    ap.add_argument("--out-dir", type=Path, default=DATA_DIR, help="where to write the two JSON files")
+    ap.add_argument("--no-reference", action="store_true", help="skip Boavizta's profile on the same rows")
+    ap.add_argument("--check-rows", type=int, default=5, help="rows on which to check the Boavizta shortcut")
+    ap.add_argument("--check", action="store_true", help="compare with the shipped files instead of writing them")
+    args = ap.parse_args(argv)
+
+    started = time.perf_counter()
+    df = load_training(args.data)
+    reference, reference_info = (None, None) if args.no_reference else boavizta_reference(df, args.check_rows)
+    model, lookup = documents(args.data, df, reference, reference_info, dt.date.today().isoformat())
+    print(report(model))
+    if args.check:
+        return check(model, lookup, args.out_dir)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / MODEL_OUT.name).write_text(dumps(model), encoding="utf-8")
+    (args.out_dir / TABLE_OUT.name).write_text(dumps_table(lookup), encoding="utf-8")
+    print(f"\nWrote {MODEL_OUT.name} and {TABLE_OUT.name} in {args.out_dir} in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def check(model: dict, lookup: dict, out_dir: Path) -> int:
+    """0 when the shipped files hold what this refit gives (the date and, without a reference, Boavizta aside)."""
+    differ = []
+    for name, doc in ((MODEL_OUT.name, model), (TABLE_OUT.name, lookup)):
+        shipped = json.loads((out_dir / name).read_text(encoding="utf-8"))
+        fresh = json.loads(dumps(doc))
+        for key in ("fitted_at", "reference_check"):
+            shipped.pop(key, None), fresh.pop(key, None)
+        if "validation" in fresh and "boavizta" not in fresh["validation"]:
+            strip_reference(shipped)
+            strip_reference(fresh)
+        if "cpu_table" in fresh:
+            for key in ("boaviztapi_matcher_rows", "boaviztapi_matcher_rows_same_cpu"):
+                shipped["cpu_table"]["join"].pop(key, None), fresh["cpu_table"]["join"].pop(key, None)
+        if shipped != fresh:
+            differ.append(name)
+    print("\n" + ("shipped files differ from the refit: " + ", ".join(differ) if differ else
+                  "shipped files equal the refit"))
+    return 1 if differ else 0
+
+
+def strip_reference(doc: dict) -> None:
+    """Drop Boavizta's figures from a model document's validation."""
+    doc["validation"].pop("boavizta", None)
+    for entry in doc["validation"]["newer_cpus"]:
+        entry.pop("boavizta", None)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,16 @@
 """Whole-server wall power fitted on SPECpower_ssj2008 results: built once per host, evaluated per sample.
 
-The model (docs/power-model.md; fitted by tools/fit_power_model.py): at each of SPEC's eleven
-load levels (active idle, 10 %, ..., 100 %) one log-linear regression of the measured wall
+The fallback for servers whose CPU has no published result (published_power.py comes first;
+docs/power-model.md; fitted by tools/fit_power_model.py): at each of SPEC's eleven load
+levels (active idle, 10 %, ..., 100 %) one log-linear ridge regression of the measured wall
 power on what an inventory knows:
 
-    ln P_k = b_k · [1, ln sockets, ln cores, ln RAM GB, AMD, low-power CPU,
-                    y, max(0, y − 2011), max(0, y − 2016)]          (y = year − 2015)
+    ln P_k = b_k · [1, ln sockets, ln cores, ln memory, AMD, AMD · ln sockets, low-power CPU,
+                    entry platform, y, max(0, y − 2011), max(0, y − 2016)] + g_k[generation]
+
+(y = year − 2015). Memory is the DIMM count when the inventory has it, else RAM GB: one
+coefficient set each. The generation ("intel-2017-main": vendor, launch year, entry or
+mainstream platform) adds a shrunk per-generation term; an unknown generation adds none.
 
 `fitted_server_curve` evaluates the eleven regressions once for a host (0.1-0.3 ms; the
 first call also reads the parameters and the CPU table, about 50 ms), makes them
@@ -17,9 +22,9 @@ operations, no numpy.
 Opteron, EPYC: 98 % of the training rows); failing that the CPU's release date in
 boaviztapi's CPU table (matched strictly: the same model-number tokens, then rapidfuzz's
 token_set_ratio > 80 as boaviztapi does), then the inventory's year, then an estimate from
-the cores per socket. The vendor (AMD or not) and the low-power flag (Xeon L-series,
-E3/E5/E7 "L" parts, Opteron HE/EE) are read from the name too. TDP and threads are accepted
-but not used: TDP did not lower the cross-validated error (docs/power-model.md).
+the cores per socket. The vendor (AMD or not), the low-power flag (Xeon L-series, E3/E5/E7
+"L" parts, Opteron HE/EE) and the entry platform (Xeon 3000/E3/E-2000, Core, Ryzen...) are
+read from the name too. TDP and threads are accepted but not used (docs/power-model.md).
 
 Fitted on results published by the Standard Performance Evaluation Corporation (SPEC),
 https://www.spec.org/power_ssj2008/results/.
@@ -42,7 +47,7 @@ from typing import Any
 from fleetprint.collector.impact.boavizta import clean_cpu_name
 
 LEVELS = (0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
-FEATURES = ("const", "ln_sockets", "ln_cores", "ln_ram_gb", "amd", "low_power",
+FEATURES = ("const", "ln_sockets", "ln_cores", "ln_memory", "amd", "amd_ln_sockets", "low_power", "entry",
             "year", "year_after_k1", "year_after_k2")
 FUZZ_THRESHOLD = 80.0  # boaviztapi's cpu_name_fuzzymatch_threshold: a score must be above it
 DEFAULT_PARAMS = "server_power_model.json"
@@ -95,17 +100,20 @@ class FitResult:
 
 @dataclass(frozen=True, slots=True)
 class FittedParams:
-    """The shipped fit: per-level coefficients, the fitted range and the fallbacks."""
+    """The shipped fit: per-level coefficients for each memory feature, the fitted range and the fallbacks."""
 
     levels: tuple[int, ...]
     features: tuple[str, ...]
-    coefficients: tuple[tuple[float, ...], ...]  # one row per level, one column per feature
+    generations: tuple[str, ...]  # one indicator column each, after `features` (ridge-shrunk in the fit)
+    # memory feature ("dimms": ln DIMMs, "ram_gb": ln RAM GB) -> one row per level, one column per feature
+    coefficients: dict[str, tuple[tuple[float, ...], ...]]
     year_origin: float
     year_knots: tuple[float, float]
     sockets_range: tuple[int, int]
     cores_range: tuple[float, float]
     cores_per_socket_range: tuple[float, float]
     ram_gb_range: tuple[float, float]
+    dimms_range: tuple[float, float]
     year_range: tuple[int, int]
     year_fallback: tuple[float, float, float]  # year ≈ c0 + c1·ln(cores per socket) + c2·AMD
     fitted_at: str
@@ -121,13 +129,16 @@ def params_from_dict(doc: dict[str, Any]) -> FittedParams:
     return FittedParams(
         levels=tuple(int(v) for v in model["levels"]),
         features=tuple(model["features"]),
-        coefficients=tuple(tuple(float(c) for c in row) for row in model["coefficients"]),
+        generations=tuple(model["generations"]),
+        coefficients={memory: tuple(tuple(float(c) for c in row) for row in rows)
+                      for memory, rows in model["coefficients"].items()},
         year_origin=float(model["year_origin"]),
         year_knots=(float(model["year_knots"][0]), float(model["year_knots"][1])),
         sockets_range=(int(r["sockets"][0]), int(r["sockets"][1])),
         cores_range=(float(r["cores"][0]), float(r["cores"][1])),
         cores_per_socket_range=(float(r["cores_per_socket"][0]), float(r["cores_per_socket"][1])),
         ram_gb_range=(float(r["ram_gb"][0]), float(r["ram_gb"][1])),
+        dimms_range=(float(r["dimms"][0]), float(r["dimms"][1])),
         year_range=(int(r["year"][0]), int(r["year"][1])),
         year_fallback=tuple(float(c) for c in model["year_fallback"]["coefficients"]),  # type: ignore[arg-type]
         fitted_at=str(doc.get("fitted_at", "")),
@@ -165,6 +176,9 @@ _LOW_POWER = [
     re.compile(r"\be[357]-\d{4}l\b"),  # E3-1265L v3, E5-2650L
     re.compile(r"\b\d{4} ?[he]e\b"),  # Opteron 2376 HE, 4164 EE
 ]
+# One-socket entry platforms: Xeon 3000/E3/E-2000, Core, Pentium, Ryzen, Opteron 1000, EPYC 4004.
+_ENTRY = re.compile(r"\b(e3-\d{4}|e-2\d{3}|core|pentium|celeron|ryzen|epyc 4\d{3}|opteron 1\d{3})"
+                    r"|\b(xeon|intel) [elx]?3\d{3}\b")
 
 
 def normalise_cpu_name(raw: str) -> str:
@@ -183,6 +197,19 @@ def is_amd(name: str) -> bool:
 def is_low_power(name: str) -> bool:
     n = normalise_cpu_name(name)
     return any(p.search(n) for p in _LOW_POWER)
+
+
+def is_entry(name: str) -> bool:
+    """A one-socket entry platform's CPU (Xeon E3, E-2xxx, 3xxx; Core; Ryzen...): smaller boards, fewer fans."""
+    return _ENTRY.search(normalise_cpu_name(name)) is not None
+
+
+def generation(name: str) -> str | None:
+    """The CPU's generation as the fit names it ("intel-2017-main"), from the name alone; None if unknown."""
+    launch = cpu_launch_year(name)
+    if launch is None:
+        return None
+    return f"{'amd' if is_amd(name) else 'intel'}-{launch}-{'entry' if is_entry(name) else 'main'}"
 
 
 # Launch years of server CPU generations, read from the model number (public launch dates).
@@ -298,13 +325,12 @@ def match_cpu(name: str) -> CpuSpec | None:
 # --- Building a host's curve: once per inventory --------------------------------------
 
 
-def _knots_w(params: FittedParams, sockets: float, cores: float, ram_gb: float, amd: bool, low_power: bool,
-             year: float) -> list[float]:
-    y = year - params.year_origin
-    k1, k2 = params.year_knots
-    x = (1.0, math.log(sockets), math.log(cores), math.log(ram_gb), 1.0 if amd else 0.0, 1.0 if low_power else 0.0,
-         y, max(0.0, year - k1), max(0.0, year - k2))
-    return [math.exp(sum(b * v for b, v in zip(row, x))) for row in params.coefficients]
+def _knots_w(params: FittedParams, memory: str, x: tuple[float, ...], generation_name: str | None) -> list[float]:
+    """exp(b_k · x) at each level; a known generation adds its column, an unknown one none (the shrunk mean)."""
+    column = len(x) + params.generations.index(generation_name) if generation_name in params.generations else None
+    rows = params.coefficients[memory]
+    return [math.exp(sum(b * v for b, v in zip(row, x)) + (row[column] if column is not None else 0.0))
+            for row in rows]
 
 
 def curve_from_knots(watts: list[float], share: float = 1.0) -> FittedServerCurve:
@@ -326,14 +352,17 @@ def estimate_year(params: FittedParams, cores_per_socket: float, amd: bool) -> f
 
 
 def fitted_server_curve(cpu_name: str, sockets: int, cores: int, threads: int, ram_gb: float, tdp_w: float | None,
-                        year: int | None, params: FittedParams | None = None) -> FitResult:
+                        year: int | None, params: FittedParams | None = None,
+                        ram_modules: int | None = None) -> FitResult:
     """A physical server's fitted wall-power curve from its inventory; never raises for an unknown CPU.
 
-    `cores` and `threads` are totals over all sockets. `year` (when the server model became
-    available; a purchase year is a fair stand-in) is used only when the CPU's generation is
-    known neither from its name nor from the CPU table. `tdp_w` and `threads` are not used
-    by the shipped fit. Outside the fitted range the curve is still finite, positive and
-    non-decreasing, `in_range` is False and `notes` says what was assumed.
+    `cores` and `threads` are totals over all sockets. Memory enters as the number of DIMMs
+    (`ram_modules`) when known, else as RAM GB (the fit has a coefficient set for each).
+    `year` (when the server model became available; a purchase year is a fair stand-in) is
+    used only when the CPU's generation is known neither from its name nor from the CPU
+    table. `tdp_w` and `threads` are not used by the shipped fit. Outside the fitted range
+    the curve is still finite, positive and non-decreasing, `in_range` is False and `notes`
+    says what was assumed.
     """
     p = params if params is not None else load_params()
     notes: list[str] = []
@@ -342,6 +371,7 @@ def fitted_server_curve(cpu_name: str, sockets: int, cores: int, threads: int, r
     spec = match_cpu(cpu_name) if cpu_name else None
     amd = is_amd(cpu_name or "")
     low_power = is_low_power(cpu_name or "")
+    entry = is_entry(cpu_name or "")
     if spec is not None:
         notes.append(f"CPU matched to {spec.name!r} in boaviztapi's CPU table")
         amd = amd or spec.manufacturer.lower() == "amd"
@@ -396,14 +426,25 @@ def fitted_server_curve(cpu_name: str, sockets: int, cores: int, threads: int, r
         in_range = False
         notes.append(f"{s} sockets, outside the fitted {lo_s}-{hi_s}: modelled as {nodes:g} servers of {hi_s} sockets "
                      f"sharing its cores and RAM")
-    fc, fr = c / nodes, r / nodes
+    fc = c / nodes
+    if ram_modules and ram_modules > 0:
+        memory, fm, memory_range, memory_label = "dimms", ram_modules / nodes, p.dimms_range, "DIMMs"
+        notes.append(f"memory as {ram_modules} DIMMs")
+    else:
+        memory, fm, memory_range, memory_label = "ram_gb", r / nodes, p.ram_gb_range, "RAM GB"
+        notes.append("memory as RAM GB (DIMM count unknown)")
     for label, value, (lo, hi) in (("cores", fc, p.cores_range), ("cores per socket", c / s, p.cores_per_socket_range),
-                                   ("RAM GB", fr, p.ram_gb_range)):
+                                   (memory_label, fm, memory_range)):
         if not lo <= value <= hi:
             in_range = False
             notes.append(f"{label} {value:g} outside the fitted {lo:g}-{hi:g}: extrapolated log-linearly")
 
-    watts = _knots_w(p, s / nodes, fc, fr, amd, low_power, y)
+    k1, k2 = p.year_knots
+    ln_sockets = math.log(s / nodes)
+    x = (1.0, ln_sockets, math.log(fc), math.log(fm), float(amd), amd * ln_sockets, float(low_power), float(entry),
+         y - p.year_origin, max(0.0, y - k1), max(0.0, y - k2))
+    gen = generation(cpu_name or "") if launch is not None else None
+    watts = _knots_w(p, memory, x, gen)
     curve = curve_from_knots([w * nodes for w in watts])
     if in_range:
         notes.insert(0, "inside the fitted range")

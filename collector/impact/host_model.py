@@ -3,8 +3,10 @@
 Built from the host's inventory when it arrives (3-45 ms, boaviztapi in-process) and
 cached by the inventory's content; per sample only the formulas in power.py run.
 
-- server: by default the SPECpower fit (fitted_power.py, docs/power-model.md) of wall power
-  against load from the CPU, sockets, cores and RAM; `[impact] server_power_model =
+- server: by default SPECpower (docs/power-model.md): the published results of the same CPU
+  model and socket count where the shipped table has them (published_power.py,
+  `specpower_published`), else the fit of wall power against load from the CPU, sockets,
+  cores and memory (fitted_power.py, `specpower_fit`); `[impact] server_power_model =
   "boavizta"` selects Boavizta's server model (the inventory's CPU, RAM and disks) for
   results comparable with BoaviztAPI. Boavizta's terms are kept either way, for measured
   components with the rest modelled (ladder.py).
@@ -31,6 +33,7 @@ from fleetprint.collector.impact.embodied import EmbodiedRate, amortised_at_ms, 
 from fleetprint.collector.impact.fitted_power import fitted_server_curve
 from fleetprint.collector.impact.grid import ZoneFactors
 from fleetprint.collector.impact.power import ConstantPower, PowerModel, ServerCurve
+from fleetprint.collector.impact.published_power import published_server_curve
 from fleetprint.schema import Inventory
 
 ServerPowerModel = Literal["specpower_fit", "boavizta"]
@@ -46,7 +49,8 @@ class HostModel:
     site: str
     zone: ZoneFactors
     power: PowerModel
-    power_model: str  # which model gives `power`: specpower_fit, boavizta_server, ... (`_vm_share` for VMs)
+    power_model: str  # which model gives `power`: specpower_published, specpower_fit, boavizta_server, ...
+    # (`_vm_share` for VMs)
     embodied: EmbodiedRate
     cpu_matched: str
     components_curve: ServerCurve | None  # Boavizta's server terms, for measured components + modelled rest
@@ -59,18 +63,23 @@ class HostModel:
     department: str = ""  # the host's own (its inventory's, else its site's): not a model input
 
 
-def _fitted(inventory: Inventory, device, share: float) -> tuple[PowerModel, str]:
-    """The SPECpower fit for a physical server: the inventory's own, or a VM's host (the archetype)."""
+def _specpower(inventory: Inventory, device, share: float) -> tuple[PowerModel, str, str]:
+    """The SPECpower curve of a physical server (the inventory's own, or a VM's host: the archetype with
+    the VM's CPU): its CPU's published results when the table has them, else the fit; and which, and why."""
     if inventory.kind == "server":
         cpu, sockets, cores, ram_gb = inventory.cpu.model, inventory.cpu.sockets, inventory.cpu.cores, inventory.ram_gb
+        ram_modules = inventory.ram_modules
     else:
         sockets = int(device.cpu.units.value)
         cpu, cores = inventory.cpu.model, int((device.cpu.core_units.value or 1) * sockets)
-        ram_gb = float(device.get_total_memory())
+        ram_gb, ram_modules = float(device.get_total_memory()), None
+    published = published_server_curve(cpu, sockets, ram_gb, ram_modules)
+    if published is not None:
+        return dataclasses.replace(published.curve, share=share), "specpower_published", published.notes
     year = inventory.purchase_date.year if inventory.purchase_date else None
     result = fitted_server_curve(clean_cpu_name(cpu), sockets, cores, inventory.cpu.threads, ram_gb,
-                                 inventory.cpu.tdp_w, year)
-    return dataclasses.replace(result.curve, share=share), result.notes
+                                 inventory.cpu.tdp_w, year, ram_modules=ram_modules)
+    return dataclasses.replace(result.curve, share=share), "specpower_fit", result.notes
 
 
 def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str,
@@ -96,8 +105,7 @@ def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str,
             share = min(1.0, inventory.cpu.threads / host_threads)
         components_curve = ServerCurve(figures, share)
         if server_power_model == "specpower_fit":
-            power, notes = _fitted(inventory, device, share)
-            power_model = "specpower_fit"
+            power, power_model, notes = _specpower(inventory, device, share)
         else:
             power, power_model = components_curve, "boavizta_server"
         power_model += "_vm_share" if kind == "vm" else ""

@@ -120,8 +120,8 @@ def test_servers_default_to_the_specpower_fit() -> None:
     from fleetprint.collector.impact.fitted_power import fitted_server_curve
 
     model = build_host_model(SERVER, zone_factors("FRA"), "paris")
-    assert model.power_model == "specpower_fit"
-    expected = fitted_server_curve("Intel Xeon Gold 6130", 2, 32, 64, 384, None, None).curve
+    assert model.power_model == "specpower_fit"  # no published result of a Gold 6130 in the table
+    expected = fitted_server_curve("Intel Xeon Gold 6130", 2, 32, 64, 384, None, None, ram_modules=12).curve
     assert model.power.power_w(50.0) == pytest.approx(expected.power_w(50.0))
     assert model.components_curve is not None and model.idle_w == pytest.approx(expected.power_w(0.0))
     boavizta_model = build_host_model(SERVER, zone_factors("FRA"), "paris", server_power_model="boavizta")
@@ -129,6 +129,29 @@ def test_servers_default_to_the_specpower_fit() -> None:
     vm = build_host_model(VM, zone_factors("FRA"), "cloud")
     assert vm.power_model == "specpower_fit_vm_share" and 0 < vm.power.share < 1
 
+
+
+def test_servers_with_published_results_use_them() -> None:
+    """A CPU and socket count the published table has: its results' curve, for servers and VMs' hosts."""
+    from fleetprint.collector.impact.published_power import published_server_curve
+
+    published = Inventory(host_id="rack-2", taken_at=NOW, kind="server", ram_gb=192, ram_modules=12,
+                          cpu=Cpu(model="Intel(R) Xeon(R) Platinum 8180 CPU @ 2.50GHz", sockets=2, cores=56,
+                                  threads=112))
+    model = build_host_model(published, zone_factors("FRA"), "paris")
+    expected = published_server_curve("Intel(R) Xeon(R) Platinum 8180 CPU @ 2.50GHz", 2, 192, 12)
+    assert expected is not None
+    assert model.power_model == "specpower_published"
+    assert model.power.power_w(50.0) == pytest.approx(expected.curve.power_w(50.0))
+    assert "published SPECpower result(s) of intel:8180" in model.power_notes
+    near_miss = Inventory(host_id="rack-3", taken_at=NOW, kind="server", ram_gb=192, ram_modules=12,
+                          cpu=Cpu(model="Intel(R) Xeon(R) Platinum 8180M CPU @ 2.50GHz", sockets=2, cores=56,
+                                  threads=112))
+    assert build_host_model(near_miss, zone_factors("FRA"), "paris").power_model == "specpower_fit"
+    vm = build_host_model(Inventory(host_id="vm-2", taken_at=NOW, kind="vm", ram_gb=16,
+                                    cpu=Cpu(model="AMD EPYC 7742 64-Core Processor", sockets=1, cores=4, threads=8)),
+                          zone_factors("FRA"), "cloud")
+    assert vm.power_model == "specpower_published_vm_share" and 0 < vm.power.share < 1
 
 
 def test_remembered_cpu_profiles_give_boaviztapis_own_figures() -> None:
