@@ -215,6 +215,16 @@ def data_quality_view() -> dict[str, Any]:
               "Sort by time: agents that went quiet are at the top.", w=12, h=10),
         bars("Power sources used", 'SELECT count("power_w") FROM "fp_host" WHERE $timeFilter GROUP BY "power_source"',
              "none", "How much of the fleet's power is measured rather than modelled.", w=12),
+        table("Modelled energy by power model",
+              'SELECT sum("energy_wh") / 1000 AS "kWh", last("power_model") AS "power model" FROM "fp_host" '
+              'WHERE $timeFilter AND "power_source" = \'modelled\' GROUP BY "host"',
+              "Which model gave the modelled energy: specpower_published (published SPECpower results of the "
+              "host's CPU and socket count), specpower_fit (the model fitted on them, for other CPUs), "
+              "boavizta_server, the workstation models; _vm_share for virtual machines (docs/power-model.md). "
+              "Each host counts under its latest model.", w=12, h=8, unit="kwatth", sort_by="kWh (sum)",
+              transformations=[{"id": "groupBy", "options": {"fields": {
+                  "power model": {"aggregations": [], "operation": "groupby"},
+                  "kWh": {"aggregations": ["sum"], "operation": "aggregate"}}}}]),
         timeseries("Dropped by reason", [target(
             'SELECT non_negative_difference(max(/^(rejected|samples_refused|points_refused)_/)) FROM "fp_collector" '
             'WHERE $timeFilter GROUP BY time($__interval), "collector" fill(none)', alias="$tag_collector $col"),

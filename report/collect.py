@@ -14,7 +14,7 @@ from tqdm import tqdm
 from fleetprint.collector.budgets.config import BudgetFile
 from fleetprint.collector.budgets.evaluate import BudgetEvaluator
 from fleetprint.collector.store.influxql import InfluxQL
-from fleetprint.impacts import MEASURED_STEPS, Impacts
+from fleetprint.impacts import MEASURED_STEPS, Impacts, LadderStep
 from fleetprint.report.model import HostFigures, InventoryFacts, Scope, ZoneFactors
 from fleetprint.report.outcomes import BudgetOutcome, TrajectoryYear, in_scope, outcome, trajectory_path
 from fleetprint.report.period import DAY, Period
@@ -37,6 +37,15 @@ class Quality:
     gaps: list[tuple[str, float]]  # (host, coverage) under GAP_COVERAGE
     coverage: float  # seconds covered by samples / seconds expected, over reporting hosts
     dropped_samples: int  # samples agents evicted from their full queues
+    modelled_by_model: dict[str, float] = field(default_factory=dict)  # power model -> modelled Wh
+
+    @property
+    def published_share(self) -> float:
+        """The share of the modelled server energy resting on published measurements of the same CPU."""
+        servers = {m: wh for m, wh in self.modelled_by_model.items() if m.startswith("specpower_")}
+        total = sum(servers.values())
+        published = sum(wh for m, wh in servers.items() if m.startswith("specpower_published"))
+        return published / total if total else 0.0
 
     @property
     def measured_share(self) -> float:
@@ -134,8 +143,15 @@ def _quality(queries: ReportQueries, period: Period, data_end: datetime, hosts: 
         if share < GAP_COVERAGE:
             gaps.append((name, share))
     silent = sorted(name for name in expected_since if name not in hosts)
+    by_model: dict[str, float] = {}
+    for name, host in hosts.items():
+        wh = host.energy_by_step.get(LadderStep.MODELLED, 0.0)
+        if wh:
+            model = inventory[name].power_model if name in inventory and inventory[name].power_model else "unknown"
+            by_model[model] = by_model.get(model, 0.0) + wh
     return Quality(dict(sorted(by_step.items(), key=lambda item: -item[1])), len(expected_since), len(hosts),
-                   silent, sorted(gaps, key=lambda item: item[1]), covered / expected if expected else 0.0, dropped)
+                   silent, sorted(gaps, key=lambda item: item[1]), covered / expected if expected else 0.0, dropped,
+                   dict(sorted(by_model.items(), key=lambda item: -item[1])))
 
 
 def _whatif(hosts: dict[str, HostFigures], inventory: dict[str, InventoryFacts], years: float) -> WhatIf:

@@ -66,6 +66,7 @@ class InventoryFacts:
     lifetime_h: float | None
     embodied_gwp_total_gco2e: float | None
     first_seen: datetime
+    power_model: str = ""  # the model its modelled power came from (specpower_published, specpower_fit, ...)
 
 
 @dataclass

@@ -184,11 +184,12 @@ class ReportQueries:
             f"SELECT first(ram_gb) FROM fp_inventory WHERE {where} GROUP BY host")}
         facts: dict[str, InventoryFacts] = {}
         for row in self.influxql.query(
-                f"SELECT last(lifetime_h) AS lifetime_h, last(embodied_gwp_total_gco2e) AS embodied "
-                f"FROM fp_inventory WHERE {where} GROUP BY host, kind, site"):
+                f"SELECT last(lifetime_h) AS lifetime_h, last(embodied_gwp_total_gco2e) AS embodied, "
+                f"last(power_model) AS power_model FROM fp_inventory WHERE {where} GROUP BY host, kind, site"):
             if row["host"] in first:
                 facts[row["host"]] = InventoryFacts(row["host"], row["kind"], row["site"], row["lifetime_h"],
-                                                    row["embodied"], utc(first[row["host"]]))
+                                                    row["embodied"], utc(first[row["host"]]),
+                                                    row.get("power_model") or "")
         return facts
 
     def service_hosts(self, start: datetime, end: datetime) -> set[str]:

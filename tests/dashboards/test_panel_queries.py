@@ -131,3 +131,18 @@ def test_key_figures_match_the_raw_points(influxdb, filled) -> None:
     assert sum(row["kgCO2e"] for row in services) == pytest.approx(carbon, rel=1e-6), "services add up to hosts"
     budget = influxdb.query('SELECT last("state"), last("spent_kgco2e") FROM "fp_budget"', filled)[0]
     assert budget["last"] in ("ok", "at_risk", "exceeded")
+
+
+def test_modelled_energy_by_power_model(influxdb, filled) -> None:
+    """The quality board's per host rows carry each host's model and add up to the modelled energy."""
+    quality = next(board for board in all_dashboards() if board["uid"] == "fp-quality")
+    (panel,) = [p for p in quality["panels"] if p["title"] == "Modelled energy by power model"]
+    rows = influxdb.query(expand(panel["targets"][0]["query"], "mail", "x"), filled)
+    raw = influxdb.query('SELECT sum("energy_wh") AS wh FROM "fp_host" WHERE time > now() - 30d '
+                         'AND "power_source" = \'modelled\'', filled)[0]["wh"]
+    assert sum(row["kWh"] for row in rows) == pytest.approx(raw / 1000, rel=1e-9)
+    models = {row["power model"] for row in rows}
+    assert models and all(isinstance(m, str) and m for m in models)
+    assert models & {"specpower_published", "specpower_fit", "specpower_published_vm_share", "specpower_fit_vm_share"}
+    fields = panel["transformations"][0]["options"]["fields"]
+    assert fields["power model"]["operation"] == "groupby" and fields["kWh"]["aggregations"] == ["sum"]

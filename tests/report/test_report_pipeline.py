@@ -309,3 +309,19 @@ def test_the_pdf_has_pages_with_the_reports_content(stored, report, tmp_path) ->
     for words in ("IT footprint report", "Impacts per criterion", "Boavizta", "Data quality", "workplace/day"):
         assert words in text, words
     assert re.search(rf"\b1\s*/\s*{len(pages)}\n", text), "page numbers in the footer"
+
+
+def test_the_report_shows_the_modelled_energy_by_power_model(stored, report) -> None:
+    """Each host's modelled energy counted under its latest inventory's power model, as the raw points say."""
+    query, _, first, last = stored
+    html, _, _ = report
+    between = f"time >= '{first:%Y-%m-%d}' AND time < '{last + timedelta(days=1):%Y-%m-%d}'"
+    models = {row["host"]: row["last"] for row in query(
+        f"SELECT last(power_model) FROM fp_inventory WHERE time < '{last + timedelta(days=1):%Y-%m-%d}' GROUP BY host")}
+    expected: dict[str, float] = {}
+    for row in query(f"SELECT sum(energy_wh) FROM fp_host WHERE {between} AND power_source = 'modelled' GROUP BY host"):
+        expected[models[row["host"]]] = expected.get(models[row["host"]], 0.0) + row["sum"]
+    text = html.read_text(encoding="utf-8")
+    assert expected and "Modelled energy by power model" in text
+    for model, wh in expected.items():
+        assert f"<tr><td>{model}</td><td>{num(wh / 1000)}</td>" in text, model
