@@ -53,7 +53,7 @@ from fleetprint.collector.impact import published_power as pp  # noqa: E402
 LEVEL_COLUMNS = ["p_idle_w"] + [f"p_{k:03d}_w" for k in range(10, 101, 10)]
 YEAR_ORIGIN = 2015
 YEAR_KNOTS = (2011, 2016)  # chosen by 5-fold CV among a few (2010/2015, 2012/2017, 2010/2013/2016, one knot)
-GENERATION_RIDGE = 10.0  # penalty on the generation indicators (chosen among 0.3, 1, 3, 10, 30 by leave-one-CPU-out)
+GENERATION_RIDGE = 10.0  # penalty on the generation indicators (chosen among 1, 3, 10, 30, 100 by leave-one-CPU-out)
 MEMORY = ("dimms", "ram_gb")
 PREVIOUS_DROPPED = [fp.FEATURES.index("amd_ln_sockets"), fp.FEATURES.index("entry")]  # not in the earlier model
 YEAR_SPLITS = (2015, 2018, 2020)
