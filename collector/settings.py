@@ -160,8 +160,9 @@ class ImpactSettings(msgspec.Struct, forbid_unknown_fields=True):
     # Hardware threads of the physical hosts VMs run on (their share is vCPUs / this);
     # default: the VM's CPU model in Boavizta's platform_compute_medium archetype.
     vm_host_threads: Annotated[int, msgspec.Meta(ge=1, le=65536)] | None = None
-    # Modelled server power: the SPECpower fit (docs/power-model.md), or Boavizta's profile
-    # for figures comparable with BoaviztAPI (it overshoots measured wall power).
+    # Modelled server power: SPECpower (docs/power-model.md: the published results of the
+    # server's CPU and socket count, else the fit on them), or Boavizta's profile for figures
+    # comparable with BoaviztAPI (it overshoots measured wall power).
     server_power_model: Literal["specpower_fit", "boavizta"] = "specpower_fit"
 
 
