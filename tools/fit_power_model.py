@@ -54,6 +54,8 @@ LEVEL_COLUMNS = ["p_idle_w"] + [f"p_{k:03d}_w" for k in range(10, 101, 10)]
 YEAR_ORIGIN = 2015
 YEAR_KNOTS = (2011, 2016)  # chosen by 5-fold CV among a few (2010/2015, 2012/2017, 2010/2013/2016, one knot)
 GENERATION_RIDGE = 10.0  # penalty on the generation indicators (chosen among 1, 3, 10, 30, 100 by leave-one-CPU-out)
+MAKER_RIDGE = 3.0  # penalty on the fallback's maker indicators (chosen among 1, 3, 10, 30 by leave-one-CPU-out)
+LOOKUP_MAKER_RIDGE = 1.0  # penalty on the lookup's within-CPU maker effects (among 1, 3, 10, leave-one-result-out)
 MEMORY = ("dimms", "ram_gb")
 PREVIOUS_DROPPED = [fp.FEATURES.index("amd_ln_sockets"), fp.FEATURES.index("entry")]  # not in the earlier model
 YEAR_SPLITS = (2015, 2018, 2020)
@@ -99,6 +101,7 @@ def load_training(path: Path) -> pd.DataFrame:
     df["available_fixed"] = available < df["launch"] - 1
     df["available"] = np.where(df["available_fixed"], df["launch"], available)
     df["year"] = df["launch"].fillna(df["cpu_release_year"]).fillna(df["available"])
+    df["maker"] = df["vendor"].map(fp.server_maker).fillna("other")
     df["cpu_key"] = df["cpu_name"].map(pp.cpu_key)
     # The CPU model, for grouping: its key, else its cleaned name.
     df["cpu_group"] = df["cpu_key"].fillna("name:" + df["cpu_name"].map(fp.normalise_cpu_name))
@@ -118,9 +121,9 @@ def memory_values(df: pd.DataFrame, memory: str) -> np.ndarray:
     return df["dimm_count" if memory == "dimms" else "ram_gb"].to_numpy(float)
 
 
-def design(df: pd.DataFrame, memory: str, generations: list[str], year: np.ndarray | None = None,
+def design(df: pd.DataFrame, memory: str, generations: list[str], makers: list[str], year: np.ndarray | None = None,
            generation: pd.Series | None = None) -> np.ndarray:
-    """fitted_power.FEATURES, then one indicator per generation in `generations`, one row per server."""
+    """fitted_power.FEATURES, then one indicator per generation in `generations` and per maker in `makers`."""
     y = df["year"].to_numpy(float) if year is None else year
     gen = df["generation"] if generation is None else generation
     base = np.column_stack([
@@ -130,9 +133,13 @@ def design(df: pd.DataFrame, memory: str, generations: list[str], year: np.ndarr
         df["entry"].to_numpy(float), y - YEAR_ORIGIN, np.maximum(0.0, y - YEAR_KNOTS[0]),
         np.maximum(0.0, y - YEAR_KNOTS[1]),
     ])
-    labels = np.asarray(gen, dtype=object)[:, None]
-    indicators = (labels == np.asarray(generations, dtype=object)[None, :]).astype(float)
-    return np.hstack([base, indicators.reshape(len(df), len(generations))])
+    return np.hstack([base, indicators(gen, generations), indicators(df["maker"], makers)])
+
+
+def indicators(labels: pd.Series, names: list[str]) -> np.ndarray:
+    """One 0/1 column per name."""
+    column = np.asarray(labels, dtype=object)[:, None]
+    return (column == np.asarray(names, dtype=object)[None, :]).astype(float).reshape(len(labels), len(names))
 
 
 def ridge(x: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> np.ndarray:
@@ -147,18 +154,20 @@ def ridge(x: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> np.ndarray:
     return coefficients
 
 
-def fit_fallback(df: pd.DataFrame, memory: str, previous: bool = False) -> tuple[np.ndarray, list[str]]:
-    """Coefficients (features x levels) and the generations they name, fitted on `df`'s rows.
+def fit_fallback(df: pd.DataFrame, memory: str, previous: bool = False) -> tuple[np.ndarray, list[str], list[str]]:
+    """Coefficients (features x levels) and the generations and makers they name, fitted on `df`'s rows.
 
-    `previous`: the model before the generation indicators, the entry flag and AMD's own socket
-    elasticity (RAM GB only), for comparison.
+    `previous`: the model before the generation and maker indicators, the entry flag and AMD's
+    own socket elasticity (RAM GB only), for comparison.
     """
     generations = [] if previous else sorted(g for g in df["generation"].dropna().unique())
-    x = design(df, memory, generations)
+    makers = [] if previous else sorted(df["maker"].unique())
+    x = design(df, memory, generations, makers)
     if previous:
         x = np.delete(x, PREVIOUS_DROPPED, axis=1)
-    penalty = np.array([0.0] * (x.shape[1] - len(generations)) + [GENERATION_RIDGE] * len(generations))
-    return ridge(x, np.log(measured(df)), penalty), generations
+    penalty = np.array([0.0] * (x.shape[1] - len(generations) - len(makers)) + [GENERATION_RIDGE] * len(generations)
+                       + [MAKER_RIDGE] * len(makers))
+    return ridge(x, np.log(measured(df)), penalty), generations, makers
 
 
 def predict_fallback(coefficients: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -185,14 +194,14 @@ def fallback_out_of_sample(df: pd.DataFrame, splits, memory: str = "dimms", vari
     p = measured(df)
     pred = np.full_like(p, np.nan)
     for train, test in splits:
-        coefficients, generations = fit_fallback(df[train], memory, previous=variant == "previous")
+        coefficients, generations, makers = fit_fallback(df[train], memory, previous=variant == "previous")
         years = df["year"].to_numpy(float)
         gen = df["generation"]
         if variant == "year_unknown":  # neither the name nor the table nor the inventory gives a year
             years = np.where(test, year_fallback(df, fit_year_fallback(df[train])), years)
             gen = gen.where(~test, None)
         lo, hi = df["year"][train].min(), df["year"][train].max()
-        x = design(df[test], memory, generations, np.clip(years[test], lo, hi), gen[test])
+        x = design(df[test], memory, generations, makers, np.clip(years[test], lo, hi), gen[test])
         if variant == "previous":
             x = np.delete(x, PREVIOUS_DROPPED, axis=1)
         pred[test] = predict_fallback(coefficients, x)
@@ -220,66 +229,87 @@ def table_results(df: pd.DataFrame) -> dict[str, list[pp.PublishedResult]]:
         if row.lookup_key is None:
             continue
         groups.setdefault(row.lookup_key, []).append(pp.PublishedResult(
-            row.result_id, int(row.dimm_count), float(row.ram_gb), tuple(float(w) for w in watts)))
+            row.result_id, int(row.dimm_count), float(row.ram_gb), row.maker, tuple(float(w) for w in watts)))
     return groups
 
 
-def within_stats(groups: dict[str, list[pp.PublishedResult]], memory: str) -> dict[str, tuple]:
-    """Per group: n, Σx, Σx², Σy, Σxy (x = ln memory, y = ln watts per level)."""
+def within_features(results: list[pp.PublishedResult], memory: str, makers: list[str]) -> np.ndarray:
+    """ln memory and one indicator per maker, one row per result."""
+    x = np.log([pp.memory_of(r, memory) for r in results])[:, None]
+    return np.hstack([x, np.array([[float(r.maker == m) for m in makers] for r in results]).reshape(len(results), -1)])
+
+
+def within_stats(groups: dict[str, list[pp.PublishedResult]], memory: str, makers: list[str]) -> dict[str, tuple]:
+    """Per group: n, Σx, Σxxᵀ, Σy, Σxyᵀ (x: within_features, y: ln watts per level)."""
     stats = {}
     for key, results in groups.items():
-        x = np.log([pp.memory_of(r, memory) for r in results])
-        y = np.log([r.watts for r in results])
-        stats[key] = (len(results), x.sum(), (x * x).sum(), y.sum(axis=0), (x[:, None] * y).sum(axis=0))
+        x, y = within_features(results, memory, makers), np.log([r.watts for r in results])
+        stats[key] = (len(results), x.sum(axis=0), x.T @ x, y.sum(axis=0), x.T @ y)
     return stats
 
 
-def _centred(n: int, sx: float, sxx: float, sy: np.ndarray, sxy: np.ndarray) -> tuple[float, np.ndarray]:
-    if n < 2:
-        return 0.0, np.zeros_like(sy)
-    return sxx - sx * sx / n, sxy - sx * sy / n
+def within_effects(stats: dict[str, tuple], makers: list[str], without: tuple[str, np.ndarray, np.ndarray] | None = None
+                   ) -> np.ndarray:
+    """The pooled within-group effects (features x levels) of ln memory and the makers, ridge on the makers.
 
-
-def within_slopes(stats: dict[str, tuple], without: tuple[str, pp.PublishedResult] | None = None,
-                  memory: str = "dimms") -> np.ndarray:
-    """The pooled within-group slope of ln watts on ln memory per level, optionally without one result."""
-    cxx, cxy = 0.0, np.zeros(len(fp.LEVELS))
+    Each group's mean is removed first: only servers of one CPU and socket count are compared.
+    `without` = (key, x, y) leaves one result out of its group's sums.
+    """
+    p = 1 + len(makers)
+    cxx, cxy = np.zeros((p, p)), np.zeros((p, len(fp.LEVELS)))
     for key, (n, sx, sxx, sy, sxy) in stats.items():
         if without is not None and key == without[0]:
-            r = without[1]
-            x, y = np.log(pp.memory_of(r, memory)), np.log(r.watts)
-            n, sx, sxx, sy, sxy = n - 1, sx - x, sxx - x * x, sy - y, sxy - x * y
-        a, b = _centred(n, sx, sxx, sy, sxy)
-        cxx, cxy = cxx + a, cxy + b
-    return cxy / cxx if cxx > 0 else np.zeros(len(fp.LEVELS))
+            x, y = without[1], without[2]
+            n, sx, sxx, sy, sxy = n - 1, sx - x, sxx - np.outer(x, x), sy - y, sxy - np.outer(x, y)
+        if n < 2:
+            continue
+        cxx += sxx - np.outer(sx, sx) / n
+        cxy += sxy - np.outer(sx, sy) / n
+    penalty = np.diag([0.0] + [LOOKUP_MAKER_RIDGE] * len(makers))
+    active = np.diag(cxx) > 0
+    effects = np.zeros((p, len(fp.LEVELS)))
+    effects[active] = np.linalg.solve(cxx[np.ix_(active, active)] + penalty[np.ix_(active, active)], cxy[active])
+    return effects
+
+
+def adjustment(effects: np.ndarray, makers: list[str]) -> pp.Adjustment:
+    return pp.Adjustment(tuple(float(b) for b in effects[0]),
+                         {m: tuple(float(b) for b in effects[1 + i]) for i, m in enumerate(makers)})
 
 
 def build_table(df: pd.DataFrame) -> dict:
-    """The shipped lookup table: results per key, the memory elasticities."""
+    """The shipped lookup table: results per key, the within-CPU memory and maker effects."""
     groups = table_results(df)
-    slopes = {m: [round(float(b), 6) for b in within_slopes(within_stats(groups, m), memory=m)] for m in MEMORY}
+    makers = sorted(df["maker"].unique())
+    adjustments = {}
+    for memory in MEMORY:
+        effects = np.round(within_effects(within_stats(groups, memory, makers), makers), 6)
+        adjustments[memory] = {"ln_memory": [float(b) for b in effects[0]],
+                               "makers": {m: [float(b) for b in effects[1 + i]] for i, m in enumerate(makers)}}
     return {
         "levels": list(fp.LEVELS),
-        "slopes": slopes,
-        "groups": {key: [{"result_id": r.result_id, "dimms": r.dimms, "ram_gb": r.ram_gb, "watts": list(r.watts)}
-                         for r in results] for key, results in sorted(groups.items())},
+        "adjustments": adjustments,
+        "groups": {key: [{"result_id": r.result_id, "dimms": r.dimms, "ram_gb": r.ram_gb, "maker": r.maker,
+                          "watts": list(r.watts)} for r in results] for key, results in sorted(groups.items())},
     }
 
 
-def lookup_leave_one_out(df: pd.DataFrame, memory: str = "dimms") -> np.ndarray:
-    """Each result with others of its key predicted from them (elasticities refitted without it); NaN else."""
+def lookup_leave_one_out(df: pd.DataFrame, memory: str = "dimms", by_maker: bool = True) -> np.ndarray:
+    """Each result with others of its key predicted from them (effects refitted without it); NaN else."""
     p = measured(df)
     pred = np.full_like(p, np.nan)
     groups = table_results(df)
-    stats = within_stats(groups, memory)
+    makers = sorted(df["maker"].unique()) if by_maker else []
+    stats = within_stats(groups, memory, makers)
     index = {rid: i for i, rid in enumerate(df["result_id"])}
     for key, results in groups.items():
         if len(results) < 2:
             continue
         for r in results:
             others = [o for o in results if o is not r]
-            slopes = tuple(within_slopes(stats, (key, r), memory))
-            watts = pp.central_watts(others, slopes, memory, pp.memory_of(r, memory))
+            x, y = within_features([r], memory, makers)[0], np.log(r.watts)
+            effects = adjustment(within_effects(stats, makers, (key, x, y)), makers)
+            watts = pp.central_watts(others, effects, memory, pp.memory_of(r, memory), r.maker if by_maker else None)
             curve = fp.curve_from_knots(watts)
             pred[index[r.result_id]] = [curve.power_w(float(level)) for level in fp.LEVELS]
     return pred
@@ -440,7 +470,7 @@ def fit_all(df: pd.DataFrame) -> dict:
     """The shipped fallback: per-level ridge regressions on every row, for each memory feature, the range."""
     coefficients = {}
     for memory in MEMORY:
-        c, generations = fit_fallback(df, memory)
+        c, generations, makers = fit_fallback(df, memory)
         coefficients[memory] = [[float(v) for v in row] for row in c.T]
     cores_per_socket = df["cores"] / df["chips"]
     return {
@@ -449,6 +479,8 @@ def fit_all(df: pd.DataFrame) -> dict:
         "features": list(fp.FEATURES),
         "generations": generations,
         "generation_ridge": GENERATION_RIDGE,
+        "makers": makers,
+        "maker_ridge": MAKER_RIDGE,
         "year_origin": YEAR_ORIGIN,
         "year_knots": list(YEAR_KNOTS),
         "coefficients": coefficients,
@@ -483,6 +515,7 @@ def validate(df: pd.DataFrame, reference: np.ndarray | None) -> dict:
                    "deployed": "the lookup's figure for results with others of their key, else the fallback's"},
         "deployed": scores(deployed, p),
         "lookup": {m: scores(lookup[m], p) for m in MEMORY},
+        "lookup_memory_only": scores(lookup_leave_one_out(df, "dimms", by_maker=False), p),
         "lookup_unadjusted": scores(lookup_unadjusted(df), p),
         "fallback": {m: scores(fallback[m], p) for m in MEMORY},
         "fallback_previous": scores(fallback_out_of_sample(df, splits, "ram_gb", "previous"), p),
@@ -503,8 +536,8 @@ def validate(df: pd.DataFrame, reference: np.ndarray | None) -> dict:
         if reference is not None:
             entry["boavizta"] = scores(np.where(split[0][1][:, None], reference, np.nan), p)
         result["newer_cpus"].append(entry)
-    coefficients, generations = fit_fallback(df, "dimms")
-    result["fallback_in_sample"] = scores(predict_fallback(coefficients, design(df, "dimms", generations)), p)
+    coefficients, generations, makers = fit_fallback(df, "dimms")
+    result["fallback_in_sample"] = scores(predict_fallback(coefficients, design(df, "dimms", generations, makers)), p)
     if reference is not None:
         joined = df["cpu_matched"].notna().to_numpy()[:, None]
         e3l = df["cpu_name"].map(lambda n: E3_LOW_POWER.search(fp.normalise_cpu_name(n)) is not None).to_numpy()
@@ -525,7 +558,7 @@ def lookup_unadjusted(df: pd.DataFrame) -> np.ndarray:
     index = {rid: i for i, rid in enumerate(df["result_id"])}
     for results in table_results(df).values():
         for r in results if len(results) > 1 else ():
-            curve = fp.curve_from_knots(pp.central_watts([o for o in results if o is not r], None, "dimms", None))
+            curve = fp.curve_from_knots(pp.central_watts([o for o in results if o is not r], None, "dimms", None, None))
             pred[index[r.result_id]] = [curve.power_w(float(level)) for level in fp.LEVELS]
     return pred
 
@@ -583,7 +616,8 @@ def report(doc: dict) -> str:
     rows = [("deployed: lookup, else fallback", v["deployed"]),
             ("lookup, leave one result out (DIMMs)", v["lookup"]["dimms"]),
             ("lookup, leave one result out (RAM GB)", v["lookup"]["ram_gb"]),
-            ("lookup, not adjusted for memory", v["lookup_unadjusted"]),
+            ("lookup, memory only (DIMMs, no maker)", v["lookup_memory_only"]),
+            ("lookup, not adjusted", v["lookup_unadjusted"]),
             ("fallback, leave one CPU out (DIMMs)", v["fallback"]["dimms"]),
             ("fallback, leave one CPU out (RAM GB)", v["fallback"]["ram_gb"]),
             ("  on the lookup's rows", v["fallback_on_lookup_rows"]),

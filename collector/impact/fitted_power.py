@@ -6,11 +6,12 @@ levels (active idle, 10 %, ..., 100 %) one log-linear ridge regression of the me
 power on what an inventory knows:
 
     ln P_k = b_k · [1, ln sockets, ln cores, ln memory, AMD, AMD · ln sockets, low-power CPU,
-                    entry platform, y, max(0, y − 2011), max(0, y − 2016)] + g_k[generation]
+                    entry platform, y, max(0, y − 2011), max(0, y − 2016)] + g_k[generation] + m_k[maker]
 
 (y = year − 2015). Memory is the DIMM count when the inventory has it, else RAM GB: one
 coefficient set each. The generation ("intel-2017-main": vendor, launch year, entry or
-mainstream platform) adds a shrunk per-generation term; an unknown generation adds none.
+mainstream platform) and the server's maker (`server_maker`: "dell", "hpe", ...) add shrunk
+terms; an unknown generation or maker adds none.
 
 `fitted_server_curve` evaluates the eleven regressions once for a host (0.1-0.3 ms; the
 first call also reads the parameters and the CPU table, about 50 ms), makes them
@@ -105,6 +106,7 @@ class FittedParams:
     levels: tuple[int, ...]
     features: tuple[str, ...]
     generations: tuple[str, ...]  # one indicator column each, after `features` (ridge-shrunk in the fit)
+    makers: tuple[str, ...]  # one indicator column each, after the generations (ridge-shrunk in the fit)
     # memory feature ("dimms": ln DIMMs, "ram_gb": ln RAM GB) -> one row per level, one column per feature
     coefficients: dict[str, tuple[tuple[float, ...], ...]]
     year_origin: float
@@ -130,6 +132,7 @@ def params_from_dict(doc: dict[str, Any]) -> FittedParams:
         levels=tuple(int(v) for v in model["levels"]),
         features=tuple(model["features"]),
         generations=tuple(model["generations"]),
+        makers=tuple(model["makers"]),
         coefficients={memory: tuple(tuple(float(c) for c in row) for row in rows)
                       for memory, rows in model["coefficients"].items()},
         year_origin=float(model["year_origin"]),
@@ -197,6 +200,21 @@ def is_amd(name: str) -> bool:
 def is_low_power(name: str) -> bool:
     n = normalise_cpu_name(name)
     return any(p.search(n) for p in _LOW_POWER)
+
+
+# Server makers as SPEC's `vendor` and the machines' DMI name them; IBM's x86 servers went to Lenovo in 2014.
+_MAKERS = (("fujitsu", r"fujitsu"), ("dell", r"\bdell\b"), ("hpe", r"hewlett|\bhpe?\b"), ("ibm", r"\bibm\b"),
+           ("lenovo", r"lenovo"), ("huawei", r"huawei|xfusion"), ("acer", r"\bacer\b"),
+           ("supermicro", r"super ?micro"), ("nec", r"\bnec\b"), ("hitachi", r"hitachi"), ("inspur", r"inspur"),
+           ("asus", r"\basus"))
+
+
+def server_maker(vendor: str) -> str | None:
+    """The server's maker as the fits name it ("dell", "hpe", ... or "other"); None when the vendor is unknown."""
+    v = " ".join((vendor or "").lower().split())
+    if not v or v in ("to be filled by o.e.m.", "default string", "system manufacturer", "unknown"):
+        return None
+    return next((maker for maker, pattern in _MAKERS if re.search(pattern, v)), "other")
 
 
 def is_entry(name: str) -> bool:
@@ -325,12 +343,16 @@ def match_cpu(name: str) -> CpuSpec | None:
 # --- Building a host's curve: once per inventory --------------------------------------
 
 
-def _knots_w(params: FittedParams, memory: str, x: tuple[float, ...], generation_name: str | None) -> list[float]:
-    """exp(b_k · x) at each level; a known generation adds its column, an unknown one none (the shrunk mean)."""
-    column = len(x) + params.generations.index(generation_name) if generation_name in params.generations else None
+def _knots_w(params: FittedParams, memory: str, x: tuple[float, ...], generation_name: str | None,
+             maker: str | None) -> list[float]:
+    """exp(b_k · x) at each level; a known generation and maker add their columns, unknown ones none."""
+    columns = []
+    if generation_name in params.generations:
+        columns.append(len(x) + params.generations.index(generation_name))
+    if maker in params.makers:
+        columns.append(len(x) + len(params.generations) + params.makers.index(maker))
     rows = params.coefficients[memory]
-    return [math.exp(sum(b * v for b, v in zip(row, x)) + (row[column] if column is not None else 0.0))
-            for row in rows]
+    return [math.exp(sum(b * v for b, v in zip(row, x)) + sum(row[c] for c in columns)) for row in rows]
 
 
 def curve_from_knots(watts: list[float], share: float = 1.0) -> FittedServerCurve:
@@ -353,11 +375,13 @@ def estimate_year(params: FittedParams, cores_per_socket: float, amd: bool) -> f
 
 def fitted_server_curve(cpu_name: str, sockets: int, cores: int, threads: int, ram_gb: float, tdp_w: float | None,
                         year: int | None, params: FittedParams | None = None,
-                        ram_modules: int | None = None) -> FitResult:
+                        ram_modules: int | None = None, vendor: str = "") -> FitResult:
     """A physical server's fitted wall-power curve from its inventory; never raises for an unknown CPU.
 
-    `cores` and `threads` are totals over all sockets. Memory enters as the number of DIMMs
-    (`ram_modules`) when known, else as RAM GB (the fit has a coefficient set for each).
+    `cores` and `threads` are totals over all sockets. `vendor` is the machine's maker as its
+    firmware says ("Dell Inc.", "HPE"): a maker the fit knows adds its term, an unknown one
+    none. Memory enters as the number of DIMMs (`ram_modules`) when known, else as RAM GB
+    (the fit has a coefficient set for each).
     `year` (when the server model became available; a purchase year is a fair stand-in) is
     used only when the CPU's generation is known neither from its name nor from the CPU
     table. `tdp_w` and `threads` are not used by the shipped fit. Outside the fitted range
@@ -444,7 +468,10 @@ def fitted_server_curve(cpu_name: str, sockets: int, cores: int, threads: int, r
     x = (1.0, ln_sockets, math.log(fc), math.log(fm), float(amd), amd * ln_sockets, float(low_power), float(entry),
          y - p.year_origin, max(0.0, y - k1), max(0.0, y - k2))
     gen = generation(cpu_name or "") if launch is not None else None
-    watts = _knots_w(p, memory, x, gen)
+    maker = server_maker(vendor)
+    if maker in p.makers:
+        notes.append(f"maker {maker}")
+    watts = _knots_w(p, memory, x, gen, maker)
     curve = curve_from_knots([w * nodes for w in watts])
     if in_range:
         notes.insert(0, "inside the fitted range")

@@ -6,7 +6,7 @@ cached by the inventory's content; per sample only the formulas in power.py run.
 - server: by default SPECpower (docs/power-model.md): the published results of the same CPU
   model and socket count where the shipped table has them (published_power.py,
   `specpower_published`), else the fit of wall power against load from the CPU, sockets,
-  cores and memory (fitted_power.py, `specpower_fit`); `[impact] server_power_model =
+  cores, memory and maker (fitted_power.py, `specpower_fit`); `[impact] server_power_model =
   "boavizta"` selects Boavizta's server model (the inventory's CPU, RAM and disks) for
   results comparable with BoaviztAPI. Boavizta's terms are kept either way, for measured
   components with the rest modelled (ladder.py).
@@ -68,17 +68,17 @@ def _specpower(inventory: Inventory, device, share: float) -> tuple[PowerModel, 
     the VM's CPU): its CPU's published results when the table has them, else the fit; and which, and why."""
     if inventory.kind == "server":
         cpu, sockets, cores, ram_gb = inventory.cpu.model, inventory.cpu.sockets, inventory.cpu.cores, inventory.ram_gb
-        ram_modules = inventory.ram_modules
-    else:
+        ram_modules, vendor = inventory.ram_modules, inventory.vendor
+    else:  # a VM's vendor is its hypervisor's, not its host's maker
         sockets = int(device.cpu.units.value)
         cpu, cores = inventory.cpu.model, int((device.cpu.core_units.value or 1) * sockets)
-        ram_gb, ram_modules = float(device.get_total_memory()), None
-    published = published_server_curve(cpu, sockets, ram_gb, ram_modules)
+        ram_gb, ram_modules, vendor = float(device.get_total_memory()), None, ""
+    published = published_server_curve(cpu, sockets, ram_gb, ram_modules, vendor)
     if published is not None:
         return dataclasses.replace(published.curve, share=share), "specpower_published", published.notes
     year = inventory.purchase_date.year if inventory.purchase_date else None
     result = fitted_server_curve(clean_cpu_name(cpu), sockets, cores, inventory.cpu.threads, ram_gb,
-                                 inventory.cpu.tdp_w, year, ram_modules=ram_modules)
+                                 inventory.cpu.tdp_w, year, ram_modules=ram_modules, vendor=vendor)
     return dataclasses.replace(result.curve, share=share), "specpower_fit", result.notes
 
 

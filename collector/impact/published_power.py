@@ -3,9 +3,9 @@
 When a server's CPU model and socket count match results in the shipped table (derived from
 the SPECpower training file by tools/fit_power_model.py, with each result's SPEC id), its
 curve is the robust centre of their measured curves: at each load level the median over the
-results of ln watts, each result first moved to the host's memory by the within-CPU
-elasticity of power to the DIMM count (or to RAM GB when the DIMM count is unknown), fitted
-on the table's own CPUs (docs/power-model.md). Otherwise the caller falls back to the fitted
+results of ln watts, each result first moved to the host's memory (its DIMM count, else RAM
+GB) and maker by the within-CPU effects of both, fitted on the table's own CPUs
+(docs/power-model.md). Otherwise the caller falls back to the fitted
 model (fitted_power.py).
 
 CPU names are matched on a key, the vendor and the model-number tokens of the cleaned name
@@ -30,7 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleetprint.collector.impact.fitted_power import LEVELS, FittedServerCurve, curve_from_knots, normalise_cpu_name
+from fleetprint.collector.impact.fitted_power import (
+    LEVELS,
+    FittedServerCurve,
+    curve_from_knots,
+    normalise_cpu_name,
+    server_maker,
+)
 
 DEFAULT_TABLE = "server_power_published.json"
 _AMD = re.compile(r"\b(amd|epyc|opteron|ryzen|threadripper)\b")
@@ -59,12 +65,21 @@ def group_key(cpu: str, sockets: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PublishedResult:
-    """One published SPECpower result: its id, its memory, its wall power at 0, 10, ..., 100 % load."""
+    """One published SPECpower result: its id, its memory, its maker, its wall power at 0, 10, ..., 100 % load."""
 
     result_id: str
     dimms: int
     ram_gb: float
+    maker: str
     watts: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """Within-CPU effects per level: of ln memory (DIMMs or RAM GB), and of each maker (relative, shrunk)."""
+
+    memory: tuple[float, ...]
+    makers: dict[str, tuple[float, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +87,7 @@ class PublishedTable:
     """The shipped lookup: results per CPU key and socket count, and the within-CPU memory elasticities."""
 
     groups: dict[str, tuple[PublishedResult, ...]]
-    slopes: dict[str, tuple[float, ...]]  # "dimms" / "ram_gb" -> d ln P / d ln memory, per level
+    adjustments: dict[str, Adjustment]  # by the memory feature: "dimms" or "ram_gb"
     fitted_at: str
     data_sha256: str
 
@@ -90,11 +105,14 @@ def table_from_dict(doc: dict[str, Any]) -> PublishedTable:
     """PublishedTable from the JSON document the fitting tool writes."""
     if tuple(doc["levels"]) != LEVELS:
         raise ValueError(f"unsupported published power table: levels {doc['levels']}")
-    groups = {key: tuple(PublishedResult(r["result_id"], int(r["dimms"]), float(r["ram_gb"]),
+    groups = {key: tuple(PublishedResult(r["result_id"], int(r["dimms"]), float(r["ram_gb"]), str(r["maker"]),
                                          tuple(float(w) for w in r["watts"])) for r in results)
               for key, results in doc["groups"].items()}
-    return PublishedTable(groups=groups, slopes={m: tuple(float(b) for b in s) for m, s in doc["slopes"].items()},
-                          fitted_at=str(doc.get("fitted_at", "")), data_sha256=str(doc["data"]["sha256"]))
+    adjustments = {memory: Adjustment(tuple(float(b) for b in a["ln_memory"]),
+                                      {m: tuple(float(b) for b in bs) for m, bs in a["makers"].items()})
+                   for memory, a in doc["adjustments"].items()}
+    return PublishedTable(groups=groups, adjustments=adjustments, fitted_at=str(doc.get("fitted_at", "")),
+                          data_sha256=str(doc["data"]["sha256"]))
 
 
 def default_table_path() -> Path:
@@ -116,23 +134,35 @@ def memory_of(result: PublishedResult, memory: str) -> float:
     return float(result.dimms) if memory == "dimms" else result.ram_gb
 
 
-def central_watts(results: tuple[PublishedResult, ...] | list[PublishedResult], slopes: tuple[float, ...] | None,
-                  memory: str, value: float | None) -> list[float]:
-    """Per level, the median over `results` of ln watts moved to `value` of `memory`; no move without a value."""
+def central_watts(results: tuple[PublishedResult, ...] | list[PublishedResult], adjustment: Adjustment | None,
+                  memory: str, value: float | None, maker: str | None) -> list[float]:
+    """Per level, the median over `results` of ln watts, each moved to `value` of `memory` and to `maker`.
+
+    No memory move without a value, no maker move without a maker; a maker the adjustment
+    does not know counts as one with no effect.
+    """
     out = []
     for k in range(len(LEVELS)):
-        if value is None or slopes is None:
-            logs = [math.log(r.watts[k]) for r in results]
-        else:
-            b = slopes[k]
-            logs = [math.log(r.watts[k]) + b * (math.log(value) - math.log(memory_of(r, memory))) for r in results]
+        logs = []
+        for r in results:
+            log_w = math.log(r.watts[k])
+            if adjustment is not None and value is not None:
+                log_w += adjustment.memory[k] * (math.log(value) - math.log(memory_of(r, memory)))
+            if adjustment is not None and maker is not None:
+                effect = adjustment.makers
+                log_w += (effect[maker][k] if maker in effect else 0.0) - (effect[r.maker][k] if r.maker in effect
+                                                                          else 0.0)
+            logs.append(log_w)
         out.append(math.exp(statistics.median(logs)))
     return out
 
 
-def published_server_curve(cpu_name: str, sockets: int, ram_gb: float, ram_modules: int | None,
+def published_server_curve(cpu_name: str, sockets: int, ram_gb: float, ram_modules: int | None, vendor: str = "",
                            table: PublishedTable | None = None) -> PublishedMatch | None:
-    """The curve from the published results of this CPU and socket count, or None when there are none."""
+    """The curve from the published results of this CPU and socket count, or None when there are none.
+
+    `vendor` is the machine's maker as its firmware says ("Dell Inc."): unknown, no maker move.
+    """
     key = cpu_key(cpu_name or "")
     if key is None:
         return None
@@ -146,8 +176,9 @@ def published_server_curve(cpu_name: str, sockets: int, ram_gb: float, ram_modul
         memory, value, said = "ram_gb", float(ram_gb), f"moved to {ram_gb:g} GB RAM (DIMM count unknown)"
     else:
         memory, value, said = "ram_gb", None, "memory unknown: not adjusted"
-    watts = central_watts(results, t.slopes.get(memory), memory, value)
+    maker = server_maker(vendor)
+    watts = central_watts(results, t.adjustments.get(memory), memory, value, maker)
     ids = ", ".join(r.result_id for r in results[:3]) + (", ..." if len(results) > 3 else "")
     notes = (f"{len(results)} published SPECpower result(s) of {key} with {sockets} socket(s) ({ids}): "
-             f"median per load level, {said}")
+             f"median per load level, {said}, " + (f"to maker {maker}" if maker else "maker unknown: not moved"))
     return PublishedMatch(curve=curve_from_knots(watts), results=len(results), notes=notes)

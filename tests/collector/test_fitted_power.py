@@ -45,7 +45,7 @@ def test_training_file_is_the_one_fitted() -> None:
 @needs_data
 def test_shipped_coefficients_refit_from_training_file(tool, training) -> None:
     model = tool.fit_all(training)
-    assert model["generations"] == SHIPPED["model"]["generations"]
+    assert model["generations"] == SHIPPED["model"]["generations"] and model["makers"] == SHIPPED["model"]["makers"]
     for memory in tool.MEMORY:
         for ours, shipped in zip(model["coefficients"][memory], SHIPPED["model"]["coefficients"][memory], strict=True):
             assert ours == pytest.approx(shipped, rel=1e-9, abs=1e-12)
@@ -69,7 +69,8 @@ def test_runtime_model_on_training_file(training, tool) -> None:
     errors = []
     for row in training.itertuples():
         result = fp.fitted_server_curve(row.cpu_name, int(row.chips), int(row.cores), int(row.threads),
-                                        float(row.ram_gb), None, int(row.available), ram_modules=int(row.dimm_count))
+                                        float(row.ram_gb), None, int(row.available), ram_modules=int(row.dimm_count),
+                                        vendor=row.vendor)
         measured = [getattr(row, c) for c in tool.LEVEL_COLUMNS]
         errors += [abs(result.curve.power_w(float(x)) - w) / w for x, w in zip(fp.LEVELS, measured, strict=True)]
     mape = 100 * sum(errors) / len(errors)
@@ -186,6 +187,6 @@ def test_packaged_parameters_load() -> None:
     assert params is fp.load_params()  # read once
     assert params.features == fp.FEATURES and set(params.coefficients) == {"dimms", "ram_gb"}
     assert all(len(rows) == len(fp.LEVELS) for rows in params.coefficients.values())
-    assert all(len(row) == len(fp.FEATURES) + len(params.generations)
+    assert all(len(row) == len(fp.FEATURES) + len(params.generations) + len(params.makers)
                for rows in params.coefficients.values() for row in rows)
     assert params.data_sha256 == SHIPPED["data"]["sha256"]

@@ -19,16 +19,19 @@ SHIPPED_TABLE = json.loads(pp.default_table_path().read_text(encoding="utf-8"))
 SHIPPED_MODEL = json.loads(fp.default_params_path().read_text(encoding="utf-8"))
 
 
-def result(rid: str, dimms: int, ram_gb: float, idle_w: float, max_w: float) -> pp.PublishedResult:
+def result(rid: str, dimms: int, ram_gb: float, idle_w: float, max_w: float, maker: str = "dell"
+           ) -> pp.PublishedResult:
     """A made-up result whose curve is a straight line from idle to max."""
-    return pp.PublishedResult(rid, dimms, ram_gb, tuple(idle_w + (max_w - idle_w) * k / 10 for k in range(11)))
+    return pp.PublishedResult(rid, dimms, ram_gb, maker, tuple(idle_w + (max_w - idle_w) * k / 10 for k in range(11)))
 
 
+MAKERS = {"dell": (0.0,) * 11, "hpe": (math.log(1.2),) * 11}
 TABLE = pp.PublishedTable(
     groups={"intel:8180/2": (result("a", 12, 192.0, 50.0, 400.0), result("b", 12, 192.0, 60.0, 420.0),
                              result("c", 24, 384.0, 100.0, 600.0)),
             "intel:8180/1": (result("d", 6, 96.0, 40.0, 240.0),)},
-    slopes={"dimms": (0.5,) * 11, "ram_gb": (0.25,) * 11}, fitted_at="", data_sha256="")
+    adjustments={"dimms": pp.Adjustment((0.5,) * 11, MAKERS), "ram_gb": pp.Adjustment((0.25,) * 11, MAKERS)},
+    fitted_at="", data_sha256="")
 
 
 # (a) Matching: what the agent reads and what SPEC prints give one key; another CPU never does.
@@ -72,43 +75,65 @@ def test_names_without_vendor_or_model_number_have_no_key() -> None:
 
 
 def test_median_curve_moved_to_the_hosts_dimms() -> None:
-    match = pp.published_server_curve("Intel(R) Xeon(R) Platinum 8180 CPU @ 2.50GHz", 2, 192.0, 12, TABLE)
+    match = pp.published_server_curve("Intel(R) Xeon(R) Platinum 8180 CPU @ 2.50GHz", 2, 192.0, 12, table=TABLE)
     assert match is not None and match.results == 3
     # At idle, each result moved to 12 DIMMs: 50, 60 and 100·(12/24)^0.5 = 70.7; the median is 60.
     assert match.curve.idle_w == pytest.approx(60.0)
     assert match.curve.max_w == pytest.approx(420.0)
-    moved = pp.published_server_curve("Intel Xeon Platinum 8180", 2, 384.0, 24, TABLE)
+    moved = pp.published_server_curve("Intel Xeon Platinum 8180", 2, 384.0, 24, table=TABLE)
     # At 24 DIMMs: 50·√2 = 70.7, 60·√2 = 84.9 and 100; the median is 84.9.
     assert moved.curve.idle_w == pytest.approx(60.0 * math.sqrt(2.0))
     assert "moved to 24 DIMMs" in moved.notes and "3 published SPECpower result(s) of intel:8180" in moved.notes
 
 
+def test_results_moved_to_the_hosts_maker_when_known() -> None:
+    dell = pp.published_server_curve("Intel Xeon Platinum 8180", 1, 96.0, 6, "Dell Inc.", table=TABLE)
+    hpe = pp.published_server_curve("Intel Xeon Platinum 8180", 1, 96.0, 6, "HPE", table=TABLE)
+    unknown = pp.published_server_curve("Intel Xeon Platinum 8180", 1, 96.0, 6, "", table=TABLE)
+    stranger = pp.published_server_curve("Intel Xeon Platinum 8180", 1, 96.0, 6, "Acme Servers", table=TABLE)
+    assert dell.curve.idle_w == pytest.approx(40.0) == unknown.curve.idle_w
+    assert hpe.curve.idle_w == pytest.approx(48.0)  # the result, Dell's, moved by HPE's +20 % against Dell's 0
+    assert stranger.curve.idle_w == pytest.approx(40.0)  # "other", which this table has no effect for
+    assert "to maker hpe" in hpe.notes and "maker unknown: not moved" in unknown.notes
+
+
+def test_server_makers_from_firmware_and_spec_names() -> None:
+    for vendor, maker in (("Dell Inc.", "dell"), ("HPE", "hpe"), ("Hewlett-Packard Company", "hpe"), ("HP", "hpe"),
+                          ("FUJITSU", "fujitsu"), ("Fujitsu Siemens Computers", "fujitsu"), ("Lenovo", "lenovo"),
+                          ("Supermicro", "supermicro"), ("Super Micro Computer, Inc.", "supermicro"),
+                          ("Cisco Systems Inc", "other"), ("", None), ("To Be Filled By O.E.M.", None)):
+        assert fp.server_maker(vendor) == maker, vendor
+
+
 def test_ram_gb_when_dimms_unknown_and_no_move_when_memory_unknown() -> None:
-    by_ram = pp.published_server_curve("Intel Xeon Platinum 8180", 1, 384.0, None, TABLE)
+    by_ram = pp.published_server_curve("Intel Xeon Platinum 8180", 1, 384.0, None, table=TABLE)
     assert by_ram.curve.idle_w == pytest.approx(40.0 * 4.0 ** 0.25)
     assert "moved to 384 GB RAM" in by_ram.notes
-    unknown = pp.published_server_curve("Intel Xeon Platinum 8180", 1, 0.0, None, TABLE)
+    unknown = pp.published_server_curve("Intel Xeon Platinum 8180", 1, 0.0, None, table=TABLE)
     assert unknown.curve.idle_w == pytest.approx(40.0) and "not adjusted" in unknown.notes
 
 
 def test_no_match_for_other_sockets_or_other_cpus() -> None:
-    assert pp.published_server_curve("Intel Xeon Platinum 8180", 4, 768.0, 48, TABLE) is None
-    assert pp.published_server_curve("Intel(R) Xeon(R) Platinum 8180M CPU @ 2.50GHz", 2, 192.0, 12, TABLE) is None
-    assert pp.published_server_curve("Acme Hyperion 9000", 2, 192.0, 12, TABLE) is None
+    assert pp.published_server_curve("Intel Xeon Platinum 8180", 4, 768.0, 48, table=TABLE) is None
+    assert pp.published_server_curve("Intel(R) Xeon(R) Platinum 8180M CPU @ 2.50GHz", 2, 192.0, 12,
+                                     table=TABLE) is None
+    assert pp.published_server_curve("Acme Hyperion 9000", 2, 192.0, 12, table=TABLE) is None
 
 
 def test_curve_is_non_decreasing_even_when_the_median_dips() -> None:
-    dip = pp.PublishedResult("x", 8, 64.0, (100.0, 90.0) + tuple(100.0 + 10 * k for k in range(2, 11)))
-    table = pp.PublishedTable({"amd:7742/2": (dip,)}, {"dimms": (0.0,) * 11}, "", "")
-    curve = pp.published_server_curve("AMD EPYC 7742 64-Core Processor", 2, 64.0, 8, table).curve
+    dip = pp.PublishedResult("x", 8, 64.0, "dell", (100.0, 90.0) + tuple(100.0 + 10 * k for k in range(2, 11)))
+    table = pp.PublishedTable({"amd:7742/2": (dip,)}, {"dimms": pp.Adjustment((0.0,) * 11, {})}, "", "")
+    curve = pp.published_server_curve("AMD EPYC 7742 64-Core Processor", 2, 64.0, 8, table=table).curve
     watts = [curve.power_w(x) for x in range(0, 101)]
     assert all(a <= b for a, b in zip(watts, watts[1:]))
 
 
 def test_shipped_table_gives_the_published_curve_of_a_single_result() -> None:
-    """The issue's example: 1 x Platinum 8180, its one published result, at its own memory."""
+    """1 x Platinum 8180 (48 GB modelled at 27 / 160 W by the earlier fit): its one published result, at its own
+    memory and maker."""
     (only,) = pp.load_table().groups["intel:8180/1"]
-    match = pp.published_server_curve("Intel(R) Xeon(R) Platinum 8180 CPU @ 2.50GHz", 1, only.ram_gb, only.dimms)
+    match = pp.published_server_curve("Intel(R) Xeon(R) Platinum 8180 CPU @ 2.50GHz", 1, only.ram_gb, only.dimms,
+                                      only.maker)
     assert [match.curve.power_w(float(x)) for x in fp.LEVELS] == pytest.approx(list(only.watts))
     assert only.result_id in match.notes
 
