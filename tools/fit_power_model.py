@@ -7,14 +7,14 @@ Reads the training file (default ../shared/data/specpower_ssj2008_train.csv besi
 repository) and writes two package files:
 
 - collector/impact/data/server_power_published.json: the lookup, every result with its SPEC
-  id, DIMMs, RAM and wall power per level, grouped by CPU key and socket count
-  (published_power.cpu_key), and the within-CPU elasticities of power to memory;
+  id, DIMMs, RAM, maker and wall power per level, grouped by CPU key and socket count
+  (published_power.cpu_key), and the within-CPU effects of memory and of the server's maker;
 - collector/impact/data/server_power_model.json: the fallback, one ridge regression of
-  ln watts per load level (fitted_power.FEATURES plus one indicator per CPU generation), for
-  DIMMs and for RAM GB, with its validation.
+  ln watts per load level (fitted_power.FEATURES plus one indicator per CPU generation and per
+  maker), for DIMMs and for RAM GB, with its validation.
 
 Validation: the lookup leave-one-result-out (each result predicted from the other results of
-its CPU and socket count, elasticities refitted without it), the fallback grouped by CPU
+its CPU and socket count, effects refitted without it), the fallback grouped by CPU
 (leave-one-CPU-out: no CPU model is in both the training and the validation part) and by
 CPU launch year (trained on older CPUs, tested on newer ones), both against Boavizta's server
 profile computed by boaviztapi in-process on the same rows (--no-reference skips it). It

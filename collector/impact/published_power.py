@@ -149,12 +149,15 @@ def central_watts(results: tuple[PublishedResult, ...] | list[PublishedResult], 
             if adjustment is not None and value is not None:
                 log_w += adjustment.memory[k] * (math.log(value) - math.log(memory_of(r, memory)))
             if adjustment is not None and maker is not None:
-                effect = adjustment.makers
-                log_w += (effect[maker][k] if maker in effect else 0.0) - (effect[r.maker][k] if r.maker in effect
-                                                                          else 0.0)
+                log_w += _maker_effect(adjustment, maker, k) - _maker_effect(adjustment, r.maker, k)
             logs.append(log_w)
         out.append(math.exp(statistics.median(logs)))
     return out
+
+
+def _maker_effect(adjustment: Adjustment, maker: str, level: int) -> float:
+    effects = adjustment.makers.get(maker)
+    return effects[level] if effects is not None else 0.0
 
 
 def published_server_curve(cpu_name: str, sockets: int, ram_gb: float, ram_modules: int | None, vendor: str = "",
