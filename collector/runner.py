@@ -114,8 +114,10 @@ class Collector:
                            # then pass the reports queued ahead of them outside the Receive Maximum
                            # window, which held reports fill after a restart (docs/reliability.md).
                            Subscription("inventories", self.topics.all_inventories, 0),
-                           Subscription("collectors' statuses", self.topics.all_collector_statuses, 1),
+                           # The retained alerts before the statuses: a collector's own status starts its
+                           # evaluator's settling time, by which it has read the states already announced.
                            Subscription("budget alerts", self.topics.all_alerts, 1),
+                           Subscription("collectors' statuses", self.topics.all_collector_statuses, 1),
                            Subscription("the broker's dropped-message count", BROKER_DROPPED_TOPIC, 0,
                                         required=False)),
             status_topic=self.topics.collector_status(settings.id), session_expiry_s=settings.session_expiry_s,

@@ -148,7 +148,7 @@ def test_agents_reach_the_collector_over_tls_with_their_credentials(secured, inf
         feeder.take(10)
         wait_until(lambda: influxdb.query("SELECT count(power_w) AS n FROM fp_host WHERE host = 'host-a'",
                                           influx_db) == [{"time": 0, "n": 10}], what="10 samples over TLS")
-        assert "subscribed to reports, inventories, collectors' statuses, budget alerts, the broker's " \
+        assert "subscribed to reports, inventories, budget alerts, collectors' statuses, the broker's " \
                "dropped-message count" in collector.log_text(), "the ACL lets the collector watch broker drops"
     finally:
         feeder.stop()
