@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import msgspec
 
@@ -13,6 +13,7 @@ from fleetprint.agent.power.registry import PowerSettings, upgrade_flat_keys
 from fleetprint.agent.services import ServiceSettings
 from fleetprint.config import load_config
 from fleetprint.mqtt import MqttSettings
+from fleetprint.schema import MachineKind
 
 # In state_dir: the agent's heartbeat, read by `fleetprint agent health` (fleetprint/health.py).
 HEALTH_FILE = "health.json"
@@ -53,8 +54,8 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
 
     def check(self) -> None:
         """Cross-field rules that types alone cannot say."""
-        if self.host.kind is not None and self.host.kind not in ("server", "desktop", "laptop", "vm"):
-            raise ValueError("host.kind: must be one of server, desktop, laptop, vm")
+        if self.host.kind is not None and self.host.kind not in get_args(MachineKind):
+            raise ValueError(f"host.kind: must be one of {', '.join(get_args(MachineKind))}")
         if self.mqtt.password and self.mqtt.password_file:
             raise ValueError("mqtt.password: give password or password_file, not both")
         self.services.check()

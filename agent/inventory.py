@@ -102,7 +102,7 @@ def _machine_kind(facts: HostFacts, virt: Virtualisation, machine: Machine, batt
     type: ARM boards, whitebox servers). A container alone does not make a VM: it reports
     the kind of the machine it runs on."""
     if facts.kind:
-        return cast(MachineKind, facts.kind)  # one of the four: AgentConfig.check saw to it
+        return cast(MachineKind, facts.kind)  # one of MachineKind: AgentConfig.check saw to it
     if virt.vm:
         return "vm"
     return machine.kind or ("laptop" if battery else "server")

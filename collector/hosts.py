@@ -12,27 +12,29 @@ from fleetprint.collector.assets.footprint import AgentCoverage
 from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.impact.embodied import amortised_at_ms
 from fleetprint.collector.impact.grid import ZoneFactors, zone_factors
-from fleetprint.collector.impact.host_model import HostModel, build_host_model
+from fleetprint.collector.impact.host_model import WORKSTATION_KINDS, HostModel, build_host_model
+from fleetprint.collector.impact.workplace_power import external_monitors
 from fleetprint.collector.store.points import host_tag_parts
 from fleetprint.schema import Inventory
 
 log = logging.getLogger(__name__)
-TERMINAL_KINDS = ("laptop", "desktop")
 MAX_SHARED_WEIGHTS = 10_000  # distinct service weights kept for sharing
 
 
 def model_inputs(inventory: Inventory, site: str, zone: str) -> tuple:
     """What `build_host_model` reads of an inventory: hosts alike in these share one model.
 
-    Laptops and desktops are Boavizta archetypes whatever their parts; a VM is a share of
-    an archetype host with its CPU; a server depends on its CPU, memory and disks; the
-    SPECpower fit of either on the purchase year.
+    Workstations' power depends on their model name, CPU, built-in panel and year (their
+    manufacture on Boavizta's archetypes; their external monitors are the host's own, not the
+    model's); a VM is a share of an archetype host with its CPU; a server depends on its CPU,
+    memory and disks; the SPECpower fit of either on the purchase year.
     """
     base = (inventory.kind, site, zone, inventory.lifetime_years)
-    if inventory.kind in TERMINAL_KINDS:
-        return base
     cpu = inventory.cpu
     year = inventory.purchase_date.year if inventory.purchase_date else None
+    if inventory.kind in WORKSTATION_KINDS:
+        panels = tuple(m.diagonal_in for m in inventory.monitors if m.builtin)
+        return base + (inventory.model, cpu.model, cpu.sockets, cpu.tdp_w, year, panels)
     if inventory.kind == "vm":
         return base + (cpu.model, cpu.threads, cpu.tdp_w, year)
     disks = tuple((disk.kind, disk.size_gb) for disk in inventory.disks)
@@ -133,6 +135,8 @@ class HostRegistry:
             model = dataclasses.replace(shared, host_id=inventory.host_id,
                                         department=self.department(inventory, site),
                                         service_weights=self._service_weights(inventory, site),
+                                        monitors=external_monitors(inventory)
+                                        if inventory.kind in WORKSTATION_KINDS else (),
                                         amortised_at_ms=amortised_at_ms(inventory.purchase_date,
                                                                         shared.embodied.lifetime_h))
             model = dataclasses.replace(model, tag_head=host_tag_parts(model)[0])

@@ -171,7 +171,8 @@ class Rollups:
         sums = ", ".join(f"sum({field}) AS {field}" for field in IMPACT_FIELDS)
         rows = self.influxql.query(
             f"SELECT {sums}, count(energy_wh) AS samples, sum(interval_s) AS interval_s, "
-            f"sum(agent_dropped_samples) AS agent_dropped_samples, sum(gwp_gco2e_per_kwh) AS gwp_sum, "
+            f"sum(agent_dropped_samples) AS agent_dropped_samples, sum(monitor_energy_wh) AS monitor_energy_wh, "
+            f"sum(gwp_gco2e_per_kwh) AS gwp_sum, "
             f"min(gwp_gco2e_per_kwh) AS gwp_min, max(gwp_gco2e_per_kwh) AS gwp_max, min(pue) AS pue_min, "
             f"max(pue) AS pue_max FROM {HOST_MEASUREMENT} {where} {group}")
         past = {_key(row): row for row in self.influxql.query(
@@ -195,6 +196,7 @@ class Rollups:
                 # Always written, 0 when none: a recomputed point must overwrite every field.
                 "agent_dropped_samples": int(row["agent_dropped_samples"] or 0),
                 "past_lifetime_energy_wh": float(aged.get("energy_wh") or 0.0),
+                "monitor_energy_wh": float(row.get("monitor_energy_wh") or 0.0),
                 "past_lifetime_samples": int(aged.get("samples") or 0),
                 "gwp_gco2e_per_kwh_sum": _float(row["gwp_sum"]),
                 "gwp_gco2e_per_kwh_min": _float(row["gwp_min"]),

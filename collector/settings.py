@@ -137,12 +137,13 @@ class GridSettings(msgspec.Struct, forbid_unknown_fields=True):
 
 class LifetimeSettings(msgspec.Struct, forbid_unknown_fields=True):
     """Default lifetimes per kind of machine, in years, for hosts whose agent gives none
-    (else Boavizta's: 4 years for servers and laptops, 6 for desktops)."""
+    (else Boavizta's: 4 years for servers and laptops, 6 for desktops and thin clients)."""
 
     server: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
     vm: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
     desktop: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
     laptop: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
+    thin_client: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
 
 
 class AttributionSettings(msgspec.Struct, forbid_unknown_fields=True):

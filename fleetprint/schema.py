@@ -42,7 +42,9 @@ MeasuredWatts = Annotated[float, msgspec.Meta(ge=0.0, le=1e9)]
 # capacity (all cores): comparable with cpu_util_pct / 100.
 CpuShares = Annotated[dict[Label, Share], msgspec.Meta(max_length=256)]
 
-MachineKind = Literal["server", "desktop", "laptop", "vm"]
+# A thin client is named in the agent's config (host.kind): nothing the OS says tells one from a
+# small desktop. Collectors before it refuse an inventory of that kind: upgrade them first.
+MachineKind = Literal["server", "desktop", "laptop", "vm", "thin_client"]
 
 # Measured power channels a sample may carry, each the mean over the sample's interval, in W:
 POWER_CHANNELS = {

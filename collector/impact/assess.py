@@ -10,6 +10,7 @@ from fleetprint.collector.impact.footprint import SampleFootprint, sample_footpr
 from fleetprint.collector.impact.grid import GridFactors
 from fleetprint.collector.impact.host_model import HostModel
 from fleetprint.collector.impact.ladder import PowerEstimate, PowerLadder
+from fleetprint.collector.impact.monitors import MonitorLedger
 from fleetprint.collector.settings import AttributionSettings, SiteSettings
 from fleetprint.schema import Sample
 from fleetprint.timestamps import epoch_ms
@@ -26,21 +27,26 @@ class Assessor:
     """Per sample, and only formulas: boaviztapi has run once per host, when its inventory came."""
 
     def __init__(self, attribution: AttributionSettings, sites: Mapping[str, SiteSettings], grid: GridFactors,
-                 ladder: PowerLadder | None = None) -> None:
+                 ladder: PowerLadder | None = None, monitors: MonitorLedger | None = None) -> None:
         self.attribution = attribution
         self.site_pue = {name: site.pue for name, site in sites.items()}
         self.grid = grid
         self.ladder = ladder or PowerLadder()
+        self.monitors = monitors or MonitorLedger()
 
     def assess(self, model: HostModel, sample: Sample, time_ms: int | None = None) -> Assessment:
         """`time_ms`: the sample's `ts` in ms, when the caller has it already."""
         time_ms = epoch_ms(sample.ts) if time_ms is None else time_ms
         power = self.ladder.estimate(model, sample)
         gwp_per_wh, grid_source = self.grid.gwp_gco2e_per_wh(model.zone, model.site, time_ms)
+        monitor_w = self.monitors.power_w(model.host_id, model.monitors, time_ms - int(sample.interval_s * 1000),
+                                          time_ms) if model.monitors else 0.0
         fp = sample_footprint(model, sample, power, gwp_per_wh, grid_source, self.site_pue.get(model.site, 1.0),
-                              time_ms)
+                              time_ms, monitor_w)
         fractions = split(sample.cpu_shares, model.service_weights, self.attribution.idle_rule,
                           self.attribution.unallocated)
-        # Idle power scales with the power actually used (measured or calibrated), as the model's share of it.
+        # Idle power scales with the power actually used (measured or calibrated), as the model's share of it;
+        # monitors, on whatever the load, are shared out as idle power.
         idle_w = model.idle_w * (power.power_w / power.modelled_w) if power.modelled_w > 0 else 0.0
+        idle_w += monitor_w
         return Assessment(power, fp, service_footprints(fp, idle_w, fractions, sample.cpu_shares))

@@ -15,8 +15,9 @@ from fleetprint.timestamps import epoch_ms
 class SampleFootprint:
     """What one sample of one host cost: its power, from the ladder's `step`, and its impacts.
 
-    `impacts.energy_wh` is the machine's own energy; usage impacts count the site's PUE on top of
-    it (the datacentre's cooling and losses), with the carbon intensity from `grid_source`.
+    `power_w` and `impacts.energy_wh` are the machine's and its external monitors' (the monitors'
+    part, always modelled, in `monitor_power_w`); usage impacts count the site's PUE on top of
+    them (the datacentre's cooling and losses), with the carbon intensity from `grid_source`.
     """
 
     power_w: float
@@ -27,14 +28,17 @@ class SampleFootprint:
     grid_source: str = "boavizta"
     past_lifetime: bool = False
     calibration_ratio: float | None = None
+    monitor_power_w: float = 0.0
 
 
 def sample_footprint(model: HostModel, sample: Sample, power: PowerEstimate, gwp_gco2e_per_wh: float,
-                     grid_source: str, pue: float = 1.0, time_ms: int | None = None) -> SampleFootprint:
-    """The sample's energy at `power`, its usage impacts in its zone, its share of manufacture
-    (`time_ms`: the sample's `ts` in ms, when the caller has it already)."""
+                     grid_source: str, pue: float = 1.0, time_ms: int | None = None,
+                     monitor_power_w: float = 0.0) -> SampleFootprint:
+    """The sample's energy at `power` plus its monitors', its usage impacts in its zone, its share
+    of manufacture (`time_ms`: the sample's `ts` in ms, when the caller has it already)."""
     hours = sample.interval_s / 3600.0
-    energy_wh = power.power_w * hours
+    power_w = power.power_w + monitor_power_w
+    energy_wh = power_w * hours
     facility_wh = energy_wh * pue
     zone, embodied = model.zone, model.embodied
     time_ms = epoch_ms(sample.ts) if time_ms is None else time_ms
@@ -44,5 +48,5 @@ def sample_footprint(model: HostModel, sample: Sample, power: PowerEstimate, gwp
     impacts = Impacts(energy_wh, facility_wh * gwp_gco2e_per_wh, facility_wh * zone.adp_kgsbeq_per_wh,
                       facility_wh * zone.pe_mj_per_wh, embodied.gwp_gco2e_per_h * share,
                       None if adp_h is None else adp_h * share, None if pe_h is None else pe_h * share)
-    return SampleFootprint(power.power_w, power.step, impacts, pue, gwp_gco2e_per_wh * 1000.0, grid_source,
-                           past_lifetime, power.calibration_ratio)
+    return SampleFootprint(power_w, power.step, impacts, pue, gwp_gco2e_per_wh * 1000.0, grid_source,
+                           past_lifetime, power.calibration_ratio, monitor_power_w)

@@ -13,8 +13,11 @@ cached by the inventory's content; per sample only the formulas in power.py run.
 - vm: a share of a physical host, Boavizta's `platform_compute_medium` archetype with the
   VM's CPU model; the share is the VM's vCPUs over the host's hardware threads (from
   `[impact] vm_host_threads`, else the archetype with that CPU: 2 sockets of its threads).
-- laptop, desktop: Boavizta's `laptop-pro` and `desktop-pro` archetypes, used all day
-  (use_time_ratio 1): a fixed average power and fixed manufacture figures.
+- laptop, desktop, thin_client: power from the fit on makers' declared yearly consumption
+  (workplace_power.py, docs/power-model.md): idle from the kind, panel size, form factor,
+  product line and year, plus the CPU's TDP times SPECpower's watts per TDP watt along the load;
+  the external monitors' power when on, counted per sample (monitors.py). Manufacture figures:
+  Boavizta's `laptop-pro` and `desktop-pro` archetypes (a thin client takes the desktop's).
 
 Manufacture impacts are spread linearly over the lifetime. When the purchase date is
 known, hardware past purchase + lifetime is fully amortised: its samples carry no more
@@ -32,12 +35,13 @@ from fleetprint.collector.impact.boavizta import clean_cpu_name
 from fleetprint.collector.impact.embodied import EmbodiedRate, amortised_at_ms, embodied_rate, lifetime_hours
 from fleetprint.collector.impact.fitted_power import fitted_server_curve
 from fleetprint.collector.impact.grid import ZoneFactors
-from fleetprint.collector.impact.power import ConstantPower, PowerModel, ServerCurve
+from fleetprint.collector.impact.power import PowerModel, ServerCurve
 from fleetprint.collector.impact.published_power import published_server_curve
+from fleetprint.collector.impact.workplace_power import MonitorPower, external_monitors, workstation_curve
 from fleetprint.schema import Inventory
 
 ServerPowerModel = Literal["specpower_fit", "boavizta"]
-TERMINAL_POWER_MODELS = {"laptop": "boavizta_laptop_archetype", "desktop": "boavizta_desktop_archetype"}
+WORKSTATION_KINDS = ("laptop", "desktop", "thin_client")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,7 @@ class HostModel:
     tag_head: str = ""  # the host's line-protocol tags, escaped once by the registry (store/points.py)
     tag_tail: str = ""
     department: str = ""  # the host's own (its inventory's, else its site's): not a model input
+    monitors: tuple[MonitorPower, ...] = ()  # external monitors, each counted once per interval (monitors.py)
 
 
 def _specpower(inventory: Inventory, device, share: float) -> tuple[PowerModel, str, str]:
@@ -90,11 +95,14 @@ def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str,
     kind = inventory.kind
     share, cpu_matched, notes = 1.0, "", ""
     components_curve = None
-    if kind in ("laptop", "desktop"):
-        device = boavizta.build_terminal(kind, zone.zone)
-        power: PowerModel = ConstantPower(boavizta.terminal_average_power_w(device))
+    monitors: tuple[MonitorPower, ...] = ()
+    if kind in WORKSTATION_KINDS:
+        device = boavizta.build_terminal("laptop" if kind == "laptop" else "desktop", zone.zone)
+        fit = workstation_curve(inventory)
+        power: PowerModel = fit.curve
+        power_model, notes = fit.power_model, fit.notes
+        monitors = external_monitors(inventory)
         totals = boavizta.embodied_totals(device, boavizta.TERMINAL_EMBODIED_CRITERION)
-        power_model = TERMINAL_POWER_MODELS[kind]
     else:
         build = boavizta.server_dto_fields if kind == "server" else boavizta.vm_host_dto_fields
         device = boavizta.build_server(build(inventory, zone.zone))
@@ -125,4 +133,5 @@ def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str,
         idle_w=power.power_w(0.0),
         service_weights=dict(service_weights or {}),
         amortised_at_ms=amortised_at_ms(inventory.purchase_date, lifetime_h),
+        monitors=monitors,
     )

@@ -41,14 +41,4 @@ class ServerCurve:
         return self.with_components(self.cpu_w(load_pct), self.ram_w(load_pct))
 
 
-@dataclass(frozen=True, slots=True)
-class ConstantPower:
-    """A fixed average power whatever the load (Boavizta's user-terminal archetypes)."""
-
-    watts: float
-
-    def power_w(self, load_pct: float) -> float:
-        return self.watts
-
-
-PowerModel = ServerCurve | ConstantPower | FittedServerCurve
+PowerModel = ServerCurve | FittedServerCurve

@@ -96,8 +96,17 @@ def host_sample_line(model: HostModel, seq: int, sample: Sample, fp: SampleFootp
         f"net_tx_bytes={sample.net_tx_bytes}i,power_w={fp.power_w!r},{_impact_fields(fp.impacts)},"
         f"power_model={_string_field(model.power_model)}{_optional('calibration_ratio', fp.calibration_ratio)},"
         f"pue={fp.pue!r},gwp_gco2e_per_kwh={fp.gwp_gco2e_per_kwh!r},grid_source={_string_field(fp.grid_source)},"
-        f"past_lifetime={'true' if fp.past_lifetime else 'false'},seq={seq}i{dropped} {time_ms}"
+        f"past_lifetime={'true' if fp.past_lifetime else 'false'},seq={seq}i{dropped}"
+        f"{_monitor_fields(model, fp, sample)} {time_ms}"
     )
+
+
+def _monitor_fields(model: HostModel, fp: SampleFootprint, sample: Sample) -> str:
+    """A workstation's external monitors' part of power_w and energy_wh (0 when another host counted them)."""
+    if not model.monitors:
+        return ""
+    watts = fp.monitor_power_w
+    return f",monitor_power_w={watts!r},monitor_energy_wh={watts * sample.interval_s / 3600.0!r}"
 
 
 def service_sample_line(model: HostModel, service: str, sample: Sample, step: LadderStep,

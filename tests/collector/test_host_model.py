@@ -12,6 +12,7 @@ from fleetprint.collector.impact.footprint import SampleFootprint, sample_footpr
 from fleetprint.collector.impact.grid import zone_factors
 from fleetprint.collector.impact.host_model import HostModel, build_host_model
 from fleetprint.collector.impact.ladder import PowerEstimate
+from fleetprint.collector.impact.workplace_power import workstation_curve
 from fleetprint.impacts import LadderStep
 from fleetprint.schema import Cpu, Disk, Inventory, Sample
 
@@ -85,14 +86,16 @@ def test_vm_takes_its_vcpu_share_of_a_host() -> None:
     assert model.embodied.gwp_gco2e_per_h == pytest.approx(one_hour_kg * 1000 * share, rel=1e-3)
 
 
-@pytest.mark.parametrize("kind,archetype_power_w,embodied_kg,embodied_adpf_mj",
-                         [("laptop", 75.0, 181.0, 2410.0), ("desktop", 175.0, 277.0, 5110.0)])
-def test_user_terminals_use_boavizta_archetypes(kind: str, archetype_power_w: float, embodied_kg: float,
-                                                embodied_adpf_mj: float) -> None:
-    """Figures from boaviztapi's user_terminal.csv (laptop-pro, desktop-pro) and notes/boavizta.md."""
+@pytest.mark.parametrize("kind,embodied_kg,embodied_adpf_mj",
+                         [("laptop", 181.0, 2410.0), ("desktop", 277.0, 5110.0), ("thin_client", 277.0, 5110.0)])
+def test_workstations_power_from_the_declared_consumption_fit_embodied_from_boavizta_archetypes(
+        kind: str, embodied_kg: float, embodied_adpf_mj: float) -> None:
+    """Embodied figures from boaviztapi's user_terminal.csv (laptop-pro, desktop-pro) and notes/boavizta.md;
+    power from workplace_power (tests/collector/test_workplace_power.py), following the load."""
     inventory = Inventory(host_id="t", taken_at=NOW, kind=kind, cpu=Cpu(model="Intel Core i5-8350U"), ram_gb=16)
     model = build_host_model(inventory, zone_factors("FRA"), "office")
-    assert model.power.power_w(0.0) == model.power.power_w(100.0) == archetype_power_w
+    assert model.power == workstation_curve(inventory).curve and model.power_model == f"tec_fit_{kind}"
+    assert model.power.power_w(0.0) < model.power.power_w(50.0) < model.power.power_w(100.0)
     assert model.embodied.total_gwp_kgco2e == pytest.approx(embodied_kg)
     # Boavizta has no manufacture PE for user terminals: ADPf (fossil resources, MJ) stands for it.
     assert model.embodied.total_pe_mj == pytest.approx(embodied_adpf_mj)
