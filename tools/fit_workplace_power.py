@@ -127,7 +127,6 @@ def load_training(path: Path) -> pd.DataFrame:
     df = df[df["category"].notna()].reset_index(drop=True)
     df["year"] = df["report_date"].astype(str).str.extract(r"((?:19|20)\d\d)")[0].astype(float)
     df["form"] = df["name"].map(wp.form_factor)
-    df.loc[df["category"] == "desktop", "form"] = df.loc[df["category"] == "desktop", "form"].fillna("tower")
     df["workstation_line"] = df["name"].map(lambda n: float(wp.workstation_line(str(n))))
     df["idle_w"] = [idle_from_tec(c, t, f) for c, t, f in zip(df["category"], df["yearly_tec"], df["form"])]
     document = df["sources_hash"].fillna(df["name"]).astype(str)
@@ -137,7 +136,7 @@ def load_training(path: Path) -> pd.DataFrame:
 
 def design(df: pd.DataFrame, name: str, medians: dict) -> np.ndarray:
     """The regression `name`'s feature matrix, as workplace_power.idle_w builds x for an inventory."""
-    year = df["year"].fillna(medians["year"]).clip(*medians["year_range"]) - YEAR_ORIGIN
+    year = df["year"].fillna(df["category"].map(medians["year"])).clip(*medians["year_range"]) - YEAR_ORIGIN
     sizes = df["screen_size"].where(df["screen_size"] > 0)
     columns = {
         "const": np.ones(len(df)),
@@ -154,15 +153,22 @@ REGRESSION_CATEGORY = {"laptop": "laptop", "desktop": "desktop", "desktop_form_u
                        "thin_client": "thin_client", "monitor": "monitor"}
 
 
+def rows_of(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The rows a regression is fitted on: its category's; for `desktop`, those whose name gives the form."""
+    rows = df[df["category"] == REGRESSION_CATEGORY[name]]
+    return rows[rows["form"].notna()] if name == "desktop" else rows
+
+
 def medians_of(df: pd.DataFrame) -> dict:
     years = df["year"].dropna()
-    return {"year": float(years.median()), "year_range": (int(years.min()), int(years.max())),
+    return {"year": {c: float(y.median()) for c, y in df.groupby("category")["year"]},
+            "year_range": (int(years.min()), int(years.max())),
             "screen_in": float(df.loc[df["category"] == "laptop", "screen_size"].where(lambda s: s > 0).median()),
             "diagonal_in": float(df.loc[df["category"] == "monitor", "screen_size"].where(lambda s: s > 0).median())}
 
 
 def fit_regression(df: pd.DataFrame, name: str, medians: dict) -> np.ndarray:
-    rows = df[df["category"] == REGRESSION_CATEGORY[name]]
+    rows = rows_of(df, name)
     x, y = design(rows, name, medians), np.log(rows["idle_w"].clip(lower=0.5).to_numpy())
     # A small ridge on the slopes (not the constant) keeps thin data (thin clients) stable.
     penalty = np.eye(x.shape[1]) * 1e-3
@@ -187,7 +193,7 @@ def scores(predicted: np.ndarray, declared: np.ndarray) -> dict:
 
 
 def cross_validate(df: pd.DataFrame, name: str) -> dict:
-    rows = df[df["category"] == REGRESSION_CATEGORY[name]]
+    rows = rows_of(df, name)
     predicted = np.empty(len(rows))
     median_only = np.empty(len(rows))
     for k in range(CV_FOLDS):
@@ -197,12 +203,15 @@ def cross_validate(df: pd.DataFrame, name: str) -> dict:
         medians = medians_of(train)
         coefficients = fit_regression(train, name, medians)
         predicted[test] = predict_tec(rows[test], name, coefficients, medians)
-        median_only[test] = train.loc[train["category"] == REGRESSION_CATEGORY[name], "yearly_tec"].median()
+        median_only[test] = rows_of(train, name)["yearly_tec"].median()
     declared = rows["yearly_tec"].to_numpy()
     category = REGRESSION_CATEGORY[name]
     on_share = 1.0 if category == "monitor" else COMPUTER_MODES[category]["long_idle"] + \
         COMPUTER_MODES[category]["short_idle"]
-    result = {"fitted": scores(predicted, declared), "category_median": scores(median_only, declared)}
+    medians = medians_of(df)
+    in_sample = predict_tec(rows, name, fit_regression(df, name, medians), medians)
+    result = {"fitted": scores(predicted, declared), "in_sample": scores(in_sample, declared),
+              "category_median": scores(median_only, declared)}
     if category in ARCHETYPE_W:
         result["boavizta_archetype"] = scores(np.full(len(rows), ARCHETYPE_W[category] * HOURS_PER_YEAR_KWH
                                                       * on_share), declared)
@@ -238,14 +247,13 @@ def fit_all(df: pd.DataFrame, specpower: Path) -> dict:
     return {
         "year_origin": YEAR_ORIGIN,
         "year_range": list(medians["year_range"]),
-        "median_year": {c: float(df.loc[df["category"] == c, "year"].median())
-                        for c in ("laptop", "desktop", "thin_client", "monitor")},
+        "median_year": medians["year"],
         "median_screen_in": medians["screen_in"],
         "median_diagonal_in": medians["diagonal_in"],
         "min_idle_w": MIN_IDLE_W,
         "regressions": {name: {"features": list(wp.FEATURES[name]),
                                "coefficients": [round(float(c), 6) for c in fit_regression(df, name, medians)],
-                               "rows": int((df["category"] == REGRESSION_CATEGORY[name]).sum())}
+                               "rows": int(len(rows_of(df, name)))}
                         for name in wp.FEATURES},
         "duty_cycle": {"computers": COMPUTER_MODES, "assumed": MODE_ASSUMPTIONS, "monitor": MONITOR_MODES,
                        "monitor_sleep_w": MONITOR_SLEEP_W},

@@ -289,8 +289,3 @@ def embodied_totals(device, criteria_names: dict[str, str]) -> dict[str, float]:
 def lifetime_hours(device) -> float:
     """Boavizta's default lifetime for the device, in hours."""
     return float(device.usage.hours_life_time.value)
-
-
-def terminal_average_power_w(device) -> float:
-    """A user terminal's average power in use, from its archetype."""
-    return float(device.usage.avg_power.value)

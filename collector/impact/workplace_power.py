@@ -47,7 +47,7 @@ FEATURES = {
 # --- What the model reads of a name ----------------------------------------------------
 
 _FORM_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("aio", re.compile(r"all[- ]?in[- ]?one|\baio\b|\bimac\b|surface studio", re.I)),
+    ("aio", re.compile(r"all[- ]?in[- ]?one|\baio\b|\bimac|surface studio", re.I)),
     ("micro", re.compile(r"\bmicro\b|\bultra\b|\bmini\b(?! ?tower)|\btiny\b|\bnuc\b|\bcompact\b|\bdm\b", re.I)),
     ("sff", re.compile(r"small form factor|\bsff\b|\bslim\b|\bsf\b", re.I)),
     ("tower", re.compile(r"\btower\b|\bmt\b|\brack\b|\bmini ?tower\b", re.I)),

@@ -21,7 +21,7 @@ from fleetprint.collector.store.points import (
     service_sample_line,
 )
 from fleetprint.impacts import IMPACT_FIELDS, Impacts, LadderStep
-from fleetprint.schema import Cpu, Inventory, Sample
+from fleetprint.schema import Cpu, Inventory, Monitor, Sample
 from fleetprint.timestamps import epoch_ms
 
 T0 = datetime(2026, 11, 2, 10, 0, 30, tzinfo=timezone.utc)
@@ -30,7 +30,8 @@ SAMPLE = Sample(ts=T0, interval_s=30, cpu_util_pct=37.25, mem_used_bytes=7 << 30
 
 
 def _model(kind: str, site: str, department: str = "") -> HostModel:
-    inventory = Inventory(host_id="web 01,a=b", taken_at=T0, kind=kind, ram_gb=64,
+    monitors = [Monitor(maker="DEL", serial="CN0A", diagonal_in=27.0)] if kind == "desktop" else []
+    inventory = Inventory(host_id="web 01,a=b", taken_at=T0, kind=kind, ram_gb=64, monitors=monitors,
                           cpu=Cpu(model="Intel Xeon Gold 6130", sockets=2, cores=32, threads=64))
     return dataclasses.replace(build_host_model(inventory, zone_factors("FRA"), site), department=department)
 
@@ -41,8 +42,9 @@ def _footprints() -> list[SampleFootprint]:
     full = SampleFootprint(power_w=212.5, step=LadderStep.WALL, impacts=impacts, pue=1.4, gwp_gco2e_per_kwh=98.0,
                            grid_source="profile", past_lifetime=False, calibration_ratio=1.0734)
     aged = dataclasses.replace(impacts, embodied_adp_kgsbeq=None, embodied_pe_mj=None, embodied_gwp_gco2e=0.0)
-    return [full, *(dataclasses.replace(full, impacts=aged, calibration_ratio=None, step=step, past_lifetime=True)
-                    for step in LadderStep if step is not LadderStep.WALL)]
+    return [full, dataclasses.replace(full, monitor_power_w=21.25),
+            *(dataclasses.replace(full, impacts=aged, calibration_ratio=None, step=step, past_lifetime=True)
+              for step in LadderStep if step is not LadderStep.WALL)]
 
 
 def _impact_fields(impacts: Impacts) -> dict[str, float | None]:
@@ -60,10 +62,12 @@ def _generic_host_line(model: HostModel, fp: SampleFootprint, dropped: int | Non
         "calibration_ratio": fp.calibration_ratio, "pue": fp.pue, "gwp_gco2e_per_kwh": fp.gwp_gco2e_per_kwh,
         "grid_source": fp.grid_source, "past_lifetime": fp.past_lifetime, "seq": 42,
         "agent_dropped_samples": dropped,
+        **({"monitor_power_w": fp.monitor_power_w, "monitor_energy_wh": fp.monitor_power_w * 30 / 3600}
+           if model.monitors else {}),
     }, epoch_ms(s.ts))
 
 
-@pytest.mark.parametrize("kind", ["server", "laptop"])
+@pytest.mark.parametrize("kind", ["server", "laptop", "desktop"])
 @pytest.mark.parametrize("site", ["lyon-dc2", "Town hall, floor=2"])
 @pytest.mark.parametrize("department", ["", "Finance, floor=2"])
 @pytest.mark.parametrize("cached_tags", [False, True])
