@@ -25,7 +25,7 @@ from fleetprint.simulator.publisher import MAX_IN_FLIGHT, Plan, expected_message
 log = logging.getLogger("fleetprint.simulator")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+)([smhdw])")
-_KIND_NAMES = {"server": "server", "vm": "VM", "desktop": "desktop", "laptop": "laptop"}
+_KIND_NAMES = {"server": "server", "vm": "VM", "desktop": "desktop", "laptop": "laptop", "thin_client": "thin client"}
 _MQTT_DEFAULTS = MqttSettings()
 
 
@@ -77,7 +77,10 @@ def _kind_shares(text: str) -> dict[str, float]:
               help="Number of simulated hosts.")
 @click.option("--seed", default=1, show_default=True, help="The same seed gives the same fleet and the same samples.")
 @click.option("--kinds", default="server=35,vm=30,desktop=20,laptop=15", show_default=True,
-              help="Shares of each kind of machine.")
+              help="Shares of each kind of machine (server, vm, desktop, laptop, thin_client).")
+@click.option("--workstation-hours", is_flag=True,
+              help="Desktops, laptops and thin clients report only while on (weekdays in office hours; one in ten "
+                   "desktops never off), as agents of machines off or asleep do; else around the clock.")
 @click.option("--interval", default=30, show_default=True, type=click.IntRange(1, 86_400),
               help="Seconds each sample covers.")
 @click.option("--estate", "estate_path", type=click.Path(dir_okay=False, writable=True),
@@ -100,7 +103,8 @@ def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | No
              mqtt_topic_prefix: str | None, host_count: int,
              seed: int, kinds: str, interval: int, estate_path: str | None, backfill: int | None, live: bool,
              duration: int | None,
-             samples_per_report: int, rate: float, max_in_flight: int, processes: int, log_level: str) -> None:
+             samples_per_report: int, rate: float, max_in_flight: int, processes: int, log_level: str,
+             workstation_hours: bool = False) -> None:
     """Publish a simulated fleet's inventories and reports through the broker, with the agent's wire format.
 
     \b
@@ -116,7 +120,7 @@ def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | No
     now = time.time()
     try:
         fleet = generate_fleet(host_count, seed, datetime.fromtimestamp(now, timezone.utc).date(),
-                               FleetSpec(kind_shares=_kind_shares(kinds)))
+                               FleetSpec(kind_shares=_kind_shares(kinds), workstation_hours=workstation_hours))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--kinds") from None
     if estate_path:
@@ -146,7 +150,8 @@ def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | No
     with tqdm(total=None if None in expected else sum(expected), unit="msg", disable=None, dynamic_ncols=True) as bar:
         totals = run(plans, bar.update)
     statuses = totals.messages - totals.inventories - totals.reports
-    counts = {name: sum(host.kind == kind for host in fleet) for kind, name in _KIND_NAMES.items()}
+    counts = {name: sum(host.kind == kind for host in fleet) for kind, name in _KIND_NAMES.items()
+              if kind != "thin_client" or any(host.kind == kind for host in fleet)}
     kinds_text = ", ".join(f"{count} {name}{'' if count == 1 else 's'}" for name, count in counts.items())
     click.echo(f"simulated {len(fleet)} hosts ({kinds_text}), seed {seed}, interval {interval} s")
     click.echo(f"sent {totals.messages} messages in {totals.seconds:.1f} s: {totals.inventories} inventories, "

@@ -23,14 +23,15 @@ from pathlib import Path
 from typing import Literal
 
 from fleetprint import __version__
-from fleetprint.schema import Cpu, Disk, Inventory, MachineKind
+from fleetprint.schema import Cpu, Disk, Inventory, MachineKind, Monitor
 
-KINDS: tuple[MachineKind, ...] = ("server", "vm", "desktop", "laptop")
-ID_PREFIXES: dict[str, str] = {"server": "srv", "vm": "vm", "desktop": "dt", "laptop": "lt"}
+KINDS: tuple[MachineKind, ...] = ("server", "vm", "desktop", "laptop", "thin_client")
+WORKSTATION_KINDS = ("desktop", "laptop", "thin_client")
+ID_PREFIXES: dict[str, str] = {"server": "srv", "vm": "vm", "desktop": "dt", "laptop": "lt", "thin_client": "tc"}
 DEFAULT_KIND_SHARES: dict[str, float] = {"server": 0.35, "vm": 0.30, "desktop": 0.20, "laptop": 0.15}
 # Hardware older than purchase + lifetime carries no more embodied impacts: ages are drawn up
 # to 1.4 lifetimes, so that about 30 % of the physical machines are past theirs.
-LIFETIME_YEARS: dict[str, float] = {"server": 5.0, "desktop": 5.0, "laptop": 4.0}
+LIFETIME_YEARS: dict[str, float] = {"server": 5.0, "desktop": 5.0, "laptop": 4.0, "thin_client": 5.0}
 _MAX_AGE_FACTOR = 1.4
 _CPU_GENERATION = timedelta(days=3 * 365)  # a machine's CPU was released at most this long before its purchase
 
@@ -87,12 +88,18 @@ _VENDORS: dict[str, tuple[tuple[str, str], ...]] = {
     "vm": (("QEMU", "Standard PC (Q35 + ICH9, 2009)"), ("VMware, Inc.", "VMware Virtual Platform")),
     "desktop": (("Dell Inc.", "OptiPlex 7090"), ("HP", "EliteDesk 800 G6"), ("Lenovo", "ThinkCentre M70q")),
     "laptop": (("Lenovo", "ThinkPad T14 Gen 3"), ("Dell Inc.", "Latitude 5430"), ("HP", "EliteBook 840 G8")),
+    "thin_client": (("Dell Inc.", "Wyse 5070 Thin Client"), ("HP", "t640 Thin Client"), ("Lenovo", "ThinCentre M625q")),
 }
+# External monitors (EDID maker id, model, diagonal in inches) and laptop panels.
+_MONITORS = (("DEL", "DELL P2422H", 23.8), ("DEL", "DELL U2722D", 27.0), ("HPN", "HP E24 G5", 23.8),
+             ("LEN", "LEN T24i-30", 23.8), ("SAM", "S24R650", 23.8), ("DEL", "DELL P2222H", 21.5))
+_PANELS = (13.3, 14.0, 14.0, 15.6)
 _OS: dict[str, tuple[str, ...]] = {
     "server": ("Debian GNU/Linux 12 (bookworm)", "Ubuntu 22.04.4 LTS", "Red Hat Enterprise Linux 9.3 (Plow)"),
     "vm": ("Debian GNU/Linux 12 (bookworm)", "Ubuntu 24.04.1 LTS", "Rocky Linux 9.4 (Blue Onyx)"),
     "desktop": ("Ubuntu 22.04.4 LTS", "Ubuntu 24.04.1 LTS", "Fedora Linux 40 (Workstation Edition)"),
     "laptop": ("Ubuntu 24.04.1 LTS", "Fedora Linux 40 (Workstation Edition)", "Debian GNU/Linux 12 (bookworm)"),
+    "thin_client": ("Ubuntu 22.04.4 LTS", "Debian GNU/Linux 12 (bookworm)"),
 }
 _VIRTUALISATION = {"QEMU": "kvm", "VMware, Inc.": "vmware"}
 
@@ -120,6 +127,7 @@ class FleetSpec:
     wall_share: float = 0.2  # servers whose BMC the agent reads (exactly: the 1st, 6th, 11th... server)
     rapl_share: float = 0.5  # physical machines whose RAPL counters the agent reads
     process_rules_share: float = 0.7  # hosts that measure their services' CPU time (else weights only)
+    workstation_hours: bool = False  # workstations report only while on (load.py), not around the clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +154,8 @@ class VirtualHost:
     process_rules: bool
     wall: bool
     rapl: bool
+    monitors: tuple[Monitor, ...] = ()
+    sleeps: bool = False  # off or asleep outside its working hours: no reports then (load.py)
 
     @property
     def battery(self) -> bool:
@@ -173,7 +183,7 @@ class VirtualHost:
             zone=self.site.zone,
             purchase_date=self.purchase_date, lifetime_years=self.lifetime_years,
             services={service.name: weight for service, weight in self.services},
-            power_sources=self.power_sources(),
+            power_sources=self.power_sources(), monitors=list(self.monitors),
         )
 
 
@@ -248,12 +258,13 @@ def generate_fleet(count: int, seed: int, reference: date, spec: FleetSpec = Fle
 def _host(host_id: str, kind: MachineKind, seed: int, reference: date, spec: FleetSpec, wall: bool) -> VirtualHost:
     rng = random.Random(f"{seed}/{host_id}")
     role: tuple[SiteRole, ...] = {"server": ("datacentre",), "vm": ("datacentre",), "desktop": ("office",),
-                                  "laptop": ("office", "remote")}[kind]
+                                  "laptop": ("office", "remote"), "thin_client": ("office",)}[kind]
     sites = [site for site in spec.sites if site.role in role] or list(spec.sites)
     site = rng.choice(sites)
     lifetime = LIFETIME_YEARS.get(kind, LIFETIME_YEARS["server"])  # a VM's CPU: its physical host's age
     bought = reference - timedelta(days=round(rng.uniform(0.0, _MAX_AGE_FACTOR * lifetime) * 365.25))
-    cpu = _cpu_for(rng, cpu_classes()["server" if kind == "vm" else kind], bought)
+    cpu_class = {"vm": "server", "thin_client": "laptop"}.get(kind, kind)
+    cpu = _cpu_for(rng, cpu_classes()[cpu_class], bought)
     vendor, model = rng.choice(_VENDORS[kind])
     if kind == "server" or kind == "vm":
         services = _pick_services(rng, spec.services, rng.choice((1, 1, 2, 2, 3)))
@@ -271,6 +282,9 @@ def _host(host_id: str, kind: MachineKind, seed: int, reference: date, spec: Fle
         threads = rng.choice((2, 2, 4, 4, 8, 16))
         ram_modules, ram_gb = None, float(threads * rng.choice((2, 4, 4, 8)))
         disks = (Disk(name="vda", kind="unknown", size_gb=float(rng.choice((40, 80, 120, 200)))),)
+    elif kind == "thin_client":
+        threads, ram_modules, ram_gb = cpu.threads, 1, float(rng.choice((4, 8)))
+        disks = (Disk(name="mmcblk0", kind="ssd", size_gb=float(rng.choice((16, 32, 64)))),)
     else:
         threads = cpu.threads
         ram_modules = 2 if kind == "desktop" else rng.choice((1, 2))
@@ -288,7 +302,26 @@ def _host(host_id: str, kind: MachineKind, seed: int, reference: date, spec: Fle
         purchase_date=None if kind == "vm" else bought, lifetime_years=None if kind == "vm" else lifetime,
         services=services, process_rules=rng.random() < spec.process_rules_share, wall=wall,
         rapl=kind != "vm" and rng.random() < spec.rapl_share,
+        monitors=_monitors(random.Random(f"{seed}/{host_id}/monitors"), host_id, kind, site, bought),
+        sleeps=spec.workstation_hours and kind in WORKSTATION_KINDS,
     )
+
+
+def _monitors(rng: random.Random, host_id: str, kind: MachineKind, site: Site, bought: date) -> tuple[Monitor, ...]:
+    """A workstation's displays, drawn from a stream of their own (the rest of a host is as before
+    monitors were simulated): one or two external monitors on a desk, a laptop's own panel and at
+    the office a docked monitor half the time. Serial numbers are the host's, so none is shared."""
+    if kind not in WORKSTATION_KINDS:
+        return ()
+    panels: list[Monitor] = []
+    if kind == "laptop":
+        panels.append(Monitor(maker="LGD", model="", diagonal_in=rng.choice(_PANELS), year=bought.year, builtin=True))
+    count = rng.choice((1, 2, 2)) if kind != "laptop" else int(site.role == "office" and rng.random() < 0.5)
+    for n in range(count):
+        maker, model, diagonal = rng.choice(_MONITORS)
+        panels.append(Monitor(maker=maker, model=model, serial=f"{host_id.upper()}-{n}", diagonal_in=diagonal,
+                              year=bought.year - rng.choice((0, 0, 1, 2))))
+    return tuple(panels)
 
 
 def _cpu_for(rng: random.Random, specs: tuple[CpuSpec, ...], bought: date) -> CpuSpec:

@@ -13,6 +13,12 @@ and any process can compute any host at any time.
   backup), with heavy disk writes and network receive.
 
 On top: a slow wander (hourly knots, smoothly interpolated) and per-sample jitter.
+
+A workstation that sleeps (`simulate --workstation-hours`) reports only while on, as an agent
+does: on weekdays from its user's arrival (7:30-9:30 local) to departure (17:00-19:00), each host
+its own; one in ten desktops and thin clients is never switched off. A laptop's battery reads
+the collector's workstation model (collector/impact/workplace_power.py) at the sample's load,
+on the battery's side of the charger.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from fleetprint.collector.impact.workplace_power import workstation_curve
 from fleetprint.schema import Sample
 from fleetprint.simulator.fleet import Pattern, VirtualHost
 
@@ -52,6 +59,8 @@ _NIGHTLY_FULL = _curve((0, 0.02), (1, 0.02), (1.25, 1.0), (6, 1.0), (6.25, 0.02)
 _WANDER, _JITTER, _MEMORY, _WALL, _WALL_GAP, _RAPL, _BATTERY, _ON_BATTERY = range(8)
 _IO = 8  # to 11: the four byte counters
 _PROFILE = 16  # to 23: the host's fixed traits
+_HOURS = 24  # to 26: a sleeping workstation's arrival, departure and never-off draws
+CHARGER_EFFICIENCY = 0.88  # a laptop's battery feeds it directly: the wall figure less the charger's loss
 
 
 def _mix(x: int) -> int:
@@ -102,8 +111,8 @@ class LoadModel:
         self.host = host
         key = self.key = host.key
         trait = [uniform(key, 0, _PROFILE + n) for n in range(8)]
-        floor, peak = {"server": ((2, 8), (20, 70)), "vm": ((1, 5), (30, 85)),
-                       "desktop": ((1, 4), (15, 50)), "laptop": ((1, 4), (15, 45))}[host.kind]
+        floor, peak = {"server": ((2, 8), (20, 70)), "vm": ((1, 5), (30, 85)), "desktop": ((1, 4), (15, 50)),
+                       "laptop": ((1, 4), (15, 45)), "thin_client": ((1, 4), (10, 30))}[host.kind]
         self.floor_pct = floor[0] + (floor[1] - floor[0]) * trait[0]
         self.peak_pct = peak[0] + (peak[1] - peak[0]) * trait[1]
         self.memory_base = 0.25 + 0.3 * trait[2]
@@ -124,6 +133,19 @@ class LoadModel:
         self.wall_idle_w = psu * (30 + 0.12 * tdp + 0.07 * host.ram_gb + disks_idle)
         self.wall_max_w = psu * (45 + 1.0 * tdp + 0.16 * host.ram_gb + disks_max)
         self.package_tdp_w = tdp
+        self.arrive_h = 7.5 + 2.0 * uniform(key, 0, _HOURS)
+        self.leave_h = 17.0 + 2.0 * uniform(key, 0, _HOURS + 1)
+        self.never_off = host.kind != "laptop" and uniform(key, 0, _HOURS + 2) < 0.1
+        self.battery_curve = workstation_curve(host.inventory(datetime(2000, 1, 1, tzinfo=timezone.utc))).curve \
+            if host.battery else None
+
+    def on(self, ts: int, interval_s: float) -> bool:
+        """Whether the host is on (its agent reports) over the interval that ends at `ts`."""
+        if not self.host.sleeps or self.never_off:
+            return True
+        local = datetime.fromtimestamp(ts - interval_s / 2, self.tz)
+        hour = local.hour + local.minute / 60
+        return local.weekday() < 5 and self.arrive_h <= hour < self.leave_h
 
     def sample(self, ts: int, interval_s: float) -> Sample:
         """The sample for the interval that ends at `ts` (epoch seconds, UTC)."""
@@ -178,7 +200,7 @@ class LoadModel:
                 readings["rapl_dram"] = round(host.ram_gb * (0.06 + 0.08 * load) * noise, 2)
         if host.battery and self._on_battery(local, ts):
             noise = 0.95 + 0.1 * uniform(key, ts, _BATTERY)
-            readings["battery"] = round((5.5 + 0.8 * host.cpu.tdp_w * load**0.8) * noise, 2)
+            readings["battery"] = round(self.battery_curve.power_w(load * 100) * CHARGER_EFFICIENCY * noise, 2)
         return readings
 
     def _on_battery(self, local: datetime, ts: int) -> bool:

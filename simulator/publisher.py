@@ -74,7 +74,9 @@ def sample_times(start: int, end: int, interval_s: int) -> list[int]:
 
 
 def expected_messages(plan: Plan) -> int | None:
-    """How many messages the plan sends in all; None when it runs until stopped."""
+    """How many messages the plan sends in all; None when it runs until stopped or hosts sleep."""
+    if any(host.sleeps for host in plan.hosts):
+        return None
     hosts = len(plan.hosts)
     total = hosts  # inventories
     if plan.backfill:
@@ -253,16 +255,16 @@ class Worker:
         interval = self.plan.interval_s
         seq = times[-1] // interval
         for batch in _batched(self.models, _BATCH_HOSTS):
-            payloads = [
-                (self.topics.report(model.host.host_id), encode_report(Report(
-                    host_id=model.host.host_id, seq=seq, samples=[model.sample(ts, interval) for ts in times])))
-                for model in batch
-            ]
-            for topic, payload in payloads:
-                if not self.publisher.publish(topic, payload):
+            reports = [(model.host.host_id, [model.sample(ts, interval) for ts in times if model.on(ts, interval)])
+                       for model in batch]
+            for host_id, samples in reports:
+                if not samples:  # off or asleep: its agent sends nothing
+                    continue
+                payload = encode_report(Report(host_id=host_id, seq=seq, samples=samples))
+                if not self.publisher.publish(self.topics.report(host_id), payload):
                     return False
                 self.count(REPORTS, 1)
-                self.count(SAMPLES, len(times))
+                self.count(SAMPLES, len(samples))
         return True
 
     def _backfill(self, start: int, end: int) -> None:

@@ -21,7 +21,7 @@ import pytest
 from fleetprint.mqtt import MqttSettings, make_client
 from fleetprint.schema import Report, decode_inventory, decode_report, encode
 from fleetprint.simulator.cli import Duration
-from fleetprint.simulator.fleet import KINDS, cpu_table_path, generate_fleet, kind_counts
+from fleetprint.simulator.fleet import KINDS, FleetSpec, cpu_table_path, generate_fleet, kind_counts
 from fleetprint.simulator.load import LoadModel, activity
 from fleetprint.simulator.publisher import sample_times
 
@@ -53,10 +53,10 @@ def test_the_fleet_is_reproducible_and_each_host_is_stable_as_the_fleet_grows(fl
 
 def test_the_fleet_has_every_kind_several_sites_and_services(fleet) -> None:
     assert kind_counts(100, {"server": 35, "vm": 30, "desktop": 20, "laptop": 15}) == {
-        "server": 35, "vm": 30, "desktop": 20, "laptop": 15}
+        "server": 35, "vm": 30, "desktop": 20, "laptop": 15, "thin_client": 0}
     assert kind_counts(12, {"server": 0.35, "vm": 0.30, "desktop": 0.20, "laptop": 0.15}) == {
-        "server": 4, "vm": 4, "desktop": 2, "laptop": 2}
-    assert {host.kind for host in fleet} == set(KINDS)
+        "server": 4, "vm": 4, "desktop": 2, "laptop": 2, "thin_client": 0}
+    assert {host.kind for host in fleet} == set(KINDS) - {"thin_client"}  # none by default
     assert all(re.fullmatch(r"sim-(srv|vm|dt|lt)-\d{4}", host.host_id) for host in fleet)
     assert len({host.host_id for host in fleet}) == len(fleet)
     assert len({host.site.name for host in fleet}) >= 4
@@ -116,6 +116,27 @@ def test_power_sources_per_kind(fleet) -> None:
     assert not any(host.rapl for host in fleet if host.kind == "vm")
     assert all(host.battery == (host.kind == "laptop") for host in fleet)
     assert {host.rapl for host in fleet if host.kind != "vm"} == {True, False}
+
+
+def test_workstations_have_monitors_and_may_sleep() -> None:
+    fleet = generate_fleet(40, 5, REFERENCE, FleetSpec(kind_shares={"desktop": 1, "laptop": 1, "thin_client": 1,
+                                                                    "server": 1}, workstation_hours=True))
+    by_kind = {kind: [host for host in fleet if host.kind == kind] for kind in ("desktop", "laptop", "thin_client")}
+    assert all(re.fullmatch(r"sim-tc-\d{4}", host.host_id) for host in by_kind["thin_client"])
+    for host in by_kind["desktop"] + by_kind["thin_client"]:
+        assert 1 <= len(host.monitors) <= 2 and not any(m.builtin for m in host.monitors)
+    for host in by_kind["laptop"]:
+        assert [m.builtin for m in host.monitors][0] and len(host.monitors) <= 2
+    serials = [m.serial for host in fleet for m in host.monitors if not m.builtin]
+    assert len(serials) == len(set(serials)) > 20
+    assert all(host.sleeps == (host.kind != "server") for host in fleet)
+    assert generate_fleet(40, 5, REFERENCE)[0].monitors == ()  # servers: none
+    # Asleep at night and at weekends (save the few never switched off); reporting in the morning.
+    models = [LoadModel(host) for host in fleet if host.sleeps]
+    night, saturday, morning = at(2, 3, "Europe/Paris"), at(5, 11, "Europe/Paris"), at(2, 11, "Europe/Paris")
+    assert sum(m.on(night, 300) for m in models) == sum(m.on(saturday, 300) for m in models) < len(models) / 4
+    assert all(m.on(morning, 300) for m in models)
+    assert all(LoadModel(host).on(night, 300) for host in fleet if not host.sleeps)
 
 
 def test_inventories_and_reports_validate_with_the_wire_schema(fleet) -> None:
