@@ -86,7 +86,7 @@ _VENDORS: dict[str, tuple[tuple[str, str], ...]] = {
     "server": (("Dell Inc.", "PowerEdge R650"), ("Dell Inc.", "PowerEdge R740"), ("HPE", "ProLiant DL380 Gen10"),
                ("HPE", "ProLiant DL360 Gen11"), ("Lenovo", "ThinkSystem SR650")),
     "vm": (("QEMU", "Standard PC (Q35 + ICH9, 2009)"), ("VMware, Inc.", "VMware Virtual Platform")),
-    "desktop": (("Dell Inc.", "OptiPlex 7090"), ("HP", "EliteDesk 800 G6"), ("Lenovo", "ThinkCentre M70q")),
+    "desktop": (("Dell Inc.", "OptiPlex 7090"), ("HP", "HP EliteDesk 800 G6 Small Form Factor PC"), ("Lenovo", "ThinkCentre M70q")),
     "laptop": (("Lenovo", "ThinkPad T14 Gen 3"), ("Dell Inc.", "Latitude 5430"), ("HP", "EliteBook 840 G8")),
     "thin_client": (("Dell Inc.", "Wyse 5070 Thin Client"), ("HP", "t640 Thin Client"), ("Lenovo", "ThinCentre M625q")),
 }
@@ -263,8 +263,10 @@ def _host(host_id: str, kind: MachineKind, seed: int, reference: date, spec: Fle
     site = rng.choice(sites)
     lifetime = LIFETIME_YEARS.get(kind, LIFETIME_YEARS["server"])  # a VM's CPU: its physical host's age
     bought = reference - timedelta(days=round(rng.uniform(0.0, _MAX_AGE_FACTOR * lifetime) * 365.25))
-    cpu_class = {"vm": "server", "thin_client": "laptop"}.get(kind, kind)
-    cpu = _cpu_for(rng, cpu_classes()[cpu_class], bought)
+    cpus = cpu_classes()[{"vm": "server", "thin_client": "laptop"}.get(kind, kind)]
+    if kind == "thin_client":  # low-power parts only
+        cpus = tuple(spec for spec in cpus if spec.tdp_w <= 15) or cpus
+    cpu = _cpu_for(rng, cpus, bought)
     vendor, model = rng.choice(_VENDORS[kind])
     if kind == "server" or kind == "vm":
         services = _pick_services(rng, spec.services, rng.choice((1, 1, 2, 2, 3)))
