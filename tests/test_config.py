@@ -43,6 +43,12 @@ def test_bad_agent_config_names_file_key_and_reason(tmp_path: Path, text: str, k
     assert reason in caught.value.reason
 
 
+@pytest.mark.parametrize("kind", ["server", "desktop", "laptop", "vm", "thin_client"])
+def test_every_machine_kind_may_be_configured(tmp_path: Path, kind: str) -> None:
+    """A thin client is only ever named in the config: nothing the OS says tells one from a small desktop."""
+    assert load_agent_config(str(write(tmp_path, f"[host]\nkind = '{kind}'\n"))).host.kind == kind
+
+
 @pytest.mark.parametrize("text,key", [
     ("[impact]\ndefault_zone = 'XYZ'\n", "impact.default_zone"),
     ("[sites.paris]\nzone = 'QQQ'\n", "sites.paris.zone"),
