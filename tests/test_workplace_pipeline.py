@@ -85,6 +85,10 @@ def test_a_year_of_workstations_stores_the_models_energy(mosquitto, influxdb, in
         on_hours = [sum(load.on(ts, INTERVAL_S) for ts in sample_times(last - YEAR_S, last, INTERVAL_S))
                     for last in (end, end + INTERVAL_S)]
         assert len(rows) in on_hours, host.host_id
+        facts = influxdb.query(f"SELECT monitor_count, monitors_on_w FROM fp_inventory WHERE host = '{host.host_id}'",
+                               influx_db)[0]
+        assert (facts["monitor_count"], facts["monitors_on_w"]) == (len(external_monitors(inventory)),
+                                                                    pytest.approx(monitors_w))
         assert 1500 < len(rows) < (YEAR_S // INTERVAL_S + 1 if load.never_off else 4000), host.host_id
     laptop = next(host for host in fleet if host.kind == "laptop")
     assert any(m.builtin for m in laptop.monitors)

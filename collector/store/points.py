@@ -140,6 +140,8 @@ def inventory_line(inventory: Inventory, model: HostModel) -> str:
             "disk_count": len(inventory.disks),
             "disk_total_gb": float(sum(d.size_gb for d in inventory.disks)),
             "gpu_count": len(inventory.gpus),
+            "monitor_count": len(model.monitors),
+            "monitors_on_w": sum(m.on_w for m in model.monitors),
             "vendor": inventory.vendor,
             "model": inventory.model,
             "os": inventory.os,
