@@ -141,7 +141,7 @@ def inventory_line(inventory: Inventory, model: HostModel) -> str:
             "disk_total_gb": float(sum(d.size_gb for d in inventory.disks)),
             "gpu_count": len(inventory.gpus),
             "monitor_count": len(model.monitors),
-            "monitors_on_w": sum(m.on_w for m in model.monitors),
+            "monitors_on_w": float(sum(m.on_w for m in model.monitors)),
             "vendor": inventory.vendor,
             "model": inventory.model,
             "os": inventory.os,
