@@ -29,12 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fleetprint.collector.impact.boavizta import clean_cpu_name
 from fleetprint.collector.impact.fitted_power import FittedServerCurve, match_cpu
 from fleetprint.schema import Inventory, Monitor
 
 DEFAULT_PARAMS = "workplace_power_model.json"
-CATEGORIES = ("laptop", "desktop", "thin_client")
-FORMS = ("micro", "sff", "tower", "aio")
 # The features of each category's regression of ln(idle W), in the order of its coefficients.
 FEATURES = {
     "laptop": ("const", "ln_screen_in", "year", "workstation_line"),
@@ -183,8 +182,6 @@ def category_of(kind: str) -> str:
 
 def workstation_curve(inventory: Inventory, params: WorkplaceParams | None = None) -> WorkstationFit:
     """A laptop's, desktop's or thin client's power against load, from its inventory; never raises."""
-    from fleetprint.collector.impact.boavizta import clean_cpu_name
-
     p = params if params is not None else load_params()
     category = category_of(inventory.kind)
     notes: list[str] = []
