@@ -83,9 +83,9 @@ def fleet_overview() -> dict[str, Any]:
         bars("Top services", f'SELECT {CARBON_KG} AS "kgCO2e" FROM "fp_service" WHERE $timeFilter AND {where} '
              'GROUP BY "service"', "kgCO2e", w=8),
         bars("Energy by kind: all, and workstations' monitors", 'SELECT sum("energy_wh") / 1000 AS "all", '
-             f'sum("monitor_energy_wh") / 1000 AS "monitors" FROM "fp_host" WHERE $timeFilter AND {SITE} '
+             f'sum("monitor_energy_wh") / 1000 AS "monitors" FROM "fp_host" WHERE $timeFilter AND {where} '
              'GROUP BY "kind"', "kwatth", "A workstation's energy includes its external monitors' (modelled while "
-             "it reports), shown apart here; a laptop's own panel is in the machine's figure.", w=24),
+             "it reports), shown apart here; a laptop's own panel is in the machine's figure.", w=16),
         table("Top hosts", f'SELECT {CARBON_KG} AS "kgCO2e", sum("energy_wh") / 1000 AS "kWh", '
               f'mean("power_w") AS "mean W", mean("cpu_util_pct") AS "CPU %" FROM "fp_host" '
               f'WHERE $timeFilter AND {where} GROUP BY "host", "site", "kind"', w=24, sort_by="kgCO2e"),

@@ -18,7 +18,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 
-from fleetprint.simulator.fleet import IT_DEPARTMENT, VirtualHost
+from fleetprint.simulator.fleet import IT_DEPARTMENT, WORKSTATION_KINDS, VirtualHost
 
 COLUMNS = ("id", "category", "maker", "model", "quantity", "site", "department", "service", "purchase_date",
            "yearly_kwh", "manufacture_gwp_kgco2e", "lifetime_years")
@@ -43,7 +43,7 @@ PER_DATACENTRE = (
 def estate_rows(fleet: Iterable[VirtualHost], purchase_date: str) -> list[dict[str, str]]:
     """The register's rows for `fleet`."""
     hosts = list(fleet)
-    workstations = Counter((host.site.name, host.department) for host in hosts if host.kind in ("desktop", "laptop")
+    workstations = Counter((host.site.name, host.department) for host in hosts if host.kind in WORKSTATION_KINDS
                            and host.site.role == "office")
     datacentres = sorted({host.site.name for host in hosts if host.site.role == "datacentre"})
     rows = []

@@ -86,7 +86,8 @@ _VENDORS: dict[str, tuple[tuple[str, str], ...]] = {
     "server": (("Dell Inc.", "PowerEdge R650"), ("Dell Inc.", "PowerEdge R740"), ("HPE", "ProLiant DL380 Gen10"),
                ("HPE", "ProLiant DL360 Gen11"), ("Lenovo", "ThinkSystem SR650")),
     "vm": (("QEMU", "Standard PC (Q35 + ICH9, 2009)"), ("VMware, Inc.", "VMware Virtual Platform")),
-    "desktop": (("Dell Inc.", "OptiPlex 7090"), ("HP", "HP EliteDesk 800 G6 Small Form Factor PC"), ("Lenovo", "ThinkCentre M70q")),
+    "desktop": (("Dell Inc.", "OptiPlex 7090"), ("HP", "HP EliteDesk 800 G6 Small Form Factor PC"),
+                ("Lenovo", "ThinkCentre M70q")),
     "laptop": (("Lenovo", "ThinkPad T14 Gen 3"), ("Dell Inc.", "Latitude 5430"), ("HP", "EliteBook 840 G8")),
     "thin_client": (("Dell Inc.", "Wyse 5070 Thin Client"), ("HP", "t640 Thin Client"), ("Lenovo", "ThinCentre M625q")),
 }
