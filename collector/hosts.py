@@ -24,17 +24,18 @@ MAX_SHARED_WEIGHTS = 10_000  # distinct service weights kept for sharing
 def model_inputs(inventory: Inventory, site: str, zone: str) -> tuple:
     """What `build_host_model` reads of an inventory: hosts alike in these share one model.
 
-    Workstations' power depends on their model name, CPU, built-in panel and year (their
-    manufacture on Boavizta's archetypes; their external monitors are the host's own, not the
-    model's); a VM is a share of an archetype host with its CPU; a server depends on its CPU,
-    memory and disks; the SPECpower fit of either on the purchase year.
+    Workstations' power depends on their model name, CPU, built-in panel and year (their external
+    monitors are the host's own, not the model's); a VM is a share of an archetype host with its
+    CPU; a server depends on its CPU, memory and disks; the SPECpower fit of either on the purchase
+    year. The manufacture GWP depends on the maker and model, the purchase year and the monitors'
+    makers, models, sizes and years (embodied_sources.py).
     """
-    base = (inventory.kind, site, zone, inventory.lifetime_years)
     cpu = inventory.cpu
     year = inventory.purchase_date.year if inventory.purchase_date else None
+    monitors = tuple((m.maker, m.model, m.diagonal_in, m.year, m.builtin) for m in inventory.monitors)
+    base = (inventory.kind, site, zone, inventory.lifetime_years, inventory.vendor, inventory.model, year, monitors)
     if inventory.kind in WORKSTATION_KINDS:
-        panels = tuple(m.diagonal_in for m in inventory.monitors if m.builtin)
-        return base + (inventory.model, cpu.model, cpu.sockets, cpu.tdp_w, year, panels)
+        return base + (cpu.model, cpu.sockets, cpu.tdp_w)
     if inventory.kind == "vm":
         return base + (cpu.model, cpu.threads, cpu.tdp_w, year)
     disks = tuple((disk.kind, disk.size_gb) for disk in inventory.disks)
@@ -129,7 +130,9 @@ class HostRegistry:
                 built = build_host_model(inventory, self._zone(zone), site,
                                          default_lifetime_years=getattr(self._config.lifetimes, inventory.kind),
                                          vm_host_threads=self._config.impact.vm_host_threads,
-                                         server_power_model=self._config.impact.server_power_model)
+                                         server_power_model=self._config.impact.server_power_model,
+                                         embodied_gwp_model=self._config.impact.embodied_gwp_model,
+                                         monitor_lifetime_years=self._config.lifetimes.monitor)
                 shared = dataclasses.replace(built, tag_tail=host_tag_parts(built)[1])  # site and zone: shared
                 self._by_config[key] = shared
             model = dataclasses.replace(shared, host_id=inventory.host_id,

@@ -144,6 +144,8 @@ class LifetimeSettings(msgspec.Struct, forbid_unknown_fields=True):
     desktop: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
     laptop: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
     thin_client: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
+    # A workstation's external monitors, from their year of manufacture (else Boavizta's 6.6 years).
+    monitor: Annotated[float, msgspec.Meta(gt=0, le=50)] | None = None
 
 
 class AttributionSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -165,6 +167,9 @@ class ImpactSettings(msgspec.Struct, forbid_unknown_fields=True):
     # server's CPU and socket count, else the fit on them), or Boavizta's profile for figures
     # comparable with BoaviztAPI (it overshoots measured wall power).
     server_power_model: Literal["specpower_fit", "boavizta"] = "specpower_fit"
+    # Manufacture GWP: makers' declared figures where a device's maker and model match a product,
+    # else a model fitted on them (docs/impact-model.md); "boavizta" keeps Boavizta's bottom-up figures.
+    embodied_gwp_model: Literal["makers", "boavizta"] = "makers"
 
 
 class RollupSettings(msgspec.Struct, forbid_unknown_fields=True):

@@ -26,8 +26,9 @@ ELECTRICITY_CRITERION = {"gwp": "gwp", "adp": "adpe", "pe": "pe"}
 # for ADP, and `adpf` (fossil resources, MJ) for primary energy, a lower bound of it.
 TERMINAL_EMBODIED_CRITERION = {"gwp": "gwp", "adp": "adpe", "pe": "adpf"}
 SERVER_ARCHETYPE = "platform_compute_medium"
-LAPTOP_ARCHETYPE = "laptop-pro"
-DESKTOP_ARCHETYPE = "desktop-pro"
+# User terminals' archetypes, one per kind fleetprint models with one (a monitor: the displays a
+# workstation drives).
+TERMINAL_ARCHETYPES = {"laptop": "laptop-pro", "desktop": "desktop-pro", "monitor": "monitor-default"}
 
 _lock = threading.Lock()
 _api: ModuleType | None = None
@@ -194,18 +195,14 @@ def build_server(fields: dict[str, Any]):
 
 
 def build_terminal(kind: str, zone: str):
-    """A fresh boaviztapi laptop or desktop device (one fixed archetype each, used all day)."""
+    """A fresh boaviztapi laptop, desktop or monitor (one fixed archetype each, used all day)."""
     load()
     from boaviztapi.data.archetype import get_user_terminal_archetype
-    from boaviztapi.dto.device.user_terminal import (
-        Desktop,
-        Laptop,
-        mapper_user_terminal,
-    )
+    from boaviztapi.dto.device.user_terminal import Desktop, Laptop, Monitor, mapper_user_terminal
 
-    dto_type, archetype = (Laptop, LAPTOP_ARCHETYPE) if kind == "laptop" else (Desktop, DESKTOP_ARCHETYPE)
+    dto_type = {"laptop": Laptop, "desktop": Desktop, "monitor": Monitor}[kind]
     dto = dto_type(usage={"usage_location": zone, "use_time_ratio": 1})
-    return mapper_user_terminal(dto, archetype=get_user_terminal_archetype(archetype))
+    return mapper_user_terminal(dto, archetype=get_user_terminal_archetype(TERMINAL_ARCHETYPES[kind]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,3 +286,10 @@ def embodied_totals(device, criteria_names: dict[str, str]) -> dict[str, float]:
 def lifetime_hours(device) -> float:
     """Boavizta's default lifetime for the device, in hours."""
     return float(device.usage.hours_life_time.value)
+
+
+@functools.cache
+def monitor_embodied() -> tuple[dict[str, float], float]:
+    """The monitor archetype's manufacture impacts (GWP, ADPe for ADP, ADPf for PE) and lifetime in hours."""
+    device = build_terminal("monitor", "WOR")
+    return embodied_totals(device, TERMINAL_EMBODIED_CRITERION), lifetime_hours(device)

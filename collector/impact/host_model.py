@@ -19,6 +19,11 @@ cached by the inventory's content; per sample only the formulas in power.py run.
   the external monitors' power when on, counted per sample (monitors.py). Manufacture figures:
   Boavizta's `laptop-pro` and `desktop-pro` archetypes (a thin client takes the desktop's).
 
+Manufacture GWP is the maker's declared figure where the maker and model match a product,
+else a model fitted on makers' figures, else Boavizta's (embodied_sources.py); ADP and PE are
+Boavizta's. Each external monitor adds its own (declared, else fitted from its diagonal and
+year), spread over a monitor's lifetime from its year of manufacture.
+
 Manufacture impacts are spread linearly over the lifetime. When the purchase date is
 known, hardware past purchase + lifetime is fully amortised: its samples carry no more
 embodied impacts, and say `past_lifetime`.
@@ -33,6 +38,13 @@ from typing import Literal
 from fleetprint.collector.impact import boavizta
 from fleetprint.collector.impact.boavizta import clean_cpu_name
 from fleetprint.collector.impact.embodied import EmbodiedRate, amortised_at_ms, embodied_rate, lifetime_hours
+from fleetprint.collector.impact.embodied_sources import (
+    EmbodiedGwpModel,
+    MonitorEmbodied,
+    machine_gwp,
+    monitors_embodied,
+    sources_label,
+)
 from fleetprint.collector.impact.fitted_power import fitted_server_curve
 from fleetprint.collector.impact.grid import ZoneFactors
 from fleetprint.collector.impact.power import PowerModel, ServerCurve
@@ -66,6 +78,11 @@ class HostModel:
     tag_tail: str = ""
     department: str = ""  # the host's own (its inventory's, else its site's): not a model input
     monitors: tuple[MonitorPower, ...] = ()  # external monitors, each counted once per interval (monitors.py)
+    embodied_source: str = "boavizta"  # where the machine's manufacture GWP came from: declared, fitted, boavizta
+    embodied_basis: str = ""  # the declared product's name, or the fitted model's category
+    # A workstation's external monitors' manufacture, in the order of `monitors` (embodied_sources.py)
+    monitor_embodied: tuple[MonitorEmbodied, ...] = ()
+    monitor_embodied_source: str = ""  # their sources ("declared", "declared+fitted"); "" without any
 
 
 def _specpower(inventory: Inventory, device, share: float) -> tuple[PowerModel, str, str]:
@@ -90,7 +107,9 @@ def _specpower(inventory: Inventory, device, share: float) -> tuple[PowerModel, 
 def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str,
                      service_weights: dict[str, float] | None = None, default_lifetime_years: float | None = None,
                      vm_host_threads: int | None = None,
-                     server_power_model: ServerPowerModel = "specpower_fit") -> HostModel:
+                     server_power_model: ServerPowerModel = "specpower_fit",
+                     embodied_gwp_model: EmbodiedGwpModel = "makers",
+                     monitor_lifetime_years: float | None = None) -> HostModel:
     """Ask boaviztapi once for the power coefficients and manufacture impacts of a host."""
     kind = inventory.kind
     share, cpu_matched, notes = 1.0, "", ""
@@ -119,6 +138,9 @@ def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str,
         power_model += "_vm_share" if kind == "vm" else ""
         cpu_matched = figures.cpu_name_matched
     lifetime_h = lifetime_hours(inventory.lifetime_years or default_lifetime_years, boavizta.lifetime_hours(device))
+    gwp = machine_gwp(inventory, totals.get("gwp", 0.0), embodied_gwp_model)
+    monitor_embodied = (monitors_embodied(inventory, embodied_gwp_model, monitor_lifetime_years)
+                        if kind in WORKSTATION_KINDS else ())
     return HostModel(
         host_id=inventory.host_id,
         kind=kind,
@@ -126,7 +148,7 @@ def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str,
         zone=zone,
         power=power,
         power_model=power_model,
-        embodied=embodied_rate(totals, lifetime_h, share),
+        embodied=embodied_rate(totals | {"gwp": gwp.kgco2e}, lifetime_h, share),
         cpu_matched=cpu_matched,
         components_curve=components_curve,
         power_notes=notes,
@@ -134,4 +156,8 @@ def build_host_model(inventory: Inventory, zone: ZoneFactors, site: str,
         service_weights=dict(service_weights or {}),
         amortised_at_ms=amortised_at_ms(inventory.purchase_date, lifetime_h),
         monitors=monitors,
+        embodied_source=gwp.source,
+        embodied_basis=gwp.basis,
+        monitor_embodied=monitor_embodied,
+        monitor_embodied_source=sources_label([m.gwp.source for m in monitor_embodied]),
     )

@@ -21,7 +21,8 @@ COLLECTOR_MEASUREMENT = "fp_collector"
 
 
 def host_tags(model: HostModel) -> dict[str, str]:
-    return {"department": model.department, "host": model.host_id, "kind": model.kind, "site": model.site,
+    return {"department": model.department, "embodied_source": model.embodied_source, "host": model.host_id,
+            "kind": model.kind, "monitor_embodied_source": model.monitor_embodied_source, "site": model.site,
             "zone": model.zone.zone}
 
 
@@ -32,8 +33,11 @@ def _tag(key: str, value: str) -> str:
 
 def host_tag_parts(model: HostModel) -> tuple[str, str]:
     """A host's escaped tags around where `power_source` (the ladder's step) and `service` sort:
-    `,department=…,host=…,kind=…` and `,site=…,zone=…` (the registry keeps them on the model, escaped once)."""
-    return (_tag("department", model.department) + _tag("host", model.host_id) + _tag("kind", model.kind),
+    `,department=…,embodied_source=…,host=…,kind=…,monitor_embodied_source=…` and `,site=…,zone=…` (the
+    registry keeps them on the model, escaped once)."""
+    return (_tag("department", model.department) + _tag("embodied_source", model.embodied_source)
+            + _tag("host", model.host_id) + _tag("kind", model.kind)
+            + _tag("monitor_embodied_source", model.monitor_embodied_source),
             _tag("site", model.site) + _tag("zone", model.zone.zone))
 
 
@@ -76,6 +80,15 @@ def _impact_fields(i: Impacts) -> str:
             f"{_optional('embodied_pe_mj', pe)}")
 
 
+def _monitor_embodied_fields(monitors: tuple[float, float, float] | None) -> str:
+    """The external monitors' part of the embodied impacts, on the points of hosts that have some."""
+    if monitors is None:
+        return ""
+    _finite(*monitors)
+    return (f",monitor_embodied_gwp_gco2e={monitors[0]!r},monitor_embodied_adp_kgsbeq={monitors[1]!r},"
+            f"monitor_embodied_pe_mj={monitors[2]!r}")
+
+
 def host_sample_line(model: HostModel, seq: int, sample: Sample, fp: SampleFootprint, time_ms: int,
                      agent_dropped_samples: int | None = None) -> str:
     """One `fp_host` point per sample, at the end of its interval; a report's count of samples
@@ -93,7 +106,8 @@ def host_sample_line(model: HostModel, seq: int, sample: Sample, fp: SampleFootp
         f"interval_s={interval_s!r},cpu_util_pct={cpu!r},mem_used_bytes={sample.mem_used_bytes}i,"
         f"mem_total_bytes={sample.mem_total_bytes}i,disk_read_bytes={sample.disk_read_bytes}i,"
         f"disk_write_bytes={sample.disk_write_bytes}i,net_rx_bytes={sample.net_rx_bytes}i,"
-        f"net_tx_bytes={sample.net_tx_bytes}i,power_w={fp.power_w!r},{_impact_fields(fp.impacts)},"
+        f"net_tx_bytes={sample.net_tx_bytes}i,power_w={fp.power_w!r},{_impact_fields(fp.impacts)}"
+        f"{_monitor_embodied_fields(fp.monitor_embodied)},"
         f"power_model={_string_field(model.power_model)}{_optional('calibration_ratio', fp.calibration_ratio)},"
         f"pue={fp.pue!r},gwp_gco2e_per_kwh={fp.gwp_gco2e_per_kwh!r},grid_source={_string_field(fp.grid_source)},"
         f"past_lifetime={'true' if fp.past_lifetime else 'false'},seq={seq}i{dropped}"
@@ -152,6 +166,8 @@ def inventory_line(inventory: Inventory, model: HostModel) -> str:
             "embodied_gwp_total_gco2e": embodied.total_gwp_kgco2e * 1000.0,
             "embodied_adp_total_kgsbeq": embodied.total_adp_kgsbeq,
             "embodied_pe_total_mj": embodied.total_pe_mj,
+            "embodied_basis": model.embodied_basis,
+            "monitor_embodied_gwp_total_gco2e": sum(m.rate.total_gwp_kgco2e for m in model.monitor_embodied) * 1000.0,
         },
         epoch_ms(inventory.taken_at),
     )

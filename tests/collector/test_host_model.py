@@ -58,7 +58,8 @@ def test_server_power_matches_boaviztapi(load_pct: float) -> None:
 
 def test_server_impacts_for_one_hour_match_boaviztapi() -> None:
     """Usage and embodied impacts of one hour at 40 % load, against compute_impacts(duration=1 h)."""
-    model = build_host_model(SERVER, zone_factors("DEU"), "berlin", server_power_model="boavizta")
+    model = build_host_model(SERVER, zone_factors("DEU"), "berlin", server_power_model="boavizta",
+                             embodied_gwp_model="boavizta")
     footprint = modelled_footprint(model, sample_at(40.0))
     impacts = reference_server(boavizta.server_dto_fields(SERVER, "DEU"), 40.0).impacts
     assert footprint.impacts.usage_gwp_gco2e == pytest.approx(impacts["gwp"]["use"].value * 1000, rel=1e-3)
@@ -93,9 +94,10 @@ def test_workstations_power_from_the_declared_consumption_fit_embodied_from_boav
     """Embodied figures from boaviztapi's user_terminal.csv (laptop-pro, desktop-pro) and notes/boavizta.md;
     power from workplace_power (tests/collector/test_workplace_power.py), following the load."""
     inventory = Inventory(host_id="t", taken_at=NOW, kind=kind, cpu=Cpu(model="Intel Core i5-8350U"), ram_gb=16)
-    model = build_host_model(inventory, zone_factors("FRA"), "office")
+    model = build_host_model(inventory, zone_factors("FRA"), "office", embodied_gwp_model="boavizta")
     assert model.power == workstation_curve(inventory).curve and model.power_model == f"tec_fit_{kind}"
     assert model.power.power_w(0.0) < model.power.power_w(50.0) < model.power.power_w(100.0)
+    assert model.embodied_source == "boavizta"
     assert model.embodied.total_gwp_kgco2e == pytest.approx(embodied_kg)
     # Boavizta has no manufacture PE for user terminals: ADPf (fossil resources, MJ) stands for it.
     assert model.embodied.total_pe_mj == pytest.approx(embodied_adpf_mj)

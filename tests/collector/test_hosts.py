@@ -62,8 +62,12 @@ def test_a_model_input_changes_the_model(fleet) -> None:
         assert other.embodied != base.embodied or other.power.power_w(50.0) != base.power.power_w(50.0), change
     older = registry.update(msgspec.structs.replace(server, host_id="older", purchase_date=date(2015, 1, 1)))
     assert older.amortised_at_ms < base.amortised_at_ms  # per host, even where the model is shared
-    renamed = registry.update(msgspec.structs.replace(server, host_id="renamed", vendor="Other", model="X", os="Other"))
+    renamed = registry.update(msgspec.structs.replace(server, host_id="renamed", os="Other"))
     assert dataclasses.replace(renamed, host_id=base.host_id, tag_head=base.tag_head) == base
+    # The maker and model name the product whose footprint it declared, and the maker is a power feature.
+    rebranded = registry.update(msgspec.structs.replace(server, host_id="rebranded", vendor="HPE",
+                                                        model="ProLiant DL380 Gen10"))
+    assert rebranded.embodied_source == "declared" and rebranded.embodied != base.embodied
 
 
 def test_the_purchase_year_separates_models_of_servers_and_vms(fleet) -> None:
@@ -103,4 +107,5 @@ def test_a_host_names_its_department_else_its_site_does(fleet) -> None:
     elsewhere = registry.update(msgspec.structs.replace(server, host_id="c", site="lyon", department=None))
     assert (own.department, defaulted.department, elsewhere.department) == ("Finance", "Culture", "")
     assert own.power is defaulted.power, "a department changes no figure: the model stays shared"
-    assert own.tag_head.startswith(",department=Finance,host=a,") and elsewhere.tag_head.startswith(",host=c,")
+    assert own.tag_head.startswith(",department=Finance,embodied_source=fitted,host=a,")
+    assert elsewhere.tag_head.startswith(",embodied_source=fitted,host=c,")

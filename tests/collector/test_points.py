@@ -43,6 +43,7 @@ def _footprints() -> list[SampleFootprint]:
                            grid_source="profile", past_lifetime=False, calibration_ratio=1.0734)
     aged = dataclasses.replace(impacts, embodied_adp_kgsbeq=None, embodied_pe_mj=None, embodied_gwp_gco2e=0.0)
     return [full, dataclasses.replace(full, monitor_power_w=21.25),
+            dataclasses.replace(full, monitor_embodied=(1.2e-2, 3.5e-9, 0.05)),
             *(dataclasses.replace(full, impacts=aged, calibration_ratio=None, step=step, past_lifetime=True)
               for step in LadderStep if step is not LadderStep.WALL)]
 
@@ -52,13 +53,18 @@ def _impact_fields(impacts: Impacts) -> dict[str, float | None]:
     return {name: getattr(impacts, name) for name in IMPACT_FIELDS}
 
 
+def _monitor_fields(fp: SampleFootprint) -> dict[str, float | None]:
+    names = ("monitor_embodied_gwp_gco2e", "monitor_embodied_adp_kgsbeq", "monitor_embodied_pe_mj")
+    return dict(zip(names, fp.monitor_embodied or (None, None, None)))
+
+
 def _generic_host_line(model: HostModel, fp: SampleFootprint, dropped: int | None) -> str:
     s = SAMPLE
     return line(HOST_MEASUREMENT, host_tags(model) | {"power_source": fp.step.value}, {
         "interval_s": float(s.interval_s), "cpu_util_pct": float(s.cpu_util_pct), "mem_used_bytes": s.mem_used_bytes,
         "mem_total_bytes": s.mem_total_bytes, "disk_read_bytes": s.disk_read_bytes,
         "disk_write_bytes": s.disk_write_bytes, "net_rx_bytes": s.net_rx_bytes, "net_tx_bytes": s.net_tx_bytes,
-        "power_w": fp.power_w, **_impact_fields(fp.impacts), "power_model": model.power_model,
+        "power_w": fp.power_w, **_impact_fields(fp.impacts), **_monitor_fields(fp), "power_model": model.power_model,
         "calibration_ratio": fp.calibration_ratio, "pue": fp.pue, "gwp_gco2e_per_kwh": fp.gwp_gco2e_per_kwh,
         "grid_source": fp.grid_source, "past_lifetime": fp.past_lifetime, "seq": 42,
         "agent_dropped_samples": dropped,
@@ -71,8 +77,10 @@ def _generic_host_line(model: HostModel, fp: SampleFootprint, dropped: int | Non
 @pytest.mark.parametrize("site", ["lyon-dc2", "Town hall, floor=2"])
 @pytest.mark.parametrize("department", ["", "Finance, floor=2"])
 @pytest.mark.parametrize("cached_tags", [False, True])
-def test_host_line_is_the_generic_line(kind: str, site: str, department: str, cached_tags: bool) -> None:
-    model = _model(kind, site, department)
+@pytest.mark.parametrize("monitor_sources", ["", "declared+fitted"])
+def test_host_line_is_the_generic_line(kind: str, site: str, department: str, cached_tags: bool,
+                                       monitor_sources: str) -> None:
+    model = dataclasses.replace(_model(kind, site, department), monitor_embodied_source=monitor_sources)
     if cached_tags:
         head, tail = host_tag_parts(model)
         model = dataclasses.replace(model, tag_head=head, tag_tail=tail)
