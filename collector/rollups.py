@@ -4,7 +4,8 @@
 all hosts of the impact set from `fp_service` (energy and impacts: `IMPACT_FIELDS`, fleetprint/impacts.py),
 the mean power over the period (`power_w` = energy / period) and the number of samples. `fp_host_1d`
 holds, per UTC day and `fp_host` series (tags `host`, `kind`, `site`, `department`, `zone`,
-`power_source`), the same sums plus what the report's host sections read: seconds covered, samples
+`power_source`, `embodied_source`, `monitor_embodied_source`), the same sums plus the monitors' part
+of the embodied impacts and what the report's host sections read: seconds covered, samples
 dropped by the agent, energy past the hardware's lifetime, the electricity factors and PUE seen
 (docs/storage.md).
 
@@ -33,7 +34,8 @@ from fleetprint.impacts import IMPACT_FIELDS
 
 log = logging.getLogger(__name__)
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
-HOST_TAGS = ("department", "host", "kind", "site", "zone", "power_source")
+HOST_TAGS = ("department", "host", "kind", "site", "zone", "power_source", "embodied_source", "monitor_embodied_source")
+MONITOR_FIELDS = ("monitor_embodied_gwp_gco2e", "monitor_embodied_adp_kgsbeq", "monitor_embodied_pe_mj")
 SERVICE_TAGS = ("department", "service", "site")
 MAX_ATTEMPTS = 5  # a late period whose rollup fails this many times is given up
 
@@ -150,7 +152,7 @@ class Rollups:
     def _compute(self, level: Level, begin: int, end: int) -> list[str]:
         if level.source == HOST_MEASUREMENT:
             return self._host_lines(level, begin, end)
-        sums = ", ".join(f"sum({field}) AS {field}" for field in IMPACT_FIELDS)
+        sums = ", ".join(f"sum({field}) AS {field}" for field in IMPACT_FIELDS + MONITOR_FIELDS)
         rows = self.influxql.query(
             f"SELECT {sums}, count(energy_wh) AS samples FROM {SERVICE_MEASUREMENT} "
             f"WHERE time >= {begin}ms AND time < {end}ms GROUP BY time({level.group}), {', '.join(SERVICE_TAGS)}")
@@ -168,7 +170,7 @@ class Rollups:
         `distinct` goes alone)."""
         where = f"WHERE time >= {begin}ms AND time < {end}ms"
         group = f"GROUP BY time({level.group}), {', '.join(HOST_TAGS)}"
-        sums = ", ".join(f"sum({field}) AS {field}" for field in IMPACT_FIELDS)
+        sums = ", ".join(f"sum({field}) AS {field}" for field in IMPACT_FIELDS + MONITOR_FIELDS)
         rows = self.influxql.query(
             f"SELECT {sums}, count(energy_wh) AS samples, sum(interval_s) AS interval_s, "
             f"sum(agent_dropped_samples) AS agent_dropped_samples, sum(monitor_energy_wh) AS monitor_energy_wh, "
@@ -190,6 +192,8 @@ class Rollups:
             aged = past.get(_key(row), {})
             lines.append(line(level.name, {tag: row.get(tag, "") for tag in HOST_TAGS}, {
                 **{field: _float(row[field]) for field in IMPACT_FIELDS},
+                # Always written, 0 when none, as the fields below.
+                **{field: float(row.get(field) or 0.0) for field in MONITOR_FIELDS},
                 "power_w": row["energy_wh"] / hours,
                 "samples": int(row["samples"]),
                 "interval_s": _float(row["interval_s"]),

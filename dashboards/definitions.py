@@ -229,6 +229,19 @@ def data_quality_view() -> dict[str, Any]:
               transformations=[{"id": "groupBy", "options": {"fields": {
                   "power model": {"aggregations": [], "operation": "groupby"},
                   "kWh": {"aggregations": ["sum"], "operation": "aggregate"}}}}]),
+        bars("Manufacture GWP by source", 'SELECT sum("embodied_gwp_gco2e") / 1000 AS "kgCO2e" FROM "fp_host" '
+             'WHERE $timeFilter GROUP BY "embodied_source"', "kgCO2e",
+             "Where the hosts' manufacture GWP comes from: declared (the maker's product footprint), fitted (a model "
+             "fitted on makers' footprints), boavizta (Boavizta's bottom-up model). Makers' figures have large "
+             "margins of error. A host's monitors count here under the host's source: the next panel splits them.",
+             w=12),
+        table("Manufacture GWP of hosts and their monitors by source",
+              'SELECT sum("embodied_gwp_gco2e") / 1000 AS "kgCO2e", sum("monitor_embodied_gwp_gco2e") / 1000 AS '
+              '"of which monitors kgCO2e" FROM "fp_host" WHERE $timeFilter GROUP BY "embodied_source", '
+              '"monitor_embodied_source"',
+              "Per source of the machines' figure and of their monitors' (declared, fitted, boavizta; "
+              "declared+fitted when one host's monitors have both): the hosts' manufacture GWP over the range and "
+              "the part of it that is their external monitors'.", w=12),
         timeseries("Dropped by reason", [target(
             'SELECT non_negative_difference(max(/^(rejected|samples_refused|points_refused)_/)) FROM "fp_collector" '
             'WHERE $timeFilter GROUP BY time($__interval), "collector" fill(none)', alias="$tag_collector $col"),
@@ -252,7 +265,7 @@ def data_quality_view() -> dict[str, Any]:
               "Samples an agent could not keep: its disk queue overflowed during an outage, or its disk was full."),
     ]
     return dashboard("fp-quality", "fleetprint: data quality",
-                     "Are agents reporting, how is power known, what is rejected or lost.", panels, [],
+                     "Are agents reporting, how are power and manufacture known, what is rejected or lost.", panels, [],
                      time_from="now-24h")
 
 

@@ -46,6 +46,15 @@ class Quality:
         total = sum(servers.values())
         published = sum(wh for m, wh in servers.items() if m.startswith("specpower_published"))
         return published / total if total else 0.0
+    # Manufacture GWP (gCO2e) by embodied_source: declared, fitted, boavizta ("declared+fitted": one
+    # host's monitors of both)
+    embodied_by_source: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def declared_embodied_share(self) -> float:
+        """The share of the manufacture GWP that makers declared."""
+        total = sum(self.embodied_by_source.values())
+        return self.embodied_by_source.get("declared", 0.0) / total if total else 0.0
 
     @property
     def measured_share(self) -> float:
@@ -130,9 +139,12 @@ def _quality(queries: ReportQueries, period: Period, data_end: datetime, hosts: 
     for name in hosts:
         expected_since.setdefault(name, period.start)
     by_step: dict[str, float] = {}
+    by_source: dict[str, float] = {}
     for host in hosts.values():
         for step, wh in host.energy_by_step.items():
             by_step[step] = by_step.get(step, 0.0) + wh
+        for source, gco2e in host.embodied_by_source.items():
+            by_source[source] = by_source.get(source, 0.0) + gco2e
     gaps, covered, expected = [], 0.0, 0.0
     for name, host in hosts.items():
         span = (data_end - expected_since[name]).total_seconds()
@@ -151,7 +163,8 @@ def _quality(queries: ReportQueries, period: Period, data_end: datetime, hosts: 
             by_model[model] = by_model.get(model, 0.0) + wh
     return Quality(dict(sorted(by_step.items(), key=lambda item: -item[1])), len(expected_since), len(hosts),
                    silent, sorted(gaps, key=lambda item: item[1]), covered / expected if expected else 0.0, dropped,
-                   dict(sorted(by_model.items(), key=lambda item: -item[1])))
+                   dict(sorted(by_model.items(), key=lambda item: -item[1])),
+                   dict(sorted(by_source.items(), key=lambda item: -item[1])))
 
 
 def _whatif(hosts: dict[str, HostFigures], inventory: dict[str, InventoryFacts], years: float) -> WhatIf:

@@ -29,11 +29,11 @@ def tables(data: ReportData) -> dict[str, list[list[object]]]:
     totals += [[name, unit, usage, embodied, usage + embodied] for name, unit, usage, embodied in criteria(data.totals)]
     totals.append(["Energy", "kWh", data.totals.energy_kwh, 0.0, data.totals.energy_kwh])
     hosts: list[list[object]] = [["host", "kind", "site", *IMPACT_COLUMNS, "samples", "covered_h",
-                                  "past_lifetime_energy_wh", "measured_energy_wh"]]
+                                  "past_lifetime_energy_wh", "measured_energy_wh", "declared_embodied_gwp_gco2e"]]
     for host in sorted(data.hosts.values(), key=lambda h: -h.impacts.kgco2e):
         measured = sum(wh for step, wh in host.energy_by_step.items() if step in MEASURED_STEPS)
         hosts.append([host.host, host.kind, host.site, *_impacts(host.impacts), host.samples, host.covered_s / 3600,
-                      host.past_lifetime_wh, measured])
+                      host.past_lifetime_wh, measured, host.embodied_by_source.get("declared", 0.0)])
     budgets: list[list[object]] = [["budget", "service", "department", "site", "period", "unit", "periods_judged",
                                     "pro_rata", "periods_exceeded", "limit", "spent", "outcome"]]
     for outcome in data.outcomes:

@@ -54,6 +54,9 @@ class HostFigures:
     covered_s: float = 0.0  # seconds covered by its samples
     past_lifetime_wh: float = 0.0  # energy while past its lifetime (no more embodied impacts)
     energy_by_step: dict[str, float] = field(default_factory=dict)  # power_source (LadderStep) -> Wh
+    # Manufacture GWP (gCO2e) by where it came from: the machine's under its embodied_source, its
+    # monitors' under their monitor_embodied_source.
+    embodied_by_source: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

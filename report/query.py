@@ -38,6 +38,17 @@ def utc(epoch_ms: int) -> datetime:
     return datetime.fromtimestamp(epoch_ms / 1000, timezone.utc)
 
 
+def _add_embodied_by_source(by_source: dict[str, float], row: dict[str, Any]) -> None:
+    """A row's manufacture GWP split by source: the monitors' part (fp_host, fp_host_1d; a service's
+    points do not say it) under theirs, the rest under the machine's."""
+    monitors = float(row.get("monitor_gwp") or 0.0)
+    parts = ((row.get("embodied_source") or "unknown", float(row["embodied_gwp_gco2e"] or 0.0) - monitors),
+             (row.get("monitor_embodied_source") or "unknown", monitors))
+    for source, gco2e in parts:
+        if gco2e:
+            by_source[source] = by_source.get(source, 0.0) + gco2e
+
+
 class ReportQueries:
     """InfluxQL statements for one scope."""
 
@@ -79,8 +90,9 @@ class ReportQueries:
             past_query = (f"SELECT sum(energy_wh) AS energy_wh, count(energy_wh) AS samples FROM fp_host "
                           f"WHERE {self._between(False, start, end)} AND past_lifetime = true GROUP BY host")
         rows = self.influxql.query(
-            f"SELECT {_SUMS}, {samples} AS samples, sum(interval_s) AS covered_s FROM {measurement} "
-            f"WHERE {between} GROUP BY host, site, kind, power_source")
+            f"SELECT {_SUMS}, {samples} AS samples, sum(interval_s) AS covered_s, "
+            f"sum(monitor_embodied_gwp_gco2e) AS monitor_gwp FROM {measurement} "
+            f"WHERE {between} GROUP BY host, site, kind, power_source, embodied_source, monitor_embodied_source")
         past = self.influxql.query(past_query)
         with self._lock:
             chunk: dict[str, tuple[float, int]] = {}  # host -> (Wh, samples) in this chunk
@@ -97,6 +109,7 @@ class ReportQueries:
                 step = row.get("power_source") or "unknown"
                 by_step = figures.energy_by_step
                 by_step[step] = by_step.get(step, 0.0) + float(row["energy_wh"] or 0.0)
+                _add_embodied_by_source(figures.embodied_by_source, row)
             for row in past:
                 figures = hosts.get(row["host"])
                 if figures is None:

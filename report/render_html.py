@@ -68,6 +68,9 @@ def _key_points(data: ReportData) -> list[str]:
         points.append(f"Keeping hardware {_years(data.whatif.years)} longer would save "
                       f"{num(data.whatif.total.saving_per_year_kg)} kgCO2e a year of manufacture impacts.")
     points.append(f"{pct(data.quality.measured_share, 1)} % of the energy is measured, the rest modelled.")
+    if data.quality.embodied_by_source:
+        points.append(f"{pct(data.quality.declared_embodied_share, 1)} % of the manufacture GWP is its makers' "
+                      "declared figure, the rest modelled.")
     return points
 
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from fleetprint.collector.rollups import MAX_ATTEMPTS, RollupFailed, Rollups
+from fleetprint.collector.rollups import MAX_ATTEMPTS, MONITOR_FIELDS, RollupFailed, Rollups
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
 from fleetprint.collector.store.influxql import InfluxQL
 from fleetprint.collector.store.lineprotocol import line
@@ -108,8 +108,8 @@ HOST_FLEET = (("h1", "server", "paris", "FRA"), ("h2", "laptop", "paris", "FRA")
 
 
 def host_points(start_ms: int, end_ms: int, seed: int) -> list[tuple[dict[str, str], dict, int]]:
-    """(tags, fields, time) of fp_host points: h2 switches power source at noon, h3 passes its lifetime
-    on the second day, h1's first sample of each hour carries samples its agent dropped."""
+    """(tags, fields, time) of fp_host points: h2 switches power source at noon and drives monitors, h3
+    passes its lifetime on the second day, h1's first sample of each hour carries samples its agent dropped."""
     rng = random.Random(seed)
     points = []
     for at in range(start_ms, end_ms, STEP_MS):
@@ -121,13 +121,19 @@ def host_points(start_ms: int, end_ms: int, seed: int) -> list[tuple[dict[str, s
                           past_lifetime=host == "h3" and at >= T0 + DAY_MS)
             if host == "h1" and at % HOUR_MS == 0:
                 fields["agent_dropped_samples"] = rng.randint(0, 5)
+            monitors = {}
+            if host == "h2":
+                fields.update({field: rng.uniform(0.01, 1.0) for field in MONITOR_FIELDS})
+                monitors = {"monitor_embodied_source": "declared+fitted"}
             points.append(({"host": host, "kind": kind, "site": site, "zone": zone, "power_source": source,
+                            "embodied_source": "boavizta" if kind == "vm" else "fitted", **monitors,
                             **({"department": DEPARTMENTS[host]} if host in DEPARTMENTS else {})}, fields, at))
     return points
 
 
 def host_key(tags: dict[str, str]) -> tuple[str, ...]:
-    return tuple(tags.get(tag, "") for tag in ("host", "kind", "site", "zone", "power_source", "department"))
+    return tuple(tags.get(tag, "") for tag in ("host", "kind", "site", "zone", "power_source", "department",
+                                               "embodied_source", "monitor_embodied_source"))
 
 
 def host_expected(points, before_ms: int) -> dict[tuple, dict]:
@@ -139,7 +145,7 @@ def host_expected(points, before_ms: int) -> dict[tuple, dict]:
             continue
         sums = days.setdefault((day, *host_key(tags)), defaultdict(float, gwp_min=1e9, gwp_max=-1e9, pue_min=1e9,
                                                                    pue_max=-1e9, grid=set()))
-        for field in (*IMPACT_FIELDS, "interval_s", "agent_dropped_samples"):
+        for field in (*IMPACT_FIELDS, *MONITOR_FIELDS, "interval_s", "agent_dropped_samples"):
             sums[field] += fields.get(field, 0)
         sums["samples"] += 1
         sums["gwp_sum"] += fields["gwp_gco2e_per_kwh"]
@@ -158,7 +164,7 @@ def assert_host_days(influxql: InfluxQL, want: dict) -> None:
     assert set(got) == set(want)
     for key, sums in want.items():
         row = got[key]
-        for field in (*IMPACT_FIELDS, "interval_s"):
+        for field in (*IMPACT_FIELDS, *MONITOR_FIELDS, "interval_s"):
             assert row[field] == pytest.approx(sums[field], rel=1e-9), (key, field)
         assert row["power_w"] == pytest.approx(sums["energy_wh"] / 24, rel=1e-9)
         assert (row["samples"], row["agent_dropped_samples"], row["past_lifetime_samples"]) == (
@@ -185,10 +191,12 @@ def test_host_daily_rollup_matches_independent_sums_per_host_and_day_and_takes_l
 
     # Late samples for the first day (an agent's backlog): a new host, and h1 with dropped samples, a new
     # extreme factor and a new grid source; the day is rolled up again once marked.
-    late = [({"host": "h4", "kind": "desktop", "site": "lyon", "zone": "DEU", "power_source": "wall"},
+    late = [({"host": "h4", "kind": "desktop", "site": "lyon", "zone": "DEU", "power_source": "wall",
+              "embodied_source": "declared"},
              {**{field: 3.0 for field in IMPACT_FIELDS}, "interval_s": 600.0, "pue": 1.0, "gwp_gco2e_per_kwh": 50.0,
               "grid_source": "site", "past_lifetime": True}, T0 + 5 * HOUR_MS + 60_000),
-            ({"host": "h1", "kind": "server", "site": "paris", "zone": "FRA", "power_source": "modelled"},
+            ({"host": "h1", "kind": "server", "site": "paris", "zone": "FRA", "power_source": "modelled",
+              "embodied_source": "fitted"},
              {**{field: 100.0 for field in IMPACT_FIELDS}, "interval_s": 600.0, "pue": 2.0, "gwp_gco2e_per_kwh": 1.0,
               "grid_source": "profile", "past_lifetime": False, "agent_dropped_samples": 7}, T0 + 7 * HOUR_MS + 1)]
     sink.write([line("fp_host", tags, fields, at) for tags, fields, at in late])
