@@ -69,7 +69,8 @@ def model_key(maker: str, raw: str) -> str:
     """A product's model reduced to its distinguishing words, in order ("latitude 5310 2 in 1")."""
     text = re.sub(r"\((r|tm|c)\)|[®™©]|\(?without stand\)?", " ", raw.lower())  # a monitor sold without stand is one
     text = _generations(text.replace("+", " plus "))
-    own = set(maker.split()) | {alias for alias, name in _MAKER_ALIASES.items() if name == maker and " " not in alias}
+    own = (set(maker.split()) | {alias for alias, name in _MAKER_ALIASES.items() if name == maker and " " not in alias}
+           | {pnp.lower() for pnp, name in PNP_MAKERS.items() if name == maker})  # "LEN LT2452pwC"
     words: list[str] = []
     for word in re.findall(r"[a-z0-9]+", text):
         if word not in own and word not in words:

@@ -85,6 +85,20 @@ def test_near_misses_match_nothing(maker: str, model: str, monitor: bool) -> Non
     assert INDEX.match(maker, model, monitor) is None
 
 
+def test_real_monitors_edids_match_only_their_own_product() -> None:
+    """The 128 real monitors' EDIDs of tests/data/edid (Acer, Dell, Samsung, Lenovo, HP, ... 1998-2022)
+    through the agent's parser: the one the table declares matches it, no other matches anything."""
+    from fleetprint.agent.sources.edid import parse_edid
+
+    monitors = [parse_edid(path.read_bytes()) for path in sorted((REPO / "tests/data/edid/glpi").iterdir())]
+    monitors = [monitor for monitor in monitors if monitor is not None]
+    assert len(monitors) == 128 and {"DEL", "ACR", "SAM", "LEN", "HWP"} <= {m.maker for m in monitors}
+    matched = {(m.maker, m.model): found.name for m in monitors
+               if (found := declared_index().match(m.maker, m.model, monitor=True)) is not None}
+    assert matched == {("DEL", "DELL U2415"): "U2415 Monitor"}
+    assert product_key("LEN", "LEN LT2452pwC") == "lenovo|lt2452pwc"  # the PNP id in the name is the maker's
+
+
 def test_maker_names_and_pnp_ids() -> None:
     assert {maker_key(name) for name in ("Dell Inc.", "DELL", "DEL", "Dell EMC")} == {"dell"}
     assert {maker_key(name) for name in ("HP", "Hewlett-Packard", "HPE", "HWP", "HPN")} == {"hp"}
