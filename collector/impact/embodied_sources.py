@@ -39,14 +39,14 @@ def machine_category(inventory: Inventory) -> str | None:
     """The fitted model's category for a host: its kind, a desktop whose model says so a thin client."""
     if inventory.kind == "desktop" and _THIN_CLIENT.search(inventory.model):
         return "thin_client"
-    return inventory.kind if inventory.kind in ("laptop", "desktop", "server") else None
+    return inventory.kind if inventory.kind in ("laptop", "desktop", "thin_client", "server") else None
 
 
 def _builtin_diagonal(inventory: Inventory) -> float | None:
     panels = [m.diagonal_in for m in inventory.monitors if m.builtin and m.diagonal_in]
     if panels:
         return panels[0]
-    return 0.0 if inventory.kind == "desktop" else None  # a desktop without a panel of its own has none
+    return None if inventory.kind == "laptop" else 0.0  # a desktop without a panel of its own has none
 
 
 def machine_gwp(inventory: Inventory, boavizta_kgco2e: float, model: EmbodiedGwpModel) -> ManufactureGwp:
