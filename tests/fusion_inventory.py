@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -17,8 +18,11 @@ def fusioninventory_xml(tmp_path: Path) -> bytes:
 
 
 def as_physical_desktop(xml: bytes, monitors: str = "") -> bytes:
-    """The machine's inventory as a physical tower would give it (the test machine may be a VM)."""
+    """The machine's inventory as a physical tower would give it (the test machine may be a VM), of a
+    maker and model no footprint table names, whatever the test machine is."""
     text = xml.decode("utf-8")
+    text = re.sub(r"<SMANUFACTURER>[^<]*</SMANUFACTURER>", "<SMANUFACTURER>Example Computers</SMANUFACTURER>", text)
+    text = re.sub(r"<SMODEL>[^<]*</SMODEL>", "<SMODEL>Tower 100</SMODEL>", text)
     head, tail = text.split("<HARDWARE>", 1)
     body, rest = tail.split("</HARDWARE>", 1)
     body = "".join(line for line in body.splitlines(keepends=True) if "<VMSYSTEM>" not in line

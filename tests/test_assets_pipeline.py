@@ -51,6 +51,13 @@ def pcf_medians() -> dict[str, tuple[float, float, float]]:
             for sub in ("laptop", "monitor", "desktop", "tablet")}
 
 
+def pcf_declared(maker: str, names: tuple[str, ...]) -> float:
+    """The median manufacture GWP (kgCO2e) of the training file's rows of one product, as its sheets name it."""
+    rows = csv.DictReader(PCF.read_text(encoding="utf-8").splitlines())
+    return statistics.median(float(r["gwp_total"]) * float(r["gwp_manufacturing_ratio"]) for r in rows
+                             if r["manufacturer"] == maker and r["name"] in names)
+
+
 def fleetprint(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "fleetprint", *args], capture_output=True, text=True, timeout=120)
 
@@ -115,12 +122,17 @@ def test_register_and_inventory_through_the_collector(mosquitto, influxdb, influ
     expect("registre/PC-0001", laptop_kwh, laptop_kg, laptop_years, 1,
            {"kind": "laptop", "power_source": "modelled", "embodied_source": "fitted", "department": "DRH",
             "zone": "FRA"})
-    expect("registre/ECR-0001", monitor_kwh, monitor_kg, monitor_years, 12, {"kind": "monitor"})
+    # A Dell P2422H: its maker's sheet (sold with or without its stand: one product, docs/impact-model.md).
+    p2422h_kg = pcf_declared("Dell", ("P2422H Monitor", "P2422H Monitor (without stand)"))
+    expect("registre/ECR-0001", monitor_kwh, p2422h_kg, monitor_years, 12, {"kind": "monitor",
+                                                                           "embodied_source": "declared"})
     expect("registre/SW-0001", 310.5, 560, 8, 2, {"kind": "network_switch", "power_source": "declared",
                                                     "embodied_source": "declared"})
     device = next(host for host in rows if host.startswith("glpi/") and "/monitor/" not in host)
     expect(device, desktop_kwh, desktop_kg, desktop_years, 1, {"kind": "desktop", "site": "Annexe"})
-    expect(f"{device}/monitor/CN0X1234", monitor_kwh, monitor_kg, monitor_years, 1, {"kind": "monitor"})
+    expect(device, desktop_kwh, desktop_kg, desktop_years, 1, {"embodied_source": "fitted"})
+    expect(f"{device}/monitor/CN0X1234", monitor_kwh, p2422h_kg, monitor_years, 1, {"kind": "monitor",
+                                                                                    "embodied_source": "declared"})
     assert rows["registre/PC-0001"]["n"] >= hours
     # The tablet left the register during the current hour: it counts in every hour before it (the hours
     # after are in tests/collector/test_assets_job.py).

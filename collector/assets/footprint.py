@@ -5,8 +5,10 @@ Energy, in order: the register's yearly kWh (`declared`); its power in use times
 products (`modelled`, tools/fit_asset_categories.py). Spread evenly over the year's hours: a
 register says nothing of when a device runs.
 
-Manufacture, in order: the register's figure, the maker's (`declared`); the category's median
-declared figure (`fitted`). Spread over the device's lifetime (the register's, else the
+Manufacture, in order: the register's figure, the maker's (`declared`); the maker's product
+footprint when the device's maker and model name a declared product (`declared`, matched as an
+agent's host is: docs/impact-model.md, "Embodied impacts"); the category's median declared
+figure (`fitted`). Spread over the device's lifetime (the register's, else the
 category's median declared lifetime), hour by hour from its purchase date, and no more past
 it (`past_lifetime`). ADP and PE of manufacture are left out (makers do not declare them).
 `quantity` identical devices count `quantity` times.
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta
 
 from fleetprint.collector.assets.categories import TypicalFigures, typical_figures
 from fleetprint.collector.assets.register import Asset, EstateDevice
+from fleetprint.collector.impact.makers_footprints import declared_product
 
 HOURS_PER_YEAR = 8760.0
 DEFAULT_LIFETIME_YEARS = 5.0  # a category whose makers declare no lifetime
@@ -47,8 +50,12 @@ def device_model(asset: Asset, typical: TypicalFigures | None = None) -> DeviceM
         source, model = "declared", "declared_power_and_hours"
     else:
         yearly_kwh, source, model = float(typical.yearly_kwh or 0.0), "modelled", "category_median_tec"
+    product = None if asset.manufacture_gwp_kgco2e is not None else declared_product(
+        asset.maker, asset.model, asset.category == "monitor")
     if asset.manufacture_gwp_kgco2e is not None:
         manufacture_kg, embodied_source = asset.manufacture_gwp_kgco2e, "declared"
+    elif product is not None:
+        manufacture_kg, embodied_source = product.manufacture_gwp_kgco2e, "declared"
     else:
         manufacture_kg, embodied_source = float(typical.manufacture_gwp_kgco2e or 0.0), "fitted"
     lifetime = asset.lifetime_years or typical.lifetime_years or DEFAULT_LIFETIME_YEARS

@@ -101,6 +101,12 @@ def declared_index() -> DeclaredIndex:
     return DeclaredIndex(load_table()["products"])
 
 
+@functools.lru_cache(maxsize=65_536)
+def declared_product(maker: str, model: str, monitor: bool = False) -> DeclaredProduct | None:
+    """`declared_index().match`, remembered per name: an estate lists a few models many times."""
+    return declared_index().match(maker, model, monitor)
+
+
 @functools.cache
 def fitted_models() -> dict[str, FittedModel]:
     return {category: fitted_model(entry, category) for category, entry in load_table()["categories"].items()}

@@ -91,6 +91,27 @@ def test_purchase_lifetime_and_quantity() -> None:
     assert device_model(in_hours).power_model == "declared_power_and_hours"
 
 
+def test_a_declared_product_gives_its_makers_figure_else_the_category_median() -> None:
+    """Without the register's own figure, the maker's sheet for the device's maker and model (as an agent's
+    host's, docs/impact-model.md), else the category's median; the register's figure first."""
+    from fleetprint.collector.assets.categories import typical_figures
+    from fleetprint.collector.impact.makers_footprints import load_table
+
+    sheet = {p["key"]: p["manufacture_gwp_kgco2e"] for p in load_table()["products"]}
+    per_h = 1000.0 / (5 * 8760)
+    laptop = device_model(Asset(id="L", category="laptop", maker="DELL", model="Latitude 5310", lifetime_years=5))
+    assert (laptop.embodied_source, laptop.embodied_gwp_gco2e_per_h) == ("declared",
+                                                                        sheet["dell|latitude 5310"] * per_h)
+    screen = device_model(Asset(id="M", category="monitor", maker="DEL", model="DELL P2419H", lifetime_years=5))
+    assert (screen.embodied_source, screen.embodied_gwp_gco2e_per_h) == ("declared", sheet["dell|p2419h"] * per_h)
+    unknown = device_model(Asset(id="U", category="laptop", maker="Dell", model="Latitude 9999", lifetime_years=5))
+    median = typical_figures()["laptop"].manufacture_gwp_kgco2e
+    assert (unknown.embodied_source, unknown.embodied_gwp_gco2e_per_h) == ("fitted", pytest.approx(median * per_h))
+    own = device_model(Asset(id="O", category="laptop", maker="DELL", model="Latitude 5310", lifetime_years=5,
+                             manufacture_gwp_kgco2e=100.0))
+    assert own.embodied_gwp_gco2e_per_h == pytest.approx(100.0 * per_h)
+
+
 def test_the_shipped_category_table_is_the_refit_of_the_training_file(tmp_path: Path) -> None:
     data = REPO.parent / "shared" / "data" / "pcf_train.csv"
     assert data.is_file(), f"{data}: the training file (../shared/data beside the checkout)"
