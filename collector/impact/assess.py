@@ -39,10 +39,13 @@ class Assessor:
         time_ms = epoch_ms(sample.ts) if time_ms is None else time_ms
         power = self.ladder.estimate(model, sample)
         gwp_per_wh, grid_source = self.grid.gwp_gco2e_per_wh(model.zone, model.site, time_ms)
-        monitor_w = self.monitors.power_w(model.host_id, model.monitors, time_ms - int(sample.interval_s * 1000),
-                                          time_ms) if model.monitors else 0.0
+        counted, monitor_w = None, 0.0
+        if model.monitors:  # counted once across hosts: their power and their manufacture
+            counted = self.monitors.counted(model.host_id, model.monitors, time_ms - int(sample.interval_s * 1000),
+                                            time_ms)
+            monitor_w = sum(monitor.on_w for monitor, on in zip(model.monitors, counted) if on)
         fp = sample_footprint(model, sample, power, gwp_per_wh, grid_source, self.site_pue.get(model.site, 1.0),
-                              time_ms, monitor_w)
+                              time_ms, monitor_w, counted)
         fractions = split(sample.cpu_shares, model.service_weights, self.attribution.idle_rule,
                           self.attribution.unallocated)
         # Idle power scales with the power actually used (measured or calibrated), as the model's share of it;

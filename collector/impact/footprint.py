@@ -38,9 +38,9 @@ def _monitors_embodied(model: HostModel, time_ms: int, hours: float,
     """The manufacture of the monitors this host counts in the interval (`counted`, one flag a monitor;
     None: all) charged to `hours` at `time_ms`: those past their lifetime carry none."""
     gwp = adp = pe = 0.0
-    for index, monitor in enumerate(model.monitor_embodied):
-        if (counted is None or counted[index]) and (monitor.amortised_at_ms is None
-                                                    or time_ms < monitor.amortised_at_ms):
+    flags = counted if counted is not None else (True,) * len(model.monitor_embodied)
+    for monitor, on in zip(model.monitor_embodied, flags):
+        if on and (monitor.amortised_at_ms is None or time_ms < monitor.amortised_at_ms):
             rate = monitor.rate
             gwp += rate.gwp_gco2e_per_h * hours
             adp += (rate.adp_kgsbeq_per_h or 0.0) * hours

@@ -16,13 +16,15 @@ cached by the inventory's content; per sample only the formulas in power.py run.
 - laptop, desktop, thin_client: power from the fit on makers' declared yearly consumption
   (workplace_power.py, docs/power-model.md): idle from the kind, panel size, form factor,
   product line and year, plus the CPU's TDP times SPECpower's watts per TDP watt along the load;
-  the external monitors' power when on, counted per sample (monitors.py). Manufacture figures:
-  Boavizta's `laptop-pro` and `desktop-pro` archetypes (a thin client takes the desktop's).
+  the external monitors' power when on, counted per sample (monitors.py). ADP and PE of
+  manufacture: Boavizta's `laptop-pro` and `desktop-pro` archetypes (a thin client takes the
+  desktop's).
 
 Manufacture GWP is the maker's declared figure where the maker and model match a product,
 else a model fitted on makers' figures, else Boavizta's (embodied_sources.py); ADP and PE are
-Boavizta's. Each external monitor adds its own (declared, else fitted from its diagonal and
-year), spread over a monitor's lifetime from its year of manufacture.
+Boavizta's. Each external monitor of a workstation adds its own (declared, else fitted from its
+diagonal and year), spread over a monitor's lifetime from its year of manufacture and counted
+once per interval across hosts, as its power.
 
 Manufacture impacts are spread linearly over the lifetime. When the purchase date is
 known, hardware past purchase + lifetime is fully amortised: its samples carry no more

@@ -58,7 +58,8 @@ def test_a_workstations_monitors_add_to_its_power_energy_and_services() -> None:
                      ram_gb=16, model="OptiPlex 7080 Micro", monitors=[dock, Monitor(maker="DEL", serial="CN0B",
                                                                                      diagonal_in=24.0, year=2021)])
     first = build_host_model(desk, zone_factors("FRA"), "office")
-    second = dataclasses.replace(first, host_id="b", monitors=first.monitors[:1])
+    second = dataclasses.replace(first, host_id="b", monitors=first.monitors[:1],
+                                 monitor_embodied=first.monitor_embodied[:1])
     assessor = Assessor(AttributionSettings(), {}, GridFactors({}, {}, None))
     sample = Sample(ts=t0, interval_s=30, cpu_util_pct=40.0, cpu_shares={"office": 0.3})
     a = assessor.assess(first, sample)
@@ -70,3 +71,8 @@ def test_a_workstations_monitors_add_to_its_power_energy_and_services() -> None:
     assert b.footprint.power_w == pytest.approx(first.power.power_w(40.0))
     assert sum(s.power_w for s in a.services.values()) == pytest.approx(a.footprint.power_w)
     assert sum(s.impacts.energy_wh for s in a.services.values()) == pytest.approx(a.footprint.impacts.energy_wh)
+    # Their manufacture too: the first host counts both monitors' share of it, the second none.
+    monitors_gco2e = sum(m.rate.gwp_gco2e_per_h for m in first.monitor_embodied) * 30 / 3600
+    assert len(first.monitor_embodied) == 2 and a.footprint.monitor_embodied[0] == pytest.approx(monitors_gco2e)
+    assert b.footprint.monitor_embodied == (0.0, 0.0, 0.0)
+    assert b.footprint.impacts.embodied_gwp_gco2e == pytest.approx(first.embodied.gwp_gco2e_per_h * 30 / 3600)
