@@ -4,9 +4,9 @@ The stored figures are checked against boaviztapi computing the same servers by 
 Server request built here by the rules docs/impact-model.md states) for fixed inventories: the
 machines recorded in tests/data/hosts and two more unlike them, published through the agent's
 own queue and publisher. Their manufacture GWP is the maker's declared figure or the fitted
-model's, read here from the shipped table (ADP and PE stay boaviztapi's), and one of them drives
-monitors. Never this machine's inventory, so that the check means the same on
-every machine the suite runs on. The real agent's run is checked for what holds on any machine.
+model's, read here from the shipped table (ADP and PE stay boaviztapi's). Never this machine's
+inventory, so that the check means the same on every machine the suite runs on. The real
+agent's run is checked for what holds on any machine.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from feeder import START, Feeder
 from fleetprint.agent.config import HostFacts
 from fleetprint.agent.inventory import collect_inventory
 from fleetprint.mqtt import Topics
-from fleetprint.schema import Cpu, Disk, Inventory, Monitor, decode_inventory
+from fleetprint.schema import Cpu, Disk, Inventory, decode_inventory
 
 from processes import Program, agent_config, collector_config, retained_payload, start_collector, wait_until
 
@@ -30,10 +30,6 @@ HOST_ID = "e2e-host"
 ZONE = "FRA"
 RECORDED_HOSTS = Path(__file__).resolve().parent / "data" / "hosts"
 LOADS_CHECKED = (0, 13, 50, 87, 100)  # of the 0..100 % each fixed host reports
-# The recorded laptop's panel (in its own figure), a declared monitor and one the table does not hold.
-MONITORS = [Monitor(maker="LGD", model="", diagonal_in=14.0, year=2022, builtin=True),
-            Monitor(maker="DEL", model="DELL P2419H", serial="CFV9N", diagonal_in=23.8, year=2024),
-            Monitor(maker="PHL", model="PHL 243V7", serial="UK0123", diagonal_in=23.8, year=2023)]
 DECLARED_SERVER = "hp|proliant dl385 g10"  # fixed-epyc-2s, as HPE's firmware names it
 
 
@@ -45,8 +41,7 @@ def retained_inventory(mosquitto, host_id: str) -> Inventory:
 def fixed_inventories() -> list[Inventory]:
     """Servers unlike one another and unlike any test machine, each assessed as a server in ZONE."""
     recorded = [msgspec.structs.replace(collect_inventory(HostFacts(), f"recorded-{tree.name}", root=tree, now=START),
-                                        kind="server", zone=ZONE, site="lab",
-                                        monitors=MONITORS if tree.name == "thinkpad-laptop" else [])
+                                        kind="server", zone=ZONE, site="lab")
                 for tree in sorted(RECORDED_HOSTS.iterdir())]
     return recorded + [
         # A KVM guest whose CPU the hypervisor names generically, with RAM in no whole number of
@@ -110,35 +105,6 @@ def expected_manufacture(inventory: Inventory) -> tuple[str, float]:
     return "fitted", math.exp(log_gwp)
 
 
-def monitor_reference(hours: float):
-    """boaviztapi's monitor archetype assessed for `hours` by its own path: its ADP, PE and lifetime."""
-    from boaviztapi.compute.impacts_computation import compute_impacts
-    from boaviztapi.data.archetype import get_user_terminal_archetype
-    from boaviztapi.dto.device.user_terminal import Monitor as MonitorDto
-    from boaviztapi.dto.device.user_terminal import mapper_user_terminal
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        device = mapper_user_terminal(MonitorDto(usage={"usage_location": ZONE}),
-                                      archetype=get_user_terminal_archetype("monitor-default"))
-        compute_impacts(device, selected_criteria=["gwp", "adpe", "adpf"], duration=hours)
-    return device
-
-
-def expected_monitors_gwp_gco2e_per_h(lifetime_h: float) -> float:
-    """The declared P2419H's and the fitted 23.8-inch 2023 monitor's manufacture per hour, by hand (a
-    year past the fitted range counts as its last)."""
-    from fleetprint.collector.impact.makers_footprints import load_table
-
-    table = load_table()
-    declared = next(p for p in table["products"] if p["key"] == "dell|p2419h")["manufacture_gwp_kgco2e"]
-    fitted = table["categories"]["monitor"]
-    assert fitted["features"] == ["screen_in", "year"]
-    year = min(2023, fitted["ranges"]["year"][1])
-    log_gwp = fitted["coefficients"][0] + fitted["coefficients"][1] * 23.8 + fitted["coefficients"][2] * year
-    return (declared + math.exp(log_gwp)) * 1000 / lifetime_h
-
-
 def boavizta_collector_config(tmp_path: Path, mosquitto, influxdb, influx_db: str, collector_id: str) -> Path:
     """A collector that models servers with Boavizta's own curve, the one boaviztapi checks."""
     config = collector_config(tmp_path / "collector.toml", mosquitto, influxdb, influx_db, collector_id)
@@ -167,14 +133,10 @@ def test_fixed_servers_through_the_pipeline_match_boaviztapi(mosquitto, influxdb
     from boaviztapi.data.factor_provider import get_electrical_impact_factor
 
     gwp_kg_per_kwh = get_electrical_impact_factor(ZONE, "gwp")["value"]
-    monitor = monitor_reference(30 / 3600)
-    monitor_lifetime_h = monitor.usage.hours_life_time.value
-    monitor_adp, monitor_pe = (2 * monitor.impacts[c]["embedded"].value for c in ("adpe", "adpf"))
     for inventory in inventories:
         rows = {row["cpu_util_pct"]: row for row in influxdb.query(
             f"SELECT * FROM fp_host WHERE host = '{inventory.host_id}'", influx_db)}
         source, manufacture_kg = expected_manufacture(inventory)
-        with_monitors = inventory.host_id == "recorded-thinkpad-laptop"
         for load in LOADS_CHECKED:
             row, hours = rows[load], 30 / 3600
             assert (row["interval_s"], row["zone"], row["power_model"]) == (30, ZONE, "boavizta_server")
@@ -187,21 +149,12 @@ def test_fixed_servers_through_the_pipeline_match_boaviztapi(mosquitto, influxdb
             assert row["usage_gwp_gco2e"] == pytest.approx(reference.impacts["gwp"]["use"].value * 1000,
                                                            rel=1e-3), what
             assert row["embodied_source"] == source, what
-            monitors_gwp = expected_monitors_gwp_gco2e_per_h(monitor_lifetime_h) * hours if with_monitors else 0.0
             lifetime_h = reference.usage.hours_life_time.value
-            assert row["embodied_gwp_gco2e"] == pytest.approx(
-                manufacture_kg * 1000 * hours / lifetime_h + monitors_gwp, rel=1e-3), what
-            for criterion, field, monitors in (("adp", "embodied_adp_kgsbeq", monitor_adp),
-                                               ("pe", "embodied_pe_mj", monitor_pe)):
-                expected = reference.impacts[criterion]["embedded"].value + (monitors if with_monitors else 0.0)
-                assert row[field] == pytest.approx(expected, rel=1e-3), (what, field)
-            if with_monitors:
-                assert row["monitor_embodied_source"] == "declared+fitted", what
-                assert (row["monitor_embodied_gwp_gco2e"], row["monitor_embodied_adp_kgsbeq"],
-                        row["monitor_embodied_pe_mj"]) == pytest.approx((monitors_gwp, monitor_adp, monitor_pe),
-                                                                        rel=1e-3), what
-            else:
-                assert row["monitor_embodied_source"] is None and row["monitor_embodied_gwp_gco2e"] is None, what
+            assert row["embodied_gwp_gco2e"] == pytest.approx(manufacture_kg * 1000 * hours / lifetime_h,
+                                                              rel=1e-3), what
+            for criterion, field in (("adp", "embodied_adp_kgsbeq"), ("pe", "embodied_pe_mj")):
+                assert row[field] == pytest.approx(reference.impacts[criterion]["embedded"].value,
+                                                   rel=1e-3), (what, field)
 
 
 def test_agent_to_influxdb(mosquitto, influxdb, influx_db, tmp_path: Path) -> None:

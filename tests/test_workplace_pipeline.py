@@ -1,6 +1,7 @@
 """A year of a simulated laptop, a desktop with two monitors and a thin client, through the real broker,
 collector and InfluxDB: the energy stored for each is the workstation model's (collector/impact/
-workplace_power.py) at the loads the simulator sent, its monitors' included, and nothing while off."""
+workplace_power.py) at the loads the simulator sent, its monitors' included, and nothing while off; its
+manufacture the host model's (declared or fitted, collector/impact/embodied_sources.py), its monitors' too."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from fleetprint.collector.impact.grid import zone_factors
+from fleetprint.collector.impact.host_model import build_host_model
 from fleetprint.collector.impact.workplace_power import external_monitors, workstation_curve
 from fleetprint.simulator.fleet import FleetSpec, generate_fleet
 from fleetprint.simulator.load import CHARGER_EFFICIENCY, LoadModel
@@ -58,9 +61,16 @@ def test_a_year_of_workstations_stores_the_models_energy(mosquitto, influxdb, in
         monitors_w = sum(m.on_w for m in external_monitors(inventory))
         load = LoadModel(host)
         rows = influxdb.query(f"SELECT cpu_util_pct, interval_s, power_w, energy_wh, monitor_power_w, "
-                              f"monitor_energy_wh, power_source, power_model FROM fp_host "
+                              f"monitor_energy_wh, power_source, power_model, embodied_gwp_gco2e, "
+                              f"monitor_embodied_gwp_gco2e, embodied_source, monitor_embodied_source FROM fp_host "
                               f"WHERE host = '{host.host_id}'", influx_db)
-        expected_wh = expected_monitor_wh = 0.0
+        # Manufacture: the host model's rates, each monitor's until its own lifetime is over.
+        model = build_host_model(inventory, zone_factors("WOR"), "x")  # no zone in manufacture
+        assert {(row["embodied_source"], row["monitor_embodied_source"]) for row in rows} == {
+            (model.embodied_source, model.monitor_embodied_source or None)}
+        assert model.embodied_source in ("declared", "fitted") and len(model.monitor_embodied) == len(
+            external_monitors(inventory))
+        expected_wh = expected_monitor_wh = expected_gco2e = expected_monitor_gco2e = 0.0
         for row in rows:
             ts = row["time"] // 1000
             assert load.on(ts, INTERVAL_S), "a sample while off"
@@ -75,10 +85,19 @@ def test_a_year_of_workstations_stores_the_models_energy(mosquitto, influxdb, in
                 machine_w = modelled_w
             expected_wh += (machine_w + monitors_w) * INTERVAL_S / 3600
             expected_monitor_wh += monitors_w * INTERVAL_S / 3600
+            at_ms = row["time"]
+            if model.amortised_at_ms is None or at_ms < model.amortised_at_ms:
+                expected_gco2e += model.embodied.gwp_gco2e_per_h * INTERVAL_S / 3600
+            expected_monitor_gco2e += sum(m.rate.gwp_gco2e_per_h * INTERVAL_S / 3600 for m in model.monitor_embodied
+                                          if m.amortised_at_ms is None or at_ms < m.amortised_at_ms)
             assert row["power_model"] == f"tec_fit_{host.kind}"
         yearly_wh = sum(row["energy_wh"] for row in rows)
         assert yearly_wh == pytest.approx(expected_wh, rel=1e-6), host.host_id
         assert sum(row["monitor_energy_wh"] or 0.0 for row in rows) == pytest.approx(expected_monitor_wh, rel=1e-6)
+        assert sum(row["monitor_embodied_gwp_gco2e"] or 0.0 for row in rows) == pytest.approx(
+            expected_monitor_gco2e, rel=1e-6, abs=1e-9)
+        assert sum(row["embodied_gwp_gco2e"] for row in rows) == pytest.approx(
+            expected_gco2e + expected_monitor_gco2e, rel=1e-6), host.host_id
         # One sample for every hour it was on over the year the backfill ended with (the simulator's
         # clock read just after `started`: this hour's end, or the next one's), none while off.
         end = int(started) // INTERVAL_S * INTERVAL_S
