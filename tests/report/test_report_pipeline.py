@@ -120,6 +120,20 @@ def sums(query, first: datetime, last: datetime, measurement: str, group: str = 
                  f"time < '{last + timedelta(days=1):%Y-%m-%d}' {where} {group}")
 
 
+def declared_gwp(query, first: datetime, last: datetime) -> dict[str, float]:
+    """Per host, the manufacture GWP its makers declared: the machine's (less its monitors') where its
+    points say `declared`, its monitors' where theirs do."""
+    declared: dict[str, float] = {}
+    for row in query(f"SELECT sum(embodied_gwp_gco2e) AS gwp, sum(monitor_embodied_gwp_gco2e) AS monitors "
+                     f"FROM fp_host WHERE time >= '{first:%Y-%m-%d}' AND time < '{last + timedelta(days=1):%Y-%m-%d}' "
+                     f"GROUP BY host, embodied_source, monitor_embodied_source"):
+        monitors = row["monitors"] or 0.0
+        declared[row["host"]] = declared.get(row["host"], 0.0) + (
+            (row["gwp"] - monitors if row["embodied_source"] == "declared" else 0.0)
+            + (monitors if row.get("monitor_embodied_source") == "declared" else 0.0))
+    return declared
+
+
 def assert_row_matches(row: dict, expected: dict) -> None:
     columns = list(row)
     first = columns.index(COLUMNS[0])
@@ -165,16 +179,7 @@ def test_totals_services_sites_days_and_hosts_match_the_raw_points(stored, repor
     top = max(hosts, key=lambda h: hosts[h]["usage_gwp_gco2e"] + hosts[h]["embodied_gwp_gco2e"])
     assert tables["hosts.csv"][0]["host"] == top
 
-    # Manufacture GWP the makers declared: the machine's (less its monitors') where its points say
-    # `declared`, its monitors' where theirs do.
-    declared: dict[str, float] = {}
-    for row in query(f"SELECT sum(embodied_gwp_gco2e) AS gwp, sum(monitor_embodied_gwp_gco2e) AS monitors "
-                     f"FROM fp_host WHERE time >= '{first:%Y-%m-%d}' AND time < '{last + timedelta(days=1):%Y-%m-%d}' "
-                     f"GROUP BY host, embodied_source, monitor_embodied_source"):
-        monitors = row["monitors"] or 0.0
-        declared[row["host"]] = declared.get(row["host"], 0.0) + (
-            (row["gwp"] - monitors if row["embodied_source"] == "declared" else 0.0)
-            + (monitors if row.get("monitor_embodied_source") == "declared" else 0.0))
+    declared = declared_gwp(query, first, last)
     assert sum(declared.values()) > 0, "the simulated fleet has hosts its makers declared"
     assert {row["value"] for row in query("SHOW TAG VALUES FROM fp_host WITH KEY = embodied_source")} == {
         "declared", "fitted", "boavizta"}
@@ -304,8 +309,7 @@ def test_the_html_page_renders_in_headless_chromium_without_console_errors(store
                     "What if hardware were kept 1 year longer", "Data quality", "Sources and methods"):
         assert heading in body, heading
     assert num((total["usage_gwp_gco2e"] + total["embodied_gwp_gco2e"]) / 1000) in body
-    declared = sums(query, first, last, "fp_host", where="AND embodied_source = 'declared'")[0]["embodied_gwp_gco2e"]
-    share = f"{100 * declared / total['embodied_gwp_gco2e']:.1f}"
+    share = f"{100 * sum(declared_gwp(query, first, last).values()) / total['embodied_gwp_gco2e']:.1f}"
     assert f"{share} % of the manufacture GWP is its makers' declared figure" in body
     past = query(f"SELECT count(energy_wh) FROM fp_host WHERE past_lifetime = true AND time >= '{first:%Y-%m-%d}' "
                  f"AND time < '{last + timedelta(days=1):%Y-%m-%d}' GROUP BY host")
