@@ -3,7 +3,6 @@ fallback, the monitors, the source each host model says, and the shipped table r
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -11,6 +10,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
+from tool_scripts import load_tool
 
 from fleetprint.collector.impact import boavizta
 from fleetprint.collector.impact.footprint import sample_footprint
@@ -211,10 +211,7 @@ needs_data = pytest.mark.skipif(not DATA.exists(), reason=f"training file {DATA}
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("fit_embodied_model", REPO / "tools" / "fit_embodied_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("fit_embodied_model")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ published by the Standard Performance Evaluation Corporation (SPEC).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import math
 import os
@@ -17,12 +16,12 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
+from tool_scripts import load_tool
 
 from fleetprint.collector.impact import workplace_power as wp
 from fleetprint.schema import Cpu, Inventory, Monitor
 
 REPO = Path(__file__).resolve().parents[2]
-TOOL = REPO / "tools" / "fit_workplace_power.py"
 DATA = Path(os.environ.get("FLEETPRINT_PCF_CSV", REPO.parent / "shared" / "data" / "pcf_train.csv"))
 SPECPOWER = Path(os.environ.get("FLEETPRINT_SPECPOWER_CSV",
                                 REPO.parent / "shared" / "data" / "specpower_ssj2008_train.csv"))
@@ -36,10 +35,7 @@ needs_data = pytest.mark.skipif(not (DATA.is_file() and SPECPOWER.is_file()),
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("fit_workplace_power", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("fit_workplace_power")
 
 
 @pytest.fixture(scope="module")
