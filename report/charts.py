@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import datetime
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from fleetprint.impacts import Impacts, LadderStep  # noqa: E402
 from fleetprint.report.outcomes import BudgetOutcome, TrajectoryYear  # noqa: E402
+from fleetprint.report.trend import TrendPoint  # noqa: E402
 
 # Okabe-Ito colours: distinguishable with colour-blindness, and in greyscale by their lightness.
 USE, EMBODIED, ENERGY, LIMIT = "#0072B2", "#E69F00", "#009E73", "#D55E00"
-STATE_COLOURS = {"within": "#009E73", "in progress": "#56B4E9", "exceeded": "#D55E00"}
+STATE_COLOURS = {"within": "#009E73", "in progress": "#56B4E9", "some exceeded": "#E69F00", "exceeded": "#D55E00"}
 STEP_COLOURS = {LadderStep.WALL: "#009E73", LadderStep.CALIBRATED: "#56B4E9", LadderStep.COMPONENTS: "#0072B2",
                 LadderStep.BATTERY: "#CC79A7", LadderStep.MODELLED: "#BBBBBB"}
 
@@ -47,45 +48,82 @@ def use_vs_manufacture(groups: dict[str, Impacts], limit: int = 15) -> str:
     return _uri(figure)
 
 
-def trend(points: list[tuple[datetime, Impacts]], unit: str) -> str:
-    """Stacked bars of kgCO2e per day or month, with the energy in kWh on a second axis."""
+def trend(points: list[TrendPoint], unit: str, labels: dict[str, str]) -> str:
+    """Stacked bars of kgCO2e per day or month, with the energy in kWh on a second axis; buckets without data
+    shaded as gaps (no bar, the line broken), partial ones lighter."""
     figure, axes = plt.subplots(figsize=(7.0, 2.8))
-    labels = [f"{at:%d}" if unit == "day" else f"{at:%b}" for at, _ in points]
-    use = [impacts.usage_kgco2e for _, impacts in points]
-    embodied = [impacts.embodied_kgco2e for _, impacts in points]
-    positions = range(len(points))
-    axes.bar(positions, use, color=USE, label="use (kgCO2e)")
-    axes.bar(positions, embodied, bottom=use, color=EMBODIED, label="manufacture (kgCO2e)")
+    ticks = [f"{point.start:%d}" if unit == "day" else f"{point.start:%b}" for point in points]
+    nan = float("nan")
+    use = [point.impacts.usage_kgco2e if point.impacts else nan for point in points]
+    embodied = [point.impacts.embodied_kgco2e if point.impacts else nan for point in points]
+    alpha = [0.45 if point.partial else 1.0 for point in points]
+    positions = list(range(len(points)))
+    for position, low, high, shade in zip(positions, use, embodied, alpha):
+        if low == low:  # not a gap
+            axes.bar(position, low, color=USE, alpha=shade)
+            axes.bar(position, high, bottom=low, color=EMBODIED, alpha=shade)
+    gap_label = labels["gap"]
+    for position, point in enumerate(points):
+        if point.impacts is None:
+            axes.axvspan(position - 0.5, position + 0.5, color="#DDDDDD", alpha=0.6, linewidth=0, label=gap_label)
+            gap_label = "_"  # one legend entry
     axes.set_ylabel("kgCO2e")
-    axes.set_xticks(list(positions), labels, fontsize=7 if len(points) > 20 else 9)
+    axes.set_xlim(-0.5, len(points) - 0.5)
+    axes.set_xticks(positions, ticks, fontsize=7 if len(points) > 20 else 9)
     axes.grid(axis="x", visible=False)
     energy_axes = axes.twinx()
-    energy_axes.plot(positions, [impacts.energy_kwh for _, impacts in points], color=ENERGY, marker="o",
-                     markersize=3, linewidth=1.5, label="energy (kWh)")
+    energy_axes.plot(positions, [point.impacts.energy_kwh if point.impacts else nan for point in points],
+                     color=ENERGY, marker="o", markersize=3, linewidth=1.5, label=labels["energy"])
     energy_axes.set_ylabel("kWh")
     energy_axes.set_ylim(bottom=0)
     energy_axes.grid(False)
     energy_axes.spines["right"].set_visible(True)
-    handles = axes.get_legend_handles_labels()[0] + energy_axes.get_legend_handles_labels()[0]
+    handles = [Patch(color=USE, label=labels["use"]), Patch(color=EMBODIED, label=labels["manufacture"])]
+    if any(point.partial for point in points):
+        handles.append(Patch(color=USE, alpha=0.45, label=labels["partial"]))
+    handles += [h for h in axes.get_legend_handles_labels()[0]] + energy_axes.get_legend_handles_labels()[0]
     axes.legend(handles, [h.get_label() for h in handles], loc="upper center", bbox_to_anchor=(0.5, -0.12),
                 ncol=3, frameon=False)
-    axes.set_title(f"Per {unit} (UTC)", loc="left", fontweight="bold")
+    axes.set_title(labels["title"], loc="left", fontweight="bold")
     return _uri(figure)
 
 
-def budgets(outcomes: list[BudgetOutcome]) -> str:
-    """Each budget's spend as a share of its limit over the period, coloured by outcome."""
-    items = outcomes[::-1]
-    figure, axes = plt.subplots(figsize=(7.0, 0.9 + 0.32 * max(len(items), 1)))
-    shares = [100 * item.ratio for item in items]
-    axes.barh([item.budget.id for item in items], shares, color=[STATE_COLOURS[item.state] for item in items])
+def budget_bars(outcomes: list[BudgetOutcome]) -> list[tuple[str, float, str]]:
+    """(label, % of the limit, colour key) per budget and limit unit: every limit a budget has gets its bar,
+    coloured by its own share (from 100 %: exceeded) or, under it, "some exceeded" when one of its periods was
+    over this limit (or may have been: a budget of two limits judged on several periods)."""
+    bars = []
+    several = {o.budget.id for o in outcomes if o.limit_kgco2e is not None and o.limit_kwh is not None}
+    for o in outcomes:
+        for unit, spent, limit in (("kgCO2e", o.spent_kgco2e, o.limit_kgco2e), ("kWh", o.spent_kwh, o.limit_kwh)):
+            if limit is None:
+                continue
+            share = 100 * spent / limit if limit else 0.0
+            # under 100 %, a period over the limit is this unit's unless the other unit's share explains it alone
+            ambiguous = o.budget.id in several and o.periods > 1
+            state = "exceeded" if share >= 100 else "some exceeded" if o.exceeded and (ambiguous or o.budget.id
+                                                                                      not in several) \
+                else "in progress" if o.in_progress else "within"
+            bars.append((f"{o.budget.id} ({unit})" if o.budget.id in several else o.budget.id, share, state))
+    return bars
+
+
+def budgets(outcomes: list[BudgetOutcome], labels: dict[str, str]) -> str:
+    """Each budget's spend as a share of each of its limits over the period, coloured by outcome."""
+    bars = budget_bars(outcomes)[::-1]
+    figure, axes = plt.subplots(figsize=(7.0, 0.9 + 0.32 * max(len(bars), 1)))
+    shares = [share for _, share, _ in bars]
+    axes.barh([name for name, _, _ in bars], shares, color=[STATE_COLOURS[state] for _, _, state in bars])
     axes.axvline(100, color="black", linewidth=1)
     for position, share in enumerate(shares):
         axes.text(share, position, f" {share:.0f} %", va="center", fontsize=8)
-    axes.set_xlabel("spent, % of the limit over the period")
+    states = [state for state in STATE_COLOURS if any(state == s for _, _, s in bars)]
+    axes.legend([Patch(color=STATE_COLOURS[state]) for state in states], [labels[state] for state in states],
+                loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(bars) < 4 else -0.2), ncol=4, frameon=False)
+    axes.set_xlabel(labels["axis"])
     axes.set_xlim(0, max(shares + [100]) * 1.15)
     axes.grid(axis="y", visible=False)
-    axes.set_title("Budgets", loc="left", fontweight="bold")
+    axes.set_title(labels["title"], loc="left", fontweight="bold")
     return _uri(figure)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from importlib.util import find_spec
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
@@ -11,6 +13,13 @@ from fleetprint.cli_options import budgets_option, collector_config_option, outp
 from fleetprint.config import ConfigError
 
 FORMATS = ("html", "pdf", "csv")
+REPORT_MODULES = ("jinja2", "matplotlib", "weasyprint", "tqdm", "influxdb_client")  # the [report] extra's
+
+
+def missing_modules(formats: tuple[str, ...]) -> list[str]:
+    """The [report] extra's modules these formats need that are not installed."""
+    needed = [name for name in REPORT_MODULES if not (name == "weasyprint" and "pdf" not in formats)]
+    return [name for name in needed if find_spec(name) is None]
 
 
 @click.command()
@@ -25,6 +34,8 @@ FORMATS = ("html", "pdf", "csv")
 @click.option("--department", help="Only this department (the organisation's unit: hosts' and registered devices').")
 @click.option("--extend-years", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="What-if: keep hardware this many years longer.")
+@click.option("--tz", "tz_name", default="UTC", show_default=True, metavar="ZONE",
+              help="The reader's time zone for the times shown (IANA name, e.g. Europe/Paris); days stay UTC days.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Hosts in the top table.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS), default=FORMATS, show_default=True,
               help="Outputs to write (repeat the option for several).")
@@ -32,7 +43,7 @@ FORMATS = ("html", "pdf", "csv")
 @click.option("--name", help="File name without extension (default: footprint-<period>-<scope>).")
 def report(config_path: str | None, budgets_path: str | None, month_text: str | None, year_text: str | None,
            first: str | None, last: str | None, service: str | None, site: str | None, department: str | None,
-           extend_years: float,
+           extend_years: float, tz_name: str,
            top: int, formats: tuple[str, ...], output_dir: Path, name: str | None) -> None:
     """A period's footprint report: HTML page, PDF and CSVs (zip).
 
@@ -42,13 +53,17 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
     fleetprint report -c collector.toml --from 2026-10-01 --to 2026-10-14 --site paris-dc1
     fleetprint report -c collector.toml --year 2026 --department finance
     """
+    missing = missing_modules(formats)
+    if missing:
+        raise click.ClickException(f"`fleetprint report` needs the [report] extra (missing: {', '.join(missing)}): "
+                                   "pip install 'fleetprint[report]'")
     from tqdm import tqdm
 
     from fleetprint.collector.budgets.config import load_budgets
     from fleetprint.collector.config import load_collector_config
     from fleetprint.collector.store.connect import make_influxql
     from fleetprint.collector.store.influxql import QueryError
-    from fleetprint.report.collect import collect
+    from fleetprint.report.collect import NoData, collect
     from fleetprint.report.csv_export import write_csv_zip
     from fleetprint.report.model import Scope
     from fleetprint.report.period import parse_period
@@ -68,6 +83,10 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
         budget_file = load_budgets(path) if path else None
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.UsageError(f"--tz {tz_name!r}: not a time zone name (e.g. Europe/Paris, UTC)") from None
     scope = Scope(service=service, site=site, department=department)
     started = time.monotonic()
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -79,6 +98,8 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
                            bar)
         except QueryError as exc:
             raise click.ClickException(str(exc)) from None
+        except NoData as exc:
+            raise click.ClickException(f"nothing to report: {exc}") from None
         bar.reset(total=len(formats))
         html = None
         for kind in FORMATS:
@@ -86,7 +107,7 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
                 continue
             bar.set_description(f"writing {kind}")
             if kind in ("html", "pdf") and html is None:
-                html = render_html(data, top, budget_file is not None)
+                html = render_html(data, top, budget_file is not None, tz)
             if kind == "html":
                 written.append(base.with_name(base.name + ".html"))
                 written[-1].write_text(html, encoding="utf-8")

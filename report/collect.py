@@ -18,12 +18,17 @@ from fleetprint.impacts import MEASURED_STEPS, Impacts, LadderStep
 from fleetprint.report.model import HostFigures, InventoryFacts, Scope, ZoneFactors
 from fleetprint.report.outcomes import BudgetOutcome, TrajectoryYear, in_scope, outcome, trajectory_path
 from fleetprint.report.period import DAY, Period
-from fleetprint.report.query import ReportQueries, utc
+from fleetprint.report.query import ReportQueries, ms
+from fleetprint.report.trend import TrendPoint, trend_points
 from fleetprint.report.whatif import HostEmbodied, WhatIf, extend_lifetimes
 
 GAP_COVERAGE = 0.95  # a host whose samples cover less of its expected time has gaps
 QUERY_THREADS = 2
 COMPARABLE_DAYS = 0.9  # the previous period is compared with when it has data on this share of its days
+
+
+class NoData(Exception):
+    """The scope has no data in the period: there is nothing to report."""
 
 
 @dataclass
@@ -76,7 +81,7 @@ class ReportData:
     services: dict[str, Impacts]
     sites: dict[str, Impacts]
     departments: dict[str, Impacts]  # "" for hosts and devices of no department
-    trend: list[tuple[datetime, Impacts]]
+    trend: list[TrendPoint]  # missing data as gaps
     hosts: dict[str, HostFigures]
     inventory: dict[str, InventoryFacts]
     zones: dict[str, ZoneFactors]
@@ -86,7 +91,6 @@ class ReportData:
     whatif: WhatIf
     quality: Quality
     boaviztapi_version: str
-    notes: list[str] = field(default_factory=list)
 
     def top_hosts(self, count: int = 10) -> list[HostFigures]:
         return sorted(self.hosts.values(), key=lambda h: -h.impacts.kgco2e)[:count]
@@ -113,18 +117,6 @@ def _group(rows: list[dict], key: str) -> dict[str, Impacts]:
     for row in rows:
         groups.setdefault(row.get(key) or "", Impacts()).add(row)
     return dict(sorted(groups.items(), key=lambda item: -item[1].kgco2e))
-
-
-def _trend(period: Period, rows: list[dict]) -> list[tuple[datetime, Impacts]]:
-    buckets = period.buckets()
-    trend = [(start, Impacts()) for start, _ in buckets]
-    for row in rows:
-        at = utc(row["time"])
-        for (start, end), (_, impacts) in zip(buckets, trend):
-            if start <= at < end:
-                impacts.add(row)
-                break
-    return trend
 
 
 def _quality(queries: ReportQueries, period: Period, data_end: datetime, hosts: dict[str, HostFigures],
@@ -167,14 +159,28 @@ def _quality(queries: ReportQueries, period: Period, data_end: datetime, hosts: 
                    dict(sorted(by_source.items(), key=lambda item: -item[1])))
 
 
-def _whatif(hosts: dict[str, HostFigures], inventory: dict[str, InventoryFacts], years: float) -> WhatIf:
+def scope_share(host: HostFigures, whole: Impacts | None) -> float:
+    """The scope's share of a host: 1 for whole hosts (`whole` None), else the scope's part of the host's embodied
+    impacts in the period (of its energy for a host past its lifetime, which has no embodied impacts)."""
+    if whole is None:
+        return 1.0
+    if whole.embodied_gwp_gco2e:
+        return min(1.0, host.impacts.embodied_gwp_gco2e / whole.embodied_gwp_gco2e)
+    return min(1.0, host.impacts.energy_wh / whole.energy_wh) if whole.energy_wh else 0.0
+
+
+def _whatif(hosts: dict[str, HostFigures], inventory: dict[str, InventoryFacts], years: float,
+            whole_hosts: dict[str, Impacts] | None = None) -> WhatIf:
+    """The what-if over the scope's hosts; with `whole_hosts` (a service's report: each host's own figures), each
+    host's manufacture total apportioned to the scope, so that services' savings add up to the fleet's."""
     candidates = []
     for name, host in hosts.items():
         facts = inventory.get(name)
         if facts is None or not facts.lifetime_h or facts.embodied_gwp_total_gco2e is None:
             continue
         past = host.impacts.embodied_gwp_gco2e == 0 and host.past_lifetime_wh > 0
-        candidates.append(HostEmbodied(host.kind, facts.lifetime_h, facts.embodied_gwp_total_gco2e,
+        share = scope_share(host, None if whole_hosts is None else whole_hosts.get(name, Impacts()))
+        candidates.append(HostEmbodied(host.kind, facts.lifetime_h, facts.embodied_gwp_total_gco2e * share,
                                        host.impacts.embodied_gwp_gco2e, past))
     return extend_lifetimes(candidates, years)
 
@@ -189,6 +195,8 @@ def _boaviztapi_version() -> str:
 def collect(connect: Callable[[], InfluxQL], period: Period, scope: Scope, budgets: BudgetFile | None,
             now: datetime, extend_years: float, bar: tqdm) -> ReportData:
     """Every figure of the report, updating `bar` as it goes; `connect` gives a new InfluxQL client."""
+    if period.start >= now:
+        raise NoData(f"{period.label} has not started yet")
     influxql = connect()
     queries = ReportQueries(influxql, scope)
     data_end = min(period.end, now)
@@ -232,6 +240,9 @@ def collect(connect: Callable[[], InfluxQL], period: Period, scope: Scope, budge
         for count in pool.map(run, tasks):
             dropped += count
             bar.update()
+    if not hosts:
+        raise NoData(f"no data for the {scope.label} in {period.label}" if not (scope.service or scope.site
+                     or scope.department) else f"no data for {scope.label} in {period.label}")
     totals = sum((host.impacts for host in hosts.values()), Impacts())
 
     bar.set_description("services")
@@ -264,20 +275,18 @@ def collect(connect: Callable[[], InfluxQL], period: Period, scope: Scope, budge
         bar.update()
 
     bar.set_description("what-if")
-    whatif = _whatif(hosts, inventory, extend_years)
+    whole_hosts = queries.whole_hosts(period.start, split, hosts_end, set(hosts)) if scope.service else None
+    whatif = _whatif(hosts, inventory, extend_years, whole_hosts)
     bar.update()
-    notes = []
-    if period.end > now:
-        notes.append(f"The period is not over: figures run to {now:%Y-%m-%d %H:%M} UTC.")
     comparable = previous_days >= COMPARABLE_DAYS * previous.days
-    if previous_rows and not comparable:
-        notes.append(f"The previous period ({previous.label}) has data on {previous_days} of its "
-                     f"{round(previous.days)} days: no change against it is shown.")
+    day_before = ms(period.start - DAY)
     return ReportData(
         period=period, scope=scope, generated_at=now, data_end=data_end, totals=totals,
         previous=sum((Impacts().add(row) for row in previous_rows), Impacts()) if comparable else None,
         previous_period=previous, previous_days_with_data=previous_days,
         services=_group(rows, "service"), sites=_group(rows, "site"),
-        departments=_group(rows, "department"), trend=_trend(period, rows), hosts=hosts,
+        departments=_group(rows, "department"),
+        trend=trend_points(period, rows, data_end, any(row["time"] >= day_before for row in previous_rows)),
+        hosts=hosts,
         inventory=inventory, zones=dict(sorted(zones.items())), pue=dict(sorted(pue.items())), outcomes=outcomes,
-        paths=paths, whatif=whatif, quality=quality, boaviztapi_version=_boaviztapi_version(), notes=notes)
+        paths=paths, whatif=whatif, quality=quality, boaviztapi_version=_boaviztapi_version())

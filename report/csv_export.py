@@ -56,8 +56,9 @@ def tables(data: ReportData) -> dict[str, list[list[object]]]:
         "sites.csv": [["site", *IMPACT_COLUMNS]] + [[name, *_impacts(i)] for name, i in data.sites.items()],
         "departments.csv": [["department", *IMPACT_COLUMNS]] + [[name, *_impacts(i)]
                                                                 for name, i in data.departments.items()],
-        "trend.csv": [[f"{data.period.trend_unit()}_utc", *IMPACT_COLUMNS]] + [
-            [f"{at:%Y-%m-%d}", *_impacts(i)] for at, i in data.trend],
+        "trend.csv": [[f"{data.period.trend_unit()}_utc", *IMPACT_COLUMNS, "partial"]] + [
+            [f"{point.start:%Y-%m-%d}", *(_impacts(point.impacts) if point.impacts else [""] * len(IMPACT_COLUMNS)),
+             point.partial] for point in data.trend],
         "hosts.csv": hosts,
         "budgets.csv": budgets,
         "whatif.csv": whatif,

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fleetprint.collector.store.influxql import InfluxQL
-from fleetprint.impacts import IMPACT_FIELDS
+from fleetprint.impacts import IMPACT_FIELDS, Impacts
 from fleetprint.report.model import HostFigures, InventoryFacts, Scope, ZoneFactors
 
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
@@ -204,6 +204,20 @@ class ReportQueries:
                                                     row["embodied"], utc(first[row["host"]]),
                                                     row.get("power_model") or "")
         return facts
+
+    def whole_hosts(self, start: datetime, split: datetime, end: datetime, names: set[str]) -> dict[str, Impacts]:
+        """Each named host's own embodied GWP and energy over [start, end) (not a service's part of them): from
+        `fp_host_1d` before `split`, raw `fp_host` points after."""
+        whole: dict[str, Impacts] = {}
+        fields = "sum(embodied_gwp_gco2e) AS embodied_gwp_gco2e, sum(energy_wh) AS energy_wh"
+        for measurement, begin, finish in ((self.influxql.rollup("fp_host_1d"), start, split), ("fp_host", split, end)):
+            if finish <= begin:
+                continue
+            for row in self.influxql.query(f"SELECT {fields} FROM {measurement} "
+                                           f"WHERE {self._between(False, begin, finish)} GROUP BY host"):
+                if row["host"] in names:
+                    whole.setdefault(row["host"], Impacts()).add(row)
+        return whole
 
     def service_hosts(self, start: datetime, end: datetime) -> set[str]:
         """Hosts that reported for the scope's service in [start, end)."""
