@@ -151,7 +151,7 @@ def contributors(data: ReportData, count: int = 3) -> tuple[str, list[tuple[str,
 def budget_sentence(outcome: BudgetOutcome) -> str:
     """One budget's outcome as a sentence."""
     o, unit = outcome, {"day": "day", "week": "week", "month": "month", "year": "year"}[outcome.budget.period]
-    shares = "; ".join(f"{pct(spent, limit)} % of its limit of {num(limit)} {name} spent"
+    shares = "; ".join(f"{num(100 * spent / limit)} % of its limit of {num(limit)} {name} spent"
                        for name, spent, limit in _budget_lines(o))
     if o.pro_rata:
         judged = f"judged on this period against its {unit}ly limit pro rata"
@@ -166,7 +166,8 @@ def summary(data: ReportData, tz: tzinfo = UTC) -> dict[str, object]:
     totals = data.totals
     scope = "the whole IT fleet" if not (data.scope.service or data.scope.site or data.scope.department) \
         else f"the {data.scope.label}"
-    opening = (f"In {data.period.label}, {scope} emitted {_tonnes(totals.kgco2e)}: "
+    when_text = f"From {data.period.label}" if data.period.kind == "range" else f"In {data.period.label}"
+    opening = (f"{when_text}, {scope} emitted {_tonnes(totals.kgco2e)}: "
                f"{pct(totals.usage_kgco2e, totals.kgco2e)} % from the electricity the machines used "
                f"({num(totals.energy_kwh)} kWh) and {pct(totals.embodied_kgco2e, totals.kgco2e)} % from their "
                f"manufacture, spread over their lifetime.")

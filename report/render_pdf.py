@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-LAST_PAGE_MIN_FILL = 0.3  # a last page filled less than this is laid out again, compacter
+LAST_PAGE_MIN_FILL = 0.4  # a last page filled less than this is laid out again, compacter
 END_ANCHOR = "report-end"  # the id of the page's last element
 
 

@@ -244,6 +244,20 @@ def test_a_service_report_has_the_services_figures_only(stored, tmp_path) -> Non
     assert all(row["kind"] in ("desktop", "laptop") for row in hosts)
 
 
+@pytest.mark.parametrize("args, says", [
+    (("--service", "nosuch"), "no data for service nosuch in "),
+    (("--month", "2001-01"), "no data for the whole fleet in January 2001"),
+])
+def test_a_scope_or_period_without_data_is_refused_in_one_line(stored, tmp_path, args, says) -> None:
+    _, config, first, last = stored
+    period = ("--from", f"{first:%Y-%m-%d}", "--to", f"{last:%Y-%m-%d}") if "--month" not in args else ()
+    done = subprocess.run([sys.executable, "-m", "fleetprint", "report", "-c", str(config), "-o", str(tmp_path),
+                           *period, *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and list(tmp_path.iterdir()) == [], done.stdout + done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and f"Error: nothing to report: {says}" in done.stderr, \
+        done.stderr
+
+
 def test_a_department_report_and_the_per_department_figures(stored, report, tmp_path) -> None:
     """The whole report's departments.csv holds the raw points' sums per department; a --department report
     the department's hosts and nothing else."""
@@ -304,6 +318,9 @@ def test_the_html_page_renders_in_headless_chromium_without_console_errors(store
     assert [entry for entry in console if entry["level"] in ("SEVERE", "WARNING")] == []
     assert len(images) >= 5 and all(loaded for _, loaded in images), images
     total = sums(query, first, last, "fp_host")[0]
+    assert body.index("In short") < body.index("Impacts per criterion") < body.index("Sources and methods")
+    assert "km driven alone in a petrol or diesel car" in body and "impactco2.fr" in body
+    assert "per host from the daily host rollup (fp_host_1d)" in body  # as docs/report.md says
     for heading in ("Impacts per criterion", "Per service", "Per site", "Trend over the period",
                     "Trajectory and budgets", "Top 10 hosts", "Hardware past its lifetime",
                     "What if hardware were kept 1 year longer", "Data quality", "Sources and methods"):
@@ -326,6 +343,9 @@ def test_the_pdf_has_pages_with_the_reports_content(stored, report, tmp_path) ->
     pages = sorted(tmp_path.glob("page-*.png"))
     assert len(pages) >= 3 and text.count("\f") == len(pages)
     assert all(non_white_share(page) > 0.01 for page in pages)
+    assert "In short" in text.split("\f")[0] and "Impacts per criterion" not in text.split("\f")[0]
+    last_lines = [line for line in text.split("\f")[-2].splitlines() if line.strip()]
+    assert len(last_lines) > 15, last_lines  # not a page for a table's last rows
     total = sums(query, first, last, "fp_host")[0]
     assert num((total["usage_gwp_gco2e"] + total["embodied_gwp_gco2e"]) / 1000) in text
     assert num(total["energy_wh"] / 1000) in text
