@@ -33,15 +33,15 @@ def _uri(figure: Figure) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def use_vs_manufacture(groups: dict[str, Impacts], limit: int = 15) -> str:
+def use_vs_manufacture(groups: dict[str, Impacts], labels: dict[str, str], limit: int = 15) -> str:
     """Horizontal stacked bars of kgCO2e, use and manufacture, largest first."""
     items = list(groups.items())[:limit][::-1]
     figure, axes = plt.subplots(figsize=(7.0, 0.9 + 0.32 * max(len(items), 1)))
     names = [name for name, _ in items]
     use = [impacts.usage_kgco2e for _, impacts in items]
     embodied = [impacts.embodied_kgco2e for _, impacts in items]
-    axes.barh(names, use, color=USE, label="use")
-    axes.barh(names, embodied, left=use, color=EMBODIED, label="manufacture")
+    axes.barh(names, use, color=USE, label=labels["use"])
+    axes.barh(names, embodied, left=use, color=EMBODIED, label=labels["manufacture"])
     axes.set_xlabel("kgCO2e")
     axes.grid(axis="y", visible=False)
     axes.legend(loc="lower right", frameon=False)
@@ -127,7 +127,7 @@ def budgets(outcomes: list[BudgetOutcome], labels: dict[str, str]) -> str:
     return _uri(figure)
 
 
-def ladder_steps(energy_by_step: dict[str, float]) -> str:
+def ladder_steps(energy_by_step: dict[str, float], axis_label: str) -> str:
     """One 100 % bar: the period's energy by where its power figure came from."""
     total = sum(energy_by_step.values()) or 1.0
     figure, axes = plt.subplots(figsize=(7.0, 1.3))
@@ -138,27 +138,29 @@ def ladder_steps(energy_by_step: dict[str, float]) -> str:
         left += share
     axes.set_xlim(0, 100)
     axes.set_yticks([])
-    axes.set_xlabel("% of the energy")
+    axes.set_xlabel(axis_label)
     axes.grid(False)
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.55), ncol=5, frameon=False)
     return _uri(figure)
 
 
-def trajectory(budget_id: str, path: list[TrajectoryYear]) -> str:
-    """A budget's yearly limit on its reduction path, and the spend of the years with data."""
+def trajectory(budget_id: str, path: list[TrajectoryYear], labels: dict[str, str]) -> str:
+    """A budget's yearly limit on its reduction path, and the spend of the years with data; `labels`' texts take
+    the unit as %(unit)s and the budget as %(budget)s."""
     figure, axes = plt.subplots(figsize=(7.0, 2.6))
     carbon = any(year.limit_kgco2e is not None for year in path)
     unit = "kgCO2e" if carbon else "kWh"
     years = [year.year for year in path]
     axes.plot(years, [year.limit_kgco2e if carbon else year.limit_kwh for year in path], color=LIMIT, marker="o",
-              label=f"limit on the path ({unit}/year)")
+              label=labels["limit"] % {"unit": unit})
     actual = [(year.year, year.spent_kgco2e if carbon else year.spent_kwh) for year in path
               if year.spent_kgco2e is not None]
     if actual:
-        axes.bar([x for x, _ in actual], [y for _, y in actual], color=USE, width=0.5, label=f"spent ({unit})")
+        axes.bar([x for x, _ in actual], [y for _, y in actual], color=USE, width=0.5,
+                 label=labels["spent"] % {"unit": unit})
     axes.set_xticks(years, [str(year) for year in years])
     axes.set_ylim(bottom=0)
     axes.set_ylabel(unit)
     axes.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
-    axes.set_title(f"Trajectory of {budget_id}", loc="left", fontweight="bold")
+    axes.set_title(labels["title"] % {"budget": budget_id}, loc="left", fontweight="bold")
     return _uri(figure)

@@ -36,6 +36,8 @@ def missing_modules(formats: tuple[str, ...]) -> list[str]:
               help="What-if: keep hardware this many years longer.")
 @click.option("--tz", "tz_name", default="UTC", show_default=True, metavar="ZONE",
               help="The reader's time zone for the times shown (IANA name, e.g. Europe/Paris); days stay UTC days.")
+@click.option("--lang", default="en", show_default=True, type=click.Choice(("en", "fr")),
+              help="The language of the HTML and PDF (the CSVs' columns stay the stored names).")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Hosts in the top table.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS), default=FORMATS, show_default=True,
               help="Outputs to write (repeat the option for several).")
@@ -43,7 +45,7 @@ def missing_modules(formats: tuple[str, ...]) -> list[str]:
 @click.option("--name", help="File name without extension (default: footprint-<period>-<scope>).")
 def report(config_path: str | None, budgets_path: str | None, month_text: str | None, year_text: str | None,
            first: str | None, last: str | None, service: str | None, site: str | None, department: str | None,
-           extend_years: float, tz_name: str,
+           extend_years: float, tz_name: str, lang: str,
            top: int, formats: tuple[str, ...], output_dir: Path, name: str | None) -> None:
     """A period's footprint report: HTML page, PDF and CSVs (zip).
 
@@ -65,6 +67,7 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
     from fleetprint.collector.store.influxql import QueryError
     from fleetprint.report.collect import NoData, collect
     from fleetprint.report.csv_export import write_csv_zip
+    from fleetprint.report.language import Words
     from fleetprint.report.model import Scope
     from fleetprint.report.period import parse_period
     from fleetprint.report.render_html import render_html
@@ -107,7 +110,7 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
                 continue
             bar.set_description(f"writing {kind}")
             if kind in ("html", "pdf") and html is None:
-                html = render_html(data, top, budget_file is not None, tz)
+                html = render_html(data, top, budget_file is not None, tz, Words(lang))
             if kind == "html":
                 written.append(base.with_name(base.name + ".html"))
                 written[-1].write_text(html, encoding="utf-8")

@@ -3,21 +3,26 @@ first page in plain words, the what-if of a service's report, the [report] extra
 
 from __future__ import annotations
 
+import ast
 import base64
 import re
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from html import unescape
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from fleetprint.collector.budgets.config import Budget
 from fleetprint.impacts import Impacts
-from fleetprint.report import charts
+from fleetprint.report import charts, french
+from fleetprint.report import render_html as module
 from fleetprint.report.collect import Quality, ReportData, _whatif
 from fleetprint.report.csv_export import tables
-from fleetprint.report.equivalences import CAR_KM, PERSON_DAYS_FRANCE
+from fleetprint.report.equivalences import CAR_KM, EQUIVALENCES, PERSON_DAYS_FRANCE
+from fleetprint.report.language import Words
 from fleetprint.report.model import HostFigures, InventoryFacts, Scope
 from fleetprint.report.outcomes import BudgetOutcome
 from fleetprint.report.period import month
@@ -91,7 +96,8 @@ def test_trend_csv_and_notes_say_gaps_not_zeros() -> None:
     assert all(cell == "" for row in blank for cell in row[1:-1])
     assert "0.0" not in [row[1] for row in trend[1:]]
     text = " ".join(notes(data))
-    assert "No data before 2026-11-12" in text and "11 day(s)" in text and "10 day(s) still to come" in text
+    assert "No data before 2026-11-12" in text and "the first 11 days are left blank" in text
+    assert "The 10 days still to come are left blank" in text
     html = render_html(data)
     assert "lowest: Fri 13 Nov" in html  # not the partial 12th, nor a blank day
 
@@ -122,9 +128,9 @@ def test_the_first_page_speaks_plain_words_with_sourced_equivalents() -> None:
     assert page["comparison"] == f"That is {100 * (kg - 6) / 6:.1f} % more than in October 2026 (6.00 kg of CO2 " \
                                  "equivalent)."
     assert [text for text, _, _ in page["equivalents"]] == [
-        CAR_KM.text.format(count=num(kg / 0.218)), PERSON_DAYS_FRANCE.text.format(count=num(kg / (9200 / 365.25)))]
+        CAR_KM.text % {"count": num(kg / 0.218)}, PERSON_DAYS_FRANCE.text % {"count": num(kg / (9200 / 365.25))}]
     assert all(source and url.startswith("https://") for _, source, url in page["equivalents"])
-    assert page["contributors_kind"] == "services"
+    assert page["contributors_heading"] == "The three largest services:"
     assert [name for name, _, _ in page["contributors"]] == ["erp", "mail", "web"]
     assert page["budgets"][0].startswith("erp/week: exceeded (2 week(s) judged, 1 over the limit")
     html = render_html(data, tz=ZoneInfo("Europe/Paris"))
@@ -165,3 +171,46 @@ def test_a_future_month_is_refused_before_any_query(tmp_path) -> None:
                            f"{future:%Y-%m}", "-o", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and done.stdout == "" and list(tmp_path.iterdir()) == [config]
     assert done.stderr.strip().splitlines() == [f"Error: nothing to report: {future:%B %Y} has not started yet"]
+
+
+def test_the_french_report_has_every_sentence_translated_and_french_figures() -> None:
+    words = Words("fr")
+    data = report_data(previous=Impacts().add({"usage_gwp_gco2e": 5000.0, "embodied_gwp_gco2e": 1000.0}),
+                       outcomes=report_data().outcomes + [BudgetOutcome(
+                           Budget(service="web", period="year", limit_kgco2e=40.0), 1, 0, True, True, 1.5, 3.3,
+                           1.0, None, 1.0)])
+    html = unescape(render_html(data, tz=ZoneInfo("Europe/Paris"), words=words))
+    assert words.missing == set()
+    assert '<html lang="fr">' in html and "Empreinte du numérique – novembre 2026" in html
+    assert "En novembre 2026, l'ensemble du parc informatique a émis 9,38 kg d'équivalent CO2" in html
+    assert "C'est 56,2 % de plus qu'en octobre 2026 (6,00 kg" in html  # 9.375 against 6
+    assert "Jour complet le plus haut : ven. 20 nov." not in html  # the 20th is partial
+    assert "produit le 2026-11-20 11:00 CET" in html
+    english = render_html(data, tz=ZoneInfo("Europe/Paris"))
+    assert "In November 2026, the whole IT fleet emitted 9.38 kg of CO2 equivalent" in english
+
+
+def test_numbers_and_dates_in_french() -> None:
+    words = Words("fr")
+    assert [words.num(v) for v in (26083.52, 85.96, 0.0000421, -1234.5)] == [
+        "26\u202f084", "86,0", "0,0000421", "-1\u202f234"]
+    assert (words.day(utc(2026, 11, 13)), words.month_year(utc(2026, 2, 1))) == ("ven. 13 nov.", "février 2026")
+    assert words.period(NOVEMBER.previous()) == "octobre 2026"
+    with pytest.raises(ValueError):
+        Words("de")
+
+
+def test_every_sentence_of_the_template_and_the_code_has_its_french() -> None:
+    """Read from the sources, so that a sentence on a path the made-up report does not take is checked too."""
+    folder = Path(module.__file__).parent
+    template = (folder / "templates" / "report.html.j2").read_text(encoding="utf-8")
+    msgids = {(m[0] or m[1]).replace('\\"', '"') for m in re.findall(
+        r'''_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')''', template)}
+    for name in ("render_html.py", "language.py", "equivalences.py"):
+        for node in ast.walk(ast.parse((folder / name).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
+                    "words", "self", "lookup") and node.args and isinstance(node.args[0], ast.Constant):
+                msgids.add(node.args[0].value)
+    msgids |= set(module.BUDGET_PERIODS.values()) | set(module.BUDGET_STATES.values())
+    msgids |= {e.text for e in EQUIVALENCES} | {e.source for e in EQUIVALENCES}
+    assert len(msgids) > 100 and msgids - set(french.SENTENCES) == set()
