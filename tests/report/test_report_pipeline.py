@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from tqdm import tqdm
 
 from fleetprint.impacts import IMPACT_FIELDS
 from fleetprint.report.render_html import num
@@ -226,6 +227,27 @@ def test_budget_outcomes_match_the_raw_points(stored, report) -> None:
     spent = sum(d["usage_gwp_gco2e"] + d["embodied_gwp_gco2e"] for d in days) / 1000
     assert float(yearly["spent"]) == pytest.approx(spent, rel=1e-9)
     assert yearly["outcome"] == ("exceeded" if spent >= float(yearly["limit"]) else "within")
+
+
+def test_the_services_what_ifs_add_up_to_the_fleets(stored, report) -> None:
+    """Hosts shared by several services are apportioned: the services' savings add up to the fleet's (whatif.csv)."""
+    from fleetprint.collector.config import load_collector_config
+    from fleetprint.collector.store.connect import make_influxql
+    from fleetprint.report.collect import collect
+    from fleetprint.report.model import Scope
+    from fleetprint.report.period import day_range
+
+    _, config, first, last = stored
+    _, _, tables = report
+    settings = load_collector_config(str(config)).influxdb
+    period = day_range(first.date(), last.date())
+    fleet = {row["kind"]: row for row in tables["whatif.csv"]}["all"]
+    services = [row["service"] for row in tables["services.csv"]]
+    assert len(services) >= 3
+    savings = [collect(lambda: make_influxql(settings), period, Scope(service=name), None, datetime.now(timezone.utc),
+                       1.0, tqdm(disable=True)).whatif.total.saving_per_year_kg for name in services]
+    assert all(saving > 0 for saving in savings)
+    assert sum(savings) == pytest.approx(float(fleet["saving_kgco2e_per_year"]), rel=1e-6)
 
 
 def test_a_service_report_has_the_services_figures_only(stored, tmp_path) -> None:
