@@ -11,6 +11,12 @@ refusals keep the samples for a later try;
 after a restart, whatever was not acknowledged is sent again, in new reports with new
 sequence numbers, and the collector stores the same points again (idempotent writes).
 
+Its thread sleeps until there is something to do: it is woken when a sample is queued, when
+the broker connects or acknowledges a report, and by `stop()`, and it sets a timeout only for
+a time it is waiting for: the end of a back-off, or the next report a catch-up may send under
+`max_reports_per_s`. An idle agent's forwarder wakes once per sample and once per
+acknowledgement, never to poll.
+
 A full disk does not stop it (the queue and the sequence file degrade, agent/buffer.py and
 agent/state.py). Any other error in its thread is a bug it cannot reason about: it logs it
 and calls `on_failure`, with which the agent exits with status 1 for its service manager to
@@ -48,7 +54,8 @@ class Forwarder:
     """Moves samples from the buffer to the broker, and deletes them once acknowledged."""
 
     def __init__(self, buffer: SampleBuffer, publisher: Publisher, sequence: SequenceFile, host_id: str,
-                 max_samples_per_report: int, max_in_flight: int, max_reports_per_s: float) -> None:
+                 max_samples_per_report: int, max_in_flight: int, max_reports_per_s: float,
+                 clock: Callable[[], float] = time.monotonic, condition: threading.Condition | None = None) -> None:
         self.buffer = buffer
         self.publisher = publisher
         self.sequence = sequence
@@ -56,11 +63,14 @@ class Forwarder:
         self.max_samples_per_report = max_samples_per_report
         self.max_in_flight = max_in_flight
         self.min_gap_s = 1.0 / max_reports_per_s
-        self._wake = threading.Condition()
+        self._clock = clock
+        self._wake = condition or threading.Condition()
         self._stop = threading.Event()
         self._in_flight: list[_InFlight] = []
         self._last_taken_id = 0
-        self._paused_until = 0.0
+        self._paused_until = 0.0  # the end of a back-off
+        self._next_send_at = 0.0  # the next report allowed by max_reports_per_s
+        self.wakeups = 0  # returns from the wait (tests, bench)
         self._backoff_s = 0.0
         self.on_failure: Callable[[], None] = lambda: None
         self.failed = False
@@ -78,7 +88,8 @@ class Forwarder:
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stop.set()
         self.wake()
-        self._thread.join(timeout_s)
+        if self._thread.ident is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout_s)
 
     @property
     def in_flight(self) -> int:
@@ -89,13 +100,29 @@ class Forwarder:
         """Whether the last report was not taken and sending pauses."""
         return self._backoff_s > 0
 
-    def _can_send(self) -> bool:
+    def _could_send(self) -> bool:
+        """Whether a report would go now but for a deadline (back-off, rate)."""
         return (self.publisher.connected.is_set() and len(self._in_flight) < self.max_in_flight
-                and time.monotonic() >= self._paused_until
                 and bool(self.buffer.oldest_after(self._last_taken_id, 1)))
 
+    def _can_send(self) -> bool:
+        return self._clock() >= max(self._paused_until, self._next_send_at) and self._could_send()
+
     def _has_work(self) -> bool:
-        return self._stop.is_set() or self._can_send() or any(self._answered(e) for e in self._in_flight)
+        return self._stop.is_set() or any(self._answered(e) for e in self._in_flight) or self._can_send()
+
+    def _timeout_s(self) -> float | None:
+        """How long to wait for a deadline when nothing else happens: None (until woken) unless a
+        report waits for the end of a back-off or for the rate limit."""
+        if not self._could_send():
+            return None
+        return max(0.0, max(self._paused_until, self._next_send_at) - self._clock())
+
+    def _wait_for_work(self) -> None:
+        with self._wake:
+            while not self._has_work():
+                self._wake.wait(self._timeout_s())
+                self.wakeups += 1
 
     def _answered(self, entry: _InFlight) -> bool:
         if entry.outcome is None:
@@ -104,20 +131,20 @@ class Forwarder:
 
     def _run(self) -> None:
         try:
-            self._forward()
+            self.run()
         except Exception:
             log.critical("the forwarder failed: nothing more would be sent, the agent stops", exc_info=True)
             self.failed = True
             self.on_failure()
 
-    def _forward(self) -> None:
+    def run(self) -> None:
+        """Forward until `stop()`: the thread's body (`start()`), or the caller's."""
         while not self._stop.is_set():
-            with self._wake:
-                self._wake.wait_for(self._has_work, timeout=1.0)
+            self._wait_for_work()
             self._settle_acknowledged()
             if self._can_send():
                 self._send_one()
-                self._stop.wait(self.min_gap_s)
+                self._next_send_at = self._clock() + self.min_gap_s
 
     def _send_one(self) -> None:
         batch = self.buffer.oldest_after(self._last_taken_id, self.max_samples_per_report)
@@ -140,7 +167,7 @@ class Forwarder:
                 log.warning("report of samples %d-%d not taken (%s); keeping them, retrying in %.0f s",
                             entry.first_id, entry.last_id, entry.outcome.value, self._backoff_s)
                 self._last_taken_id = min(self._last_taken_id, entry.first_id - 1)
-                self._paused_until = time.monotonic() + self._backoff_s
+                self._paused_until = self._clock() + self._backoff_s
             else:
                 self._backoff_s = 0.0
                 self.buffer.remove(entry.first_id, entry.last_id)

@@ -11,6 +11,7 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from fleetprint.health import Link
 from fleetprint.mqtt import MqttSettings, Topics, make_client
+from fleetprint.mqtt_loop import NetworkLoop
 from fleetprint.reach import ReachLog
 from fleetprint.schema import Inventory, Report, encode, encode_report
 
@@ -64,15 +65,18 @@ class _Acknowledgements:
             else:
                 (self._reports if is_report else self._control).add(mid)
 
-    def acknowledged(self, mid: int, delivery: Delivery) -> None:
+    def acknowledged(self, mid: int, delivery: Delivery) -> bool:
+        """Note the broker's answer; True when it is a report's outcome, ready to be read."""
         with self._lock:
             if mid in self._reports:
                 self._reports.discard(mid)
                 self._outcomes[mid] = delivery
-            elif mid in self._control:
+                return True
+            if mid in self._control:
                 self._control.discard(mid)
             else:
-                self._early[mid] = delivery
+                self._early[mid] = delivery  # read once sent() has it, in the sender's thread
+            return False
 
     def outcome(self, mid: int) -> Delivery | None:
         """None while unacknowledged; then, once, what the broker said."""
@@ -90,7 +94,8 @@ class Publisher:
         self.connected = threading.Event()
         self._inventory_payload: bytes | None = None
         self._acks = _Acknowledgements()
-        self.on_event: Callable[[], None] = lambda: None  # called on connection and on each acknowledgement
+        # Called on connection and on each report's acknowledgement.
+        self.on_event: Callable[[], None] = lambda: None
         self._client = make_client(settings, client_id=f"fleetprint-agent-{host_id}")
         self._client.max_queued_messages_set(MAX_QUEUED_MESSAGES)
         # paho must never hold a message back as "queued" (over its in-flight limit): on
@@ -103,6 +108,7 @@ class Publisher:
         self._client.on_publish = self._on_publish
         self._reach = ReachLog(log, f"{settings.host}:{settings.port}", "samples wait on disk")
         self._reach.attach(self._client)
+        self.network = NetworkLoop(self._client, min_delay_s=1, max_delay_s=60)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -124,8 +130,8 @@ class Publisher:
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         if reason_code.is_failure:
             log.error("the broker refused message %d: %s", mid, reason_code)
-        self._acks.acknowledged(mid, delivery_of(reason_code))
-        self.on_event()
+        if self._acks.acknowledged(mid, delivery_of(reason_code)):
+            self.on_event()
 
     @property
     def link(self) -> Link:
@@ -137,10 +143,10 @@ class Publisher:
         return self._acks.outcome(mid)
 
     def start(self) -> None:
-        """Connect in the background; paho keeps reconnecting with backoff."""
-        self._client.reconnect_delay_set(1, 60)
+        """Connect in the background, and again after 1 to 60 s whenever the connection is lost;
+        the network thread sleeps until there is traffic or the keepalive is due."""
         self._client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive_s)
-        self._client.loop_start()
+        self.network.start()
 
     def set_inventory(self, inventory: Inventory) -> None:
         """Publish the (retained) inventory now, and again on every reconnection."""
@@ -166,5 +172,4 @@ class Publisher:
             info = self._client.publish(self.topics.status(self.host_id), b"offline", qos=1, retain=True)
             if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
                 info.wait_for_publish(timeout_s)
-        self._client.disconnect()
-        self._client.loop_stop()
+        self.network.stop(timeout_s)

@@ -70,15 +70,19 @@ class Agent:
         self._ticker.stop()
 
     def run(self) -> int:
-        """Run until SIGTERM or Ctrl-C (0), or until the forwarder fails (1: to be restarted)."""
+        """Run until SIGTERM or Ctrl-C (0), or until the forwarder or the network loop fails (1: to be
+        restarted)."""
         sampling = self.config.sampling
         ticker = self._ticker
         ticker.every(sampling.interval_s, "sample", self.sample)
-        ticker.every(sampling.inventory_refresh_s, "inventory refresh", self.refresh_inventory)
+        # With the next sample's wake-up rather than a wake-up of its own.
+        ticker.every(sampling.inventory_refresh_s, "inventory refresh", self.refresh_inventory,
+                     slack_s=sampling.interval_s)
         if threading.current_thread() is threading.main_thread():  # a Windows service runs it on another: stop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: ticker.stop())
         self.forwarder.on_failure = ticker.stop
+        self.publisher.network.on_failure = ticker.stop
         self.beat()
         self.refresh_inventory()
         self.publisher.start()
@@ -93,4 +97,4 @@ class Agent:
             self.buffer.close()
             self.health.stopped()
             log.info("agent stopped; %d samples waiting on disk", len(self.buffer))
-        return 1 if self.forwarder.failed else 0
+        return 1 if self.forwarder.failed or self.publisher.network.failed else 0

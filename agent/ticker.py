@@ -5,6 +5,10 @@ missed (coalesced) when the last of them was due at most `grace_s` ago (0: howev
 and skipped otherwise; either way the job keeps its cadence. A job that raises is logged and runs
 again next time.
 
+The thread sleeps until a job is due, and a job given a slack (`every(..., slack_s=)`) may run
+up to that much later so as to run when another job wakes the thread: the agent's inventory
+refresh, with the sampling interval as its slack, never wakes the agent on its own.
+
 This replaces APScheduler in the agent: its import chain (asyncio, importlib.metadata,
 concurrent.futures) cost the agent ~4 MB of its 30 MB budget (docs/performance.md).
 """
@@ -26,6 +30,7 @@ class _Job:
     interval_s: float
     run: Callable[[], None]
     due: float
+    slack_s: float
 
 
 class Ticker:
@@ -39,9 +44,10 @@ class Ticker:
         self._stopped = threading.Event()
         self._sleep = sleep or self._stopped.wait  # returns early on stop()
 
-    def every(self, interval_s: float, name: str, job: Callable[[], None]) -> None:
-        """Run `job` every `interval_s` seconds, the first time one interval from now."""
-        self._jobs.append(_Job(name, interval_s, job, self._clock() + interval_s))
+    def every(self, interval_s: float, name: str, job: Callable[[], None], slack_s: float = 0.0) -> None:
+        """Run `job` every `interval_s` seconds, the first time one interval from now; up to
+        `slack_s` late when that lets it run with another job."""
+        self._jobs.append(_Job(name, interval_s, job, self._clock() + interval_s, slack_s))
 
     def stop(self) -> None:
         self._stopped.set()
@@ -49,18 +55,22 @@ class Ticker:
     def run(self) -> None:
         """Run the jobs as they fall due until stopped."""
         while self._jobs and not self._stopped.is_set():
-            job = min(self._jobs, key=lambda j: j.due)
-            wait_s = job.due - self._clock()
-            if wait_s > 0:
-                self._sleep(wait_s)
+            now = self._clock()
+            wake_at = min(j.due + j.slack_s for j in self._jobs)
+            if wake_at > now:
+                self._sleep(wake_at - now)
                 continue
-            missed = int(-wait_s // job.interval_s)
-            late_s = -wait_s - missed * job.interval_s  # since the last due time it missed
-            job.due += (missed + 1) * job.interval_s
-            if self.grace_s and late_s > self.grace_s:
-                log.warning("%s skipped: %.1f s late (grace %.0f s)", job.name, late_s, self.grace_s)
-                continue
-            try:
-                job.run()
-            except Exception:
-                log.exception("%s failed; it runs again in %.0f s", job.name, job.interval_s)
+            for job in sorted((j for j in self._jobs if j.due <= now), key=lambda j: j.due):
+                self._run_due(job, now)
+
+    def _run_due(self, job: _Job, now: float) -> None:
+        missed = int((now - job.due) // job.interval_s)
+        late_s = now - job.due - missed * job.interval_s  # since the last due time it missed
+        job.due += (missed + 1) * job.interval_s
+        if self.grace_s and late_s > job.slack_s + self.grace_s:
+            log.warning("%s skipped: %.1f s late (grace %.0f s)", job.name, late_s, self.grace_s)
+            return
+        try:
+            job.run()
+        except Exception:
+            log.exception("%s failed; it runs again in %.0f s", job.name, job.interval_s)

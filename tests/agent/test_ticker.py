@@ -79,3 +79,22 @@ def test_a_failing_job_is_logged_and_runs_again(caplog: pytest.LogCaptureFixture
         ticker.run()
     assert len(runs) == 3
     assert caplog.text.count("sample failed") == 3 and "disk full" in caplog.text
+
+
+def test_a_job_with_slack_runs_with_another_jobs_wake_up() -> None:
+    """The inventory refresh (every 75 s, slack 30 s) runs when the sample (every 30 s) wakes the
+    thread: the thread sleeps once per sample, never for the refresh."""
+    ticker, clock, runs = _ticker(10.0)
+    sleeps = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.sleep(seconds)
+
+    ticker._sleep = sleep
+    ticker.every(30.0, "sample", lambda: runs.append(("sample", clock.now)))
+    ticker.every(75.0, "inventory", lambda: runs.append(("inventory", clock.now)), slack_s=30.0)
+    ticker.every(300.0, "stop", ticker.stop, slack_s=30.0)
+    ticker.run()
+    assert [t - 1000.0 for name, t in runs if name == "inventory"] == [90.0, 150.0, 240.0, 300.0]
+    assert sleeps == [30.0] * 10, "one sleep per sample"
