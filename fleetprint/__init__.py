@@ -10,6 +10,34 @@ faces the operator: the broker's credentials (`broker`), `fleetprint doctor` (`d
 from agent/ through the broker to collector/, then to dashboards/ and report/; `cli` loads each
 side's command only when it runs, so the agent never loads the collector's code.
 """
-from importlib.metadata import version
+from __future__ import annotations
 
-__version__ = version("fleetprint")  # set at build time from the git tag (pyproject.toml)
+import os
+import sys
+from collections.abc import Iterable
+
+_DIST_INFO = ("fleetprint-", ".dist-info")
+
+
+def installed_version(paths: Iterable[str] | None = None) -> str:
+    """The installed distribution's version, set at build time from the git tag (pyproject.toml).
+
+    Read from the name of its `fleetprint-<version>.dist-info` folder on the import path (the
+    wheel format names it so): importlib.metadata, which reads the same, imports email, zipfile
+    and csv, ~5 MB of the agent's resident memory (docs/performance.md); it is used only when
+    there is no such folder."""
+    head, tail = _DIST_INFO
+    for entry in sys.path if paths is None else paths:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            found = name[len(head):-len(tail)]
+            if name.startswith(head) and name.endswith(tail) and found and "-" not in found:
+                return found
+    from importlib.metadata import version
+    return version("fleetprint")
+
+
+__version__ = installed_version()
