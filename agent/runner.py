@@ -62,8 +62,8 @@ class Agent:
     def sample(self) -> None:
         """Take one sample and queue it on disk for the forwarder."""
         self.buffer.put(self.sampler.take())
-        self.forwarder.wake()
         self.beat()
+        self.forwarder.wake()  # last: the forwarder runs when this thread is done, not against it for the GIL
 
     def stop(self) -> None:
         """End `run` from another thread, as SIGTERM does (the Windows service's STOP)."""

@@ -450,24 +450,10 @@ def part_agent(args, env, results: dict[str, Any]) -> None:
 
     # The real agent process: RSS after a few published samples, and its CPU per sample all in.
     mosquitto, workdir = env["mosquitto"], env["workdir"]
+    from agent_hour import agent_toml  # bench/agent_hour.py
+
     host_id = "bench-agent"
-    toml = workdir / "agent.toml"
-    toml.write_text(f"""
-state_dir = "{workdir / 'agent-state'}"
-[host]
-id = "{host_id}"
-[mqtt]
-host = "{mosquitto.host}"
-port = {mosquitto.port}
-[sampling]
-interval_s = 1.0
-[[services.rule]]
-service = "bench"
-exe = "python*"
-[[services.rule]]
-service = "db"
-exe = "influxd*"
-""", encoding="utf-8")
+    toml = agent_toml(workdir, host_id, mosquitto, 1.0, other_exe="influxd*")
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
 
