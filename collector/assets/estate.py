@@ -119,6 +119,14 @@ class Estate:
                              datetime.fromisoformat(removed) if removed else None)
                 for source, encoded, listed, removed in rows]
 
+    def host_departments(self) -> dict[str, str]:
+        """The department the register gives each agent's host it names (`host_id`), listed devices only."""
+        rows = self._db.execute(
+            "SELECT json_extract(fields, '$.host_id'), json_extract(fields, '$.department') FROM assets "
+            "WHERE removed_at IS NULL AND json_extract(fields, '$.host_id') != '' "
+            "AND json_extract(fields, '$.department') != ''")
+        return dict(rows.fetchall())
+
     def get_progress(self, name: str) -> str | None:
         row = self._db.execute("SELECT value FROM progress WHERE name = ?", (name,)).fetchone()
         return row[0] if row else None

@@ -83,8 +83,7 @@ class EstateJob:
 
     def register_departments(self) -> dict[str, str]:
         """The departments the register gives the hosts agents report (by `host_id`)."""
-        return {device.asset.host_id: device.asset.department for device in self.estate.devices()
-                if device.asset.host_id and device.asset.department and device.removed_at is None}
+        return self.estate.host_departments()
 
     def _zone(self, code: str) -> ZoneFactors:
         if code not in self._zones:

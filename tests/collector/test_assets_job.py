@@ -10,15 +10,19 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from fleetprint.collector.assets.estate import Estate
 from fleetprint.collector.assets.footprint import AgentCoverage, counted_in, device_model
 from fleetprint.collector.assets.job import EstateJob
 from fleetprint.collector.assets.register import Asset, EstateDevice
+from fleetprint.collector.config import CollectorConfig
+from fleetprint.collector.hosts import HostRegistry
 from fleetprint.collector.impact.grid import GridFactors, zone_factors
 from fleetprint.collector.settings import AttributionSettings, ImpactSettings, SiteSettings
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
+from fleetprint.schema import Cpu, Inventory
 
 REPO = Path(__file__).resolve().parent.parent.parent
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
@@ -121,3 +125,16 @@ def test_the_shipped_category_table_is_the_refit_of_the_training_file(tmp_path: 
     shipped = json.loads((REPO / "collector" / "assets" / "data" / "categories.json").read_text(encoding="utf-8"))
     assert json.loads(out.read_text(encoding="utf-8")) == shipped
     assert shipped["licence"].startswith("ODbL")
+
+
+def test_the_register_gives_an_agents_host_the_department_it_lacks(tmp_path: Path) -> None:
+    estate = Estate(tmp_path / "estate.sqlite3")
+    estate.replace_source("register", [Asset(id="PC-1", category="desktop", host_id="fp-1", department="DRH"),
+                                       Asset(id="PC-2", category="desktop", host_id="fp-2"),
+                                       Asset(id="PC-3", category="desktop", department="Finance")], T0, "r.csv")
+    assert estate.host_departments() == {"fp-1": "DRH"}
+    registry = HostRegistry(CollectorConfig())
+    registry.register_departments = estate.host_departments()
+    inventory = Inventory(host_id="fp-1", taken_at=T0, kind="desktop", cpu=Cpu(model="Intel Core i5-8500"), ram_gb=8)
+    assert registry.update(inventory).department == "DRH"
+    assert registry.update(msgspec.structs.replace(inventory, department="IT")).department == "IT"  # the agent's wins
