@@ -1,4 +1,5 @@
-"""Rollups per service (hourly and daily) and per host (daily), so that dashboards and reports over a year stay fast.
+"""Rollups per service (hourly and daily), per host (daily) and per site, department, kind and power
+source (hourly), so that dashboards and reports over a year stay fast.
 
 `fp_service_1h` and `fp_service_1d` (tags `service`, `site`, `department`) hold, per period, the sums over
 all hosts of the impact set from `fp_service` (energy and impacts: `IMPACT_FIELDS`, fleetprint/impacts.py),
@@ -7,7 +8,8 @@ holds, per UTC day and `fp_host` series (tags `host`, `kind`, `site`, `departmen
 `power_source`, `embodied_source`, `monitor_embodied_source`), the same sums plus the monitors' part
 of the embodied impacts and what the report's host sections read: seconds covered, samples
 dropped by the agent, energy past the hardware's lifetime, the electricity factors and PUE seen
-(docs/storage.md).
+(docs/storage.md). `fp_fleet_1h` holds, per UTC hour and `FLEET_TAGS` group, the impact set's sums
+over `fp_host` points, the mean power and the number of samples: what the dashboards' fleet panels read.
 
 A run recomputes every period from the last one rolled up (catching up after downtime) to the
 last complete one, plus the older periods that received late samples since the last run (an
@@ -37,6 +39,7 @@ HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 HOST_TAGS = ("department", "host", "kind", "site", "zone", "power_source", "embodied_source", "monitor_embodied_source")
 MONITOR_FIELDS = ("monitor_embodied_gwp_gco2e", "monitor_embodied_adp_kgsbeq", "monitor_embodied_pe_mj")
 SERVICE_TAGS = ("department", "service", "site")
+FLEET_TAGS = ("department", "kind", "power_source", "site")
 MAX_ATTEMPTS = 5  # a late period whose rollup fails this many times is given up
 
 
@@ -61,7 +64,8 @@ class Level:
 # service): a catch-up reads at most a day per query, so that no query runs into the timeout.
 LEVELS = (Level("fp_service_1h", SERVICE_MEASUREMENT, HOUR_MS, "1h", 24),
           Level("fp_service_1d", SERVICE_MEASUREMENT, DAY_MS, "1d", 1),
-          Level("fp_host_1d", HOST_MEASUREMENT, DAY_MS, "1d", 1))
+          Level("fp_host_1d", HOST_MEASUREMENT, DAY_MS, "1d", 1),
+          Level("fp_fleet_1h", HOST_MEASUREMENT, HOUR_MS, "1h", 24))
 
 
 def _float(value: float | int | None) -> float | None:
@@ -150,15 +154,16 @@ class Rollups:
         return set(range(start, complete_before, level.period_ms))
 
     def _compute(self, level: Level, begin: int, end: int) -> list[str]:
-        if level.source == HOST_MEASUREMENT:
+        if level.name == "fp_host_1d":
             return self._host_lines(level, begin, end)
+        tags = FLEET_TAGS if level.source == HOST_MEASUREMENT else SERVICE_TAGS
         sums = ", ".join(f"sum({field}) AS {field}" for field in IMPACT_FIELDS + MONITOR_FIELDS)
         rows = self.influxql.query(
-            f"SELECT {sums}, count(energy_wh) AS samples FROM {SERVICE_MEASUREMENT} "
-            f"WHERE time >= {begin}ms AND time < {end}ms GROUP BY time({level.group}), {', '.join(SERVICE_TAGS)}")
+            f"SELECT {sums}, count(energy_wh) AS samples FROM {level.source} "
+            f"WHERE time >= {begin}ms AND time < {end}ms GROUP BY time({level.group}), {', '.join(tags)}")
         hours = level.period_ms / HOUR_MS
         return [
-            line(level.name, {tag: row.get(tag, "") for tag in SERVICE_TAGS},
+            line(level.name, {tag: row.get(tag, "") for tag in tags},
                  {**{field: _float(row[field]) for field in IMPACT_FIELDS},
                   "power_w": row["energy_wh"] / hours,
                   "samples": int(row["samples"])}, row["time"])
@@ -176,7 +181,8 @@ class Rollups:
             f"sum(agent_dropped_samples) AS agent_dropped_samples, sum(monitor_energy_wh) AS monitor_energy_wh, "
             f"sum(gwp_gco2e_per_kwh) AS gwp_sum, "
             f"min(gwp_gco2e_per_kwh) AS gwp_min, max(gwp_gco2e_per_kwh) AS gwp_max, min(pue) AS pue_min, "
-            f"max(pue) AS pue_max FROM {HOST_MEASUREMENT} {where} {group}")
+            f"max(pue) AS pue_max, sum(cpu_util_pct) AS cpu_sum, count(cpu_util_pct) AS cpu_samples, "
+            f"last(power_model) AS power_model FROM {HOST_MEASUREMENT} {where} {group}")
         past = {_key(row): row for row in self.influxql.query(
             f"SELECT sum(energy_wh) AS energy_wh, count(energy_wh) AS samples FROM {HOST_MEASUREMENT} "
             f"{where} AND past_lifetime = true {group}") if row["samples"]}
@@ -208,6 +214,9 @@ class Rollups:
                 "pue_min": _float(row["pue_min"]),
                 "pue_max": _float(row["pue_max"]),
                 "grid_sources": ",".join(sorted(grids.get(_key(row), ()))) or None,
+                "cpu_util_pct_sum": float(row["cpu_sum"] or 0.0),
+                "cpu_util_samples": int(row["cpu_samples"] or 0),
+                "power_model": row["power_model"],
             }, row["time"]))
         return lines
 

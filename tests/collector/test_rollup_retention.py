@@ -23,7 +23,7 @@ from fleetprint.report.period import parse_period
 from fleetprint.timestamps import epoch_ms
 
 POLICY = "rollups"
-ROLLUPS = ("fp_service_1h", "fp_service_1d", "fp_host_1d")
+ROLLUPS = ("fp_service_1h", "fp_service_1d", "fp_host_1d", "fp_fleet_1h")
 HOSTS = {"h1": ("paris", "mail"), "h2": ("lyon", "web")}  # host -> (site, its one service)
 TODAY = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
 FIRST_DAY = TODAY - timedelta(days=3)  # two whole days of samples, an hour apart, then nothing
@@ -56,7 +56,8 @@ def fleet(influxdb, influx_db):
     raw_sink.write(lines)
     influxql = InfluxQL(influxdb.url, influx_db, rollup_retention_policy=POLICY)
     rollups = Rollups(influxql, InfluxV1Sink(influxdb.url, influx_db, retention_policy=POLICY), lag_s=0, settle_s=0)
-    assert rollups.run(epoch_ms(TODAY - timedelta(days=1))) == 48 * 2 + 2 * 2 + 2 * 2
+    # fp_service_1h, fp_service_1d, fp_host_1d, fp_fleet_1h (per site: one host each)
+    assert rollups.run(epoch_ms(TODAY - timedelta(days=1))) == 48 * 2 + 2 * 2 + 2 * 2 + 48 * 2
     yield influxql, rollups, raw_sink, sums
 
 
@@ -67,7 +68,7 @@ def test_rollups_land_in_their_policy_and_the_next_run_reads_where_it_left_off(i
         stored = influxdb.query(f'SELECT sum(energy_wh) AS e FROM "{POLICY}"."{measurement}"', influx_db)
         assert stored[0]["e"] == pytest.approx(sum(by_service["energy_wh"] for by_service in sums.values()))
     # The last hour and day rolled up are recomputed, nothing before them: the run found them in POLICY.
-    assert rollups.run(epoch_ms(TODAY - timedelta(days=1))) == 2 + 2 + 2
+    assert rollups.run(epoch_ms(TODAY - timedelta(days=1))) == 2 + 2 + 2 + 2
 
 
 def test_raw_points_past_their_retention_go_while_the_rollups_of_their_days_stay(influxdb, influx_db, fleet) -> None:

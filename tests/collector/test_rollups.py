@@ -118,7 +118,10 @@ def host_points(start_ms: int, end_ms: int, seed: int) -> list[tuple[dict[str, s
             fields = {field: rng.uniform(0.1, 10.0) for field in IMPACT_FIELDS}
             fields.update(interval_s=600.0, pue=rng.choice((1.0, 1.4)), gwp_gco2e_per_kwh=rng.uniform(20, 400),
                           grid_source=rng.choice(("boavizta", "live")) if host == "h1" else "site",
-                          past_lifetime=host == "h3" and at >= T0 + DAY_MS)
+                          past_lifetime=host == "h3" and at >= T0 + DAY_MS,
+                          power_model="specpower_fit" if at % DAY_MS < 12 * HOUR_MS else "specpower_published")
+            if host != "h2":  # a device without usage counters has no CPU figure
+                fields["cpu_util_pct"] = rng.uniform(0, 100)
             if host == "h1" and at % HOUR_MS == 0:
                 fields["agent_dropped_samples"] = rng.randint(0, 5)
             monitors = {}
@@ -148,6 +151,11 @@ def host_expected(points, before_ms: int) -> dict[tuple, dict]:
         for field in (*IMPACT_FIELDS, *MONITOR_FIELDS, "interval_s", "agent_dropped_samples"):
             sums[field] += fields.get(field, 0)
         sums["samples"] += 1
+        if "cpu_util_pct" in fields:
+            sums["cpu_sum"] += fields["cpu_util_pct"]
+            sums["cpu_samples"] += 1
+        if "power_model" in fields and at >= sums.get("model_at", -1):
+            sums["model_at"], sums["power_model"] = at, fields["power_model"]
         sums["gwp_sum"] += fields["gwp_gco2e_per_kwh"]
         sums["gwp_min"], sums["gwp_max"] = (min(sums["gwp_min"], fields["gwp_gco2e_per_kwh"]),
                                             max(sums["gwp_max"], fields["gwp_gco2e_per_kwh"]))
@@ -174,6 +182,29 @@ def assert_host_days(influxql: InfluxQL, want: dict) -> None:
         assert (row["gwp_gco2e_per_kwh_min"], row["gwp_gco2e_per_kwh_max"]) == (sums["gwp_min"], sums["gwp_max"])
         assert (row["pue_min"], row["pue_max"]) == (sums["pue_min"], sums["pue_max"])
         assert row["grid_sources"] == ",".join(sorted(sums["grid"]))
+        assert row["cpu_util_pct_sum"] == pytest.approx(sums["cpu_sum"], rel=1e-9, abs=1e-12), key
+        assert (row["cpu_util_samples"], row["power_model"]) == (sums["cpu_samples"], sums.get("power_model")), key
+
+
+def assert_fleet_hours(influxql: InfluxQL, points, before_ms: int) -> None:
+    """fp_fleet_1h: per hour, site, department, kind and power source, the sums of the fp_host points."""
+    want: dict[tuple, dict] = {}
+    for tags, fields, at in points:
+        hour = at - at % HOUR_MS
+        if hour + HOUR_MS <= before_ms:
+            key = (hour, *(tags.get(tag, "") for tag in ("site", "department", "kind", "power_source")))
+            sums = want.setdefault(key, defaultdict(float))
+            for field in IMPACT_FIELDS:
+                sums[field] += fields[field]
+            sums["samples"] += 1
+    got = {(row["time"], row["site"], row["department"], row["kind"], row["power_source"]): row
+           for row in influxql.query("SELECT * FROM fp_fleet_1h GROUP BY *")}
+    assert set(got) == set(want)
+    for key, sums in want.items():
+        for field in IMPACT_FIELDS:
+            assert got[key][field] == pytest.approx(sums[field], rel=1e-9), (key, field)
+        assert got[key]["samples"] == sums["samples"]
+        assert got[key]["power_w"] == pytest.approx(sums["energy_wh"], rel=1e-9)  # energy over one hour
 
 
 def test_host_daily_rollup_matches_independent_sums_per_host_and_day_and_takes_late_samples(
@@ -183,8 +214,10 @@ def test_host_daily_rollup_matches_independent_sums_per_host_and_day_and_takes_l
     first = host_points(T0, T0 + 2 * DAY_MS + 3 * HOUR_MS, seed=3)  # two days and 3 hours
     sink.write([line("fp_host", tags, fields, at) for tags, fields, at in first])
     now = T0 + 2 * DAY_MS + 3 * HOUR_MS
-    assert rollups.run(now) == 8  # 2 days × (h1, h2 modelled, h2 battery, h3)
+    # 2 days × (h1, h2 modelled, h2 battery, h3), and 51 hours × 3 groups (h2's source is one at a time)
+    assert rollups.run(now) == 8 + 51 * 3
     assert_host_days(influxql, host_expected(first, now))
+    assert_fleet_hours(influxql, first, now)
     before = influxql.query("SELECT * FROM fp_host_1d GROUP BY *")
     rollups.run(now)
     assert influxql.query("SELECT * FROM fp_host_1d GROUP BY *") == before, "a second run writes the same points"
@@ -205,6 +238,7 @@ def test_host_daily_rollup_matches_independent_sums_per_host_and_day_and_takes_l
     later = now + HOUR_MS
     rollups.run(later)
     assert_host_days(influxql, host_expected(first + late, later))
+    assert_fleet_hours(influxql, first + late, later)
 
 
 def test_a_period_that_fails_never_blocks_the_others_and_is_given_up(influxdb, influx_db, caplog) -> None:
