@@ -1,7 +1,8 @@
 """Every panel's query, with Grafana's macros expanded, against a real InfluxDB filled by a
 simulated fleet through the real broker and collector: each returns data, and the key
-figures agree with sums computed here from the raw points. The collector keeps its rollups in
-a retention policy of their own, which the rollup panels select."""
+figures, most read from the rollups, agree with sums computed here from the raw points of the
+periods rolled up. The collector keeps its rollups in a retention policy of their own, which the
+rollup panels select."""
 
 from __future__ import annotations
 
@@ -82,6 +83,7 @@ def filled(mosquitto, influxdb, tmp_path_factory):
         client.disconnect()
         client.loop_stop()
         wait_until(lambda: influxdb.query(f'SELECT count("energy_wh") FROM "{ROLLUP_POLICY}"."fp_service_1d"', database)
+                   and influxdb.query(f'SELECT count("energy_wh") FROM "{ROLLUP_POLICY}"."fp_fleet_1h"', database)
                    and influxdb.query('SELECT count("state_level") FROM "fp_budget"', database),
                    timeout_s=30, what="rollups and a budget evaluation", watch=[collector])
         yield database
@@ -112,44 +114,96 @@ def test_template_variables_list_values(influxdb, filled) -> None:
 
 
 def test_rollup_panels_select_the_policy_the_rollups_are_in_and_only_there(influxdb, filled) -> None:
-    boards = {board["uid"]: board for board in all_dashboards()}
-    for uid in ("fp-service", "fp-budgets"):
-        (variable,) = [v for v in boards[uid]["templating"]["list"] if v["name"] == "rollup_rp"]
-        assert variable["current"]["value"] == ROLLUP_POLICY
-        assert ROLLUP_POLICY in [row["name"] for row in influxdb.query(variable["query"], filled)]
-    assert not influxdb.query('SELECT count("energy_wh") FROM "autogen"."fp_service_1d"', filled)
+    for board in all_dashboards():
+        if any("$rollup_rp" in target["query"] for panel in board["panels"] for target in panel["targets"]):
+            (variable,) = [v for v in board["templating"]["list"] if v["name"] == "rollup_rp"]
+            assert variable["current"]["value"] == ROLLUP_POLICY
+    assert ROLLUP_POLICY in [row["name"] for row in influxdb.query("SHOW RETENTION POLICIES", filled)]
+    for measurement in ("fp_service_1d", "fp_fleet_1h", "fp_host_1d"):
+        assert not influxdb.query(f'SELECT count("energy_wh") FROM "autogen"."{measurement}"', filled)
 
 
-def test_key_figures_match_the_raw_points(influxdb, filled) -> None:
-    fleet = next(board for board in all_dashboards() if board["uid"] == "fp-fleet")
-    by_title = {panel["title"]: panel["targets"][0]["query"] for panel in fleet["panels"]}
+def panel_query(uid: str, title: str, ref: str = "A") -> str:
+    board = next(board for board in all_dashboards() if board["uid"] == uid)
+    (panel,) = [p for p in board["panels"] if p["title"] == title]
+    return next(t["query"] for t in panel["targets"] if t["refId"] == ref)
 
-    def value(title: str) -> float:
-        row = influxdb.query(expand(by_title[title], "mail", "x"), filled)[0]
-        return next(v for k, v in row.items() if k != "time")
 
-    raw = influxdb.query('SELECT "energy_wh", "usage_gwp_gco2e", "embodied_gwp_gco2e" FROM "fp_host" '
-                         'WHERE time > now() - 30d', filled)
-    assert value("Energy in the range") == pytest.approx(sum(r["energy_wh"] for r in raw) / 1000, rel=1e-9)
+def rolled_up_until(influxdb, database: str, measurement: str, period_ms: int) -> int:
+    """The end of the last period in `measurement`, epoch ms."""
+    rows = influxdb.query(f'SELECT last("samples") FROM "{ROLLUP_POLICY}"."{measurement}"', database)
+    return rows[0]["time"] + period_ms
+
+
+def consistent(read, influxdb, database: str, measurement: str, period_ms: int):
+    """`read(until_ms)` while the rollup's end stays put (an hour may end, and be rolled up, meanwhile)."""
+    while True:
+        until = rolled_up_until(influxdb, database, measurement, period_ms)
+        result = read(until)
+        if rolled_up_until(influxdb, database, measurement, period_ms) == until:
+            return result
+
+
+HOUR_MS, DAY_MS = 3_600_000, 86_400_000
+
+
+def test_fleet_figures_from_the_hourly_rollup_match_the_raw_points(influxdb, filled) -> None:
+    def read(until: int) -> tuple[dict, list[dict], list[dict]]:
+        figures = {title: next(v for k, v in influxdb.query(expand(panel_query("fp-fleet", title), "mail", "x"),
+                                                           filled)[0].items() if k != "time")
+                   for title in ("Energy in the range", "Carbon in the range", "Mean fleet power")}
+        services = influxdb.query(expand(panel_query("fp-fleet", "Top services"), "mail", "x"), filled)
+        raw = influxdb.query('SELECT "energy_wh", "usage_gwp_gco2e", "embodied_gwp_gco2e" FROM "fp_host" '
+                             f'WHERE time > now() - 30d AND time < {until}ms', filled)
+        return figures, services, raw
+
+    figures, services, raw = consistent(read, influxdb, filled, "fp_fleet_1h", HOUR_MS)
+    assert figures["Energy in the range"] == pytest.approx(sum(r["energy_wh"] for r in raw) / 1000, rel=1e-9)
     carbon = sum(r["usage_gwp_gco2e"] + r["embodied_gwp_gco2e"] for r in raw) / 1000
-    assert value("Carbon in the range") == pytest.approx(carbon, rel=1e-9)
-    assert value("Hosts reporting") == HOSTS
-    services = influxdb.query(expand(by_title["Top services"], "mail", "x"), filled)
+    assert figures["Carbon in the range"] == pytest.approx(carbon, rel=1e-9)
+    hours: dict[int, float] = {}
+    for r in raw:
+        hours[r["time"] - r["time"] % HOUR_MS] = hours.get(r["time"] - r["time"] % HOUR_MS, 0.0) + r["energy_wh"]
+    assert figures["Mean fleet power"] == pytest.approx(sum(hours.values()) / len(hours), rel=1e-9)
     assert sum(row["kgCO2e"] for row in services) == pytest.approx(carbon, rel=1e-6), "services add up to hosts"
+
+
+def test_hosts_reporting_and_budget(influxdb, filled) -> None:
+    rows = influxdb.query(expand(panel_query("fp-fleet", "Hosts reporting"), "mail", "x"), filled)
+    assert rows[0]["count"] == HOSTS
     budget = influxdb.query('SELECT last("state"), last("spent_kgco2e") FROM "fp_budget"', filled)[0]
     assert budget["last"] in ("ok", "at_risk", "exceeded")
 
 
-def test_modelled_energy_by_power_model(influxdb, filled) -> None:
-    """The quality board's per host rows carry each host's model and add up to the modelled energy."""
-    quality = next(board for board in all_dashboards() if board["uid"] == "fp-quality")
-    (panel,) = [p for p in quality["panels"] if p["title"] == "Modelled energy by power model"]
-    rows = influxdb.query(expand(panel["targets"][0]["query"], "mail", "x"), filled)
-    raw = influxdb.query('SELECT sum("energy_wh") AS wh FROM "fp_host" WHERE time > now() - 30d '
-                         'AND "power_source" = \'modelled\'', filled)[0]["wh"]
-    assert sum(row["kWh"] for row in rows) == pytest.approx(raw / 1000, rel=1e-9)
-    models = {row["power model"] for row in rows}
-    assert models and all(isinstance(m, str) and m for m in models)
-    assert models & {"specpower_published", "specpower_fit", "specpower_published_vm_share", "specpower_fit_vm_share"}
+def test_per_host_figures_from_the_daily_rollup_match_the_raw_points(influxdb, filled) -> None:
+    """Top hosts and the modelled energy by power model: each host's figures over the whole days rolled up."""
+    def read(until: int) -> tuple[list[dict], list[dict], list[dict]]:
+        top = influxdb.query(expand(panel_query("fp-fleet", "Top hosts"), "mail", "x"), filled)
+        modelled = influxdb.query(expand(panel_query("fp-quality", "Modelled energy by power model"), "mail", "x"),
+                                  filled)
+        raw = influxdb.query('SELECT "energy_wh", "usage_gwp_gco2e", "embodied_gwp_gco2e", "cpu_util_pct", '
+                             '"interval_s", "power_source", "power_model", "host" FROM "fp_host" '
+                             f'WHERE time < {until}ms', filled)
+        return top, modelled, raw
+
+    top, modelled, raw = consistent(read, influxdb, filled, "fp_host_1d", DAY_MS)
+    assert len(top) == HOSTS
+    for row in top:
+        points = [r for r in raw if r["host"] == row["host"]]
+        assert row["kWh"] == pytest.approx(sum(r["energy_wh"] for r in points) / 1000, rel=1e-9)
+        assert row["kgCO2e"] == pytest.approx(sum(r["usage_gwp_gco2e"] + r["embodied_gwp_gco2e"]
+                                                  for r in points) / 1000, rel=1e-9)
+        assert row["mean W"] == pytest.approx(sum(r["energy_wh"] for r in points) * 3600
+                                              / sum(r["interval_s"] for r in points), rel=1e-9)
+        cpu = [r["cpu_util_pct"] for r in points if r["cpu_util_pct"] is not None]
+        assert row["CPU %"] == pytest.approx(sum(cpu) / len(cpu), rel=1e-9)
+    wanted = [r for r in raw if r["power_source"] == "modelled"]
+    assert sum(row["kWh"] for row in modelled) == pytest.approx(sum(r["energy_wh"] for r in wanted) / 1000, rel=1e-9)
+    latest = {r["host"]: r["power_model"] for r in sorted(wanted, key=lambda r: r["time"])}
+    assert {row["host"]: row["power model"] for row in modelled} == latest
+    assert set(latest.values()) & {"specpower_published", "specpower_fit", "specpower_published_vm_share",
+                                   "specpower_fit_vm_share"}
+    panel = next(p for b in all_dashboards() if b["uid"] == "fp-quality" for p in b["panels"]
+                 if p["title"] == "Modelled energy by power model")
     fields = panel["transformations"][0]["options"]["fields"]
     assert fields["power model"]["operation"] == "groupby" and fields["kWh"]["aggregations"] == ["sum"]
