@@ -156,15 +156,18 @@ class Rollups:
     def _compute(self, level: Level, begin: int, end: int) -> list[str]:
         if level.name == "fp_host_1d":
             return self._host_lines(level, begin, end)
-        tags = FLEET_TAGS if level.source == HOST_MEASUREMENT else SERVICE_TAGS
+        fleet = level.source == HOST_MEASUREMENT  # fp_fleet_1h: also the workstations' monitors' energy
+        tags = FLEET_TAGS if fleet else SERVICE_TAGS
         sums = ", ".join(f"sum({field}) AS {field}" for field in IMPACT_FIELDS + MONITOR_FIELDS)
+        monitors = ", sum(monitor_energy_wh) AS monitor_energy_wh" if fleet else ""
         rows = self.influxql.query(
-            f"SELECT {sums}, count(energy_wh) AS samples FROM {level.source} "
+            f"SELECT {sums}{monitors}, count(energy_wh) AS samples FROM {level.source} "
             f"WHERE time >= {begin}ms AND time < {end}ms GROUP BY time({level.group}), {', '.join(tags)}")
         hours = level.period_ms / HOUR_MS
         return [
             line(level.name, {tag: row.get(tag, "") for tag in tags},
                  {**{field: _float(row[field]) for field in IMPACT_FIELDS},
+                  **({"monitor_energy_wh": float(row["monitor_energy_wh"] or 0.0)} if fleet else {}),
                   "power_w": row["energy_wh"] / hours,
                   "samples": int(row["samples"])}, row["time"])
             for row in rows if row["samples"]

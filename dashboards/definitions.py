@@ -101,8 +101,8 @@ def fleet_overview(rollup_policy: str = ROLLUP_POLICY) -> dict[str, Any]:
              f'AND {where} GROUP BY "department"', "kgCO2e", HOURLY, w=8),
         bars("Carbon by kind of machine", f'SELECT {CARBON_KG} AS "kgCO2e" FROM {FLEET_1H} WHERE $timeFilter '
              f'AND {where} GROUP BY "kind"', "kgCO2e",
-             "agents' hosts by kind (server, vm, desktop, laptop, thin_client), the asset register's devices by category "
-             f"(docs/assets.md). {HOURLY}", w=8),
+             "agents' hosts by kind (server, vm, desktop, laptop, thin_client), the asset register's devices by "
+             f"category (docs/assets.md). {HOURLY}", w=8),
         bars("Top services", f'SELECT {CARBON_KG} AS "kgCO2e" FROM {SERVICE_1H} WHERE $timeFilter AND {where} '
              'GROUP BY "service"', "kgCO2e", f"From fp_service_1h. {HOURLY_SHORT}", w=8),
         bars("Energy by kind: all, and workstations' monitors", 'SELECT sum("energy_wh") / 1000 AS "all", '

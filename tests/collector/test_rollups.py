@@ -122,6 +122,8 @@ def host_points(start_ms: int, end_ms: int, seed: int) -> list[tuple[dict[str, s
                           power_model="specpower_fit" if at % DAY_MS < 12 * HOUR_MS else "specpower_published")
             if host != "h2":  # a device without usage counters has no CPU figure
                 fields["cpu_util_pct"] = rng.uniform(0, 100)
+            else:  # a workstation with external monitors
+                fields["monitor_energy_wh"] = rng.uniform(0.1, 1.0)
             if host == "h1" and at % HOUR_MS == 0:
                 fields["agent_dropped_samples"] = rng.randint(0, 5)
             monitors = {}
@@ -194,8 +196,8 @@ def assert_fleet_hours(influxql: InfluxQL, points, before_ms: int) -> None:
         if hour + HOUR_MS <= before_ms:
             key = (hour, *(tags.get(tag, "") for tag in ("site", "department", "kind", "power_source")))
             sums = want.setdefault(key, defaultdict(float))
-            for field in IMPACT_FIELDS:
-                sums[field] += fields[field]
+            for field in (*IMPACT_FIELDS, "monitor_energy_wh"):
+                sums[field] += fields.get(field, 0.0)
             sums["samples"] += 1
     got = {(row["time"], row["site"], row["department"], row["kind"], row["power_source"]): row
            for row in influxql.query("SELECT * FROM fp_fleet_1h GROUP BY *")}
@@ -203,6 +205,7 @@ def assert_fleet_hours(influxql: InfluxQL, points, before_ms: int) -> None:
     for key, sums in want.items():
         for field in IMPACT_FIELDS:
             assert got[key][field] == pytest.approx(sums[field], rel=1e-9), (key, field)
+        assert got[key]["monitor_energy_wh"] == pytest.approx(sums["monitor_energy_wh"], rel=1e-9, abs=1e-12)
         assert got[key]["samples"] == sums["samples"]
         assert got[key]["power_w"] == pytest.approx(sums["energy_wh"], rel=1e-9)  # energy over one hour
 

@@ -148,16 +148,18 @@ HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 
 
 def test_fleet_figures_from_the_hourly_rollup_match_the_raw_points(influxdb, filled) -> None:
-    def read(until: int) -> tuple[dict, list[dict], list[dict]]:
+    def read(until: int) -> tuple[dict, list[dict], list[dict], list[dict]]:
         figures = {title: next(v for k, v in influxdb.query(expand(panel_query("fp-fleet", title), "mail", "x"),
                                                            filled)[0].items() if k != "time")
                    for title in ("Energy in the range", "Carbon in the range", "Mean fleet power")}
         services = influxdb.query(expand(panel_query("fp-fleet", "Top services"), "mail", "x"), filled)
-        raw = influxdb.query('SELECT "energy_wh", "usage_gwp_gco2e", "embodied_gwp_gco2e" FROM "fp_host" '
-                             f'WHERE time > now() - 30d AND time < {until}ms', filled)
-        return figures, services, raw
+        kinds = influxdb.query(expand(panel_query("fp-fleet", "Energy by kind: all, and workstations' monitors"),
+                                      "mail", "x"), filled)
+        raw = influxdb.query('SELECT "energy_wh", "monitor_energy_wh", "usage_gwp_gco2e", "embodied_gwp_gco2e", '
+                             f'"kind" FROM "fp_host" WHERE time > now() - 30d AND time < {until}ms', filled)
+        return figures, services, kinds, raw
 
-    figures, services, raw = consistent(read, influxdb, filled, "fp_fleet_1h", HOUR_MS)
+    figures, services, kinds, raw = consistent(read, influxdb, filled, "fp_fleet_1h", HOUR_MS)
     assert figures["Energy in the range"] == pytest.approx(sum(r["energy_wh"] for r in raw) / 1000, rel=1e-9)
     carbon = sum(r["usage_gwp_gco2e"] + r["embodied_gwp_gco2e"] for r in raw) / 1000
     assert figures["Carbon in the range"] == pytest.approx(carbon, rel=1e-9)
@@ -166,6 +168,12 @@ def test_fleet_figures_from_the_hourly_rollup_match_the_raw_points(influxdb, fil
         hours[r["time"] - r["time"] % HOUR_MS] = hours.get(r["time"] - r["time"] % HOUR_MS, 0.0) + r["energy_wh"]
     assert figures["Mean fleet power"] == pytest.approx(sum(hours.values()) / len(hours), rel=1e-9)
     assert sum(row["kgCO2e"] for row in services) == pytest.approx(carbon, rel=1e-6), "services add up to hosts"
+    assert {row["kind"] for row in kinds} == {r["kind"] for r in raw}
+    for row in kinds:
+        points = [r for r in raw if r["kind"] == row["kind"]]
+        assert row["all"] == pytest.approx(sum(r["energy_wh"] for r in points) / 1000, rel=1e-9)
+        assert row["monitors"] == pytest.approx(sum(r["monitor_energy_wh"] or 0 for r in points) / 1000,
+                                                rel=1e-9, abs=1e-12)
 
 
 def test_hosts_reporting_and_budget(influxdb, filled) -> None:
