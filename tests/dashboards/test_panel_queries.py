@@ -39,7 +39,8 @@ def filled(mosquitto, influxdb, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dashboards")
     database = "dashboards_fleet"
     influxdb.create_database(database)
-    influxdb.query(f'CREATE RETENTION POLICY "{ROLLUP_POLICY}" ON "{database}" DURATION INF REPLICATION 1')
+    influxdb.query(f'CREATE RETENTION POLICY "{ROLLUP_POLICY}" ON "{database}" DURATION INF REPLICATION 1 '
+                   'SHARD DURATION 52w')
     budgets = tmp / "budgets.toml"
     budgets.write_text('[evaluation]\ninterval_s = 1\n[[budget]]\nservice = "mail"\nperiod = "month"\n'
                        'limit_kgco2e = 1\n')
