@@ -193,7 +193,8 @@ def _read(http: _Http, database: str, who: str, collector_id: str, fix: str) -> 
     return Check("influxdb read", "OK", f"InfluxQL queries on {database} answer")
 
 
-CREATE_POLICY = 'CREATE RETENTION POLICY "{rp}" ON "{db}" DURATION INF REPLICATION 1 (docs/storage.md, "Retention")'
+CREATE_POLICY = ('CREATE RETENTION POLICY "{rp}" ON "{db}" DURATION INF REPLICATION 1 SHARD DURATION 52w '
+                 '(docs/storage.md, "Retention")')
 
 
 def _seconds(duration: str) -> float:
