@@ -50,7 +50,7 @@ def source(host: VirtualHost) -> str:
 
 def tags(host: VirtualHost) -> dict[str, str]:
     return {"host": host.host_id, "kind": host.kind, "site": host.site.name, "department": host.department,
-            "zone": host.site.zone or "FRA", "power_source": source(host)}
+            "zone": host.site.zone or "FRA", "power_source": source(host), "embodied_source": "boavizta"}
 
 
 def impacts(host: VirtualHost, energy_wh: float, hours: float) -> dict[str, float]:
@@ -95,7 +95,7 @@ def rollup_lines(hosts: list[VirtualHost], start_s: int, end_s: int) -> Iterator
         for host in hosts:
             wh = day_wh[host.host_id]
             fields = impacts(host, wh, 24.0)
-            lines.append(line("fp_host_1d", {tag: tags(host)[tag] for tag in HOST_TAGS}, {
+            lines.append(line("fp_host_1d", {tag: tags(host).get(tag, "") for tag in HOST_TAGS}, {
                 **fields, "power_w": wh / 24, "samples": 2880, "interval_s": float(DAY_S), "agent_dropped_samples": 0,
                 "monitor_energy_wh": 0.0, "past_lifetime_energy_wh": 0.0, "past_lifetime_samples": 0,
                 "gwp_gco2e_per_kwh_sum": 2880 * 60.0, "gwp_gco2e_per_kwh_min": 60.0, "gwp_gco2e_per_kwh_max": 60.0,
@@ -156,7 +156,7 @@ def raw_lines(hosts: list[VirtualHost], start_s: int, end_s: int, step_s: int) -
 def other_lines(hosts: list[VirtualHost], now_s: int) -> Iterator[list[str]]:
     """Inventories, a year of budget states (every 15 minutes, six budgets) and 30 days of the collector's
     health (every 10 s)."""
-    yield [line("fp_inventory", {k: v for k, v in tags(host).items() if k != "power_source"}, {
+    yield [line("fp_inventory", {k: v for k, v in tags(host).items() if k not in ("power_source", "embodied_source")}, {
         "cpu_model": host.cpu.name, "cpu_sockets": host.sockets, "cpu_threads": host.threads, "ram_gb": host.ram_gb,
         "disk_count": len(host.disks), "disk_total_gb": 512.0, "os": host.os, "power_model": "specpower_fit",
         "lifetime_h": 5 * 8760.0, "purchase_year": 2022, "embodied_gwp_total_gco2e": 1e6}, (now_s - DAY_S) * 1000)
