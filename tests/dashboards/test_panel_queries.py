@@ -185,17 +185,24 @@ def test_hosts_reporting_and_budget(influxdb, filled) -> None:
 
 
 def test_per_host_figures_from_the_daily_rollup_match_the_raw_points(influxdb, filled) -> None:
-    """Top hosts and the modelled energy by power model: each host's figures over the whole days rolled up."""
-    def read(until: int) -> tuple[list[dict], list[dict], list[dict]]:
+    """Top hosts, the modelled energy by power model and the manufacture GWP by source: the figures over the
+    whole days rolled up."""
+    def read(until: int) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
         top = influxdb.query(expand(panel_query("fp-fleet", "Top hosts"), "mail", "x"), filled)
         modelled = influxdb.query(expand(panel_query("fp-quality", "Modelled energy by power model"), "mail", "x"),
                                   filled)
+        sources = influxdb.query(expand(panel_query("fp-quality", "Manufacture GWP by source"), "mail", "x"), filled)
         raw = influxdb.query('SELECT "energy_wh", "usage_gwp_gco2e", "embodied_gwp_gco2e", "cpu_util_pct", '
-                             '"interval_s", "power_source", "power_model", "host" FROM "fp_host" '
+                             '"interval_s", "power_source", "power_model", "embodied_source", "host" FROM "fp_host" '
                              f'WHERE time < {until}ms', filled)
-        return top, modelled, raw
+        return top, modelled, sources, raw
 
-    top, modelled, raw = consistent(read, influxdb, filled, "fp_host_1d", DAY_MS)
+    top, modelled, sources, raw = consistent(read, influxdb, filled, "fp_host_1d", DAY_MS)
+    by_source: dict[str, float] = {}
+    for r in raw:
+        by_source[r["embodied_source"] or ""] = by_source.get(r["embodied_source"] or "", 0.0) + r["embodied_gwp_gco2e"]
+    assert {row["embodied_source"]: row["kgCO2e"] for row in sources} == pytest.approx(
+        {source: grams / 1000 for source, grams in by_source.items()}, rel=1e-9)
     assert len(top) == HOSTS
     for row in top:
         points = [r for r in raw if r["host"] == row["host"]]
