@@ -87,9 +87,25 @@ def filled(mosquitto, influxdb, tmp_path_factory):
                    and influxdb.query(f'SELECT count("energy_wh") FROM "{ROLLUP_POLICY}"."fp_fleet_1h"', database)
                    and influxdb.query('SELECT count("state_level") FROM "fp_budget"', database),
                    timeout_s=30, what="rollups and a budget evaluation", watch=[collector])
+        # The history arrives while the rollup job runs: hours rolled up early are recomputed for their late
+        # samples a few seconds later. The panels are checked once every rollup holds what its raw points do.
+        wait_until(lambda: caught_up(influxdb, database), timeout_s=60, what="rollups caught up", watch=[collector])
         yield database
     finally:
         assert collector.stop() == 0
+
+
+def caught_up(influxdb, database: str) -> bool:
+    """Every rollup's energy equals its raw points' up to the end of its last period."""
+    for rollup, raw, period_ms in (("fp_service_1h", "fp_service", 3_600_000), ("fp_fleet_1h", "fp_host", 3_600_000),
+                                   ("fp_host_1d", "fp_host", 86_400_000)):
+        last = influxdb.query(f'SELECT last("samples") FROM "{ROLLUP_POLICY}"."{rollup}"', database)
+        until = last[0]["time"] + period_ms
+        rolled = influxdb.query(f'SELECT sum("energy_wh") AS e FROM "{ROLLUP_POLICY}"."{rollup}"', database)
+        stored = influxdb.query(f'SELECT sum("energy_wh") AS e FROM "{raw}" WHERE time < {until}ms', database)
+        if rolled[0]["e"] != pytest.approx(stored[0]["e"], rel=1e-9):
+            return False
+    return True
 
 
 def panels() -> list:
