@@ -101,6 +101,12 @@ class Estate:
             gone = [asset_id for asset_id, (_, removed) in known.items() if removed is None and asset_id not in listed]
             db.executemany("UPDATE assets SET removed_at = ? WHERE source = ? AND id = ?",
                            [(stamp, source, asset_id) for asset_id in gone])
+            if listed_since is not None and listed_since < at and added:
+                # The hours since then are written again at the job's next run (the same points for the others).
+                backfill = db.execute("SELECT value FROM progress WHERE name = 'backfill_from'").fetchone()
+                if backfill is None or datetime.fromisoformat(backfill[0]) > listed_since:
+                    db.execute("INSERT INTO progress VALUES ('backfill_from', ?) ON CONFLICT(name) DO UPDATE SET "
+                               "value = excluded.value", (since,))
             result = ImportResult(added, changed, unchanged, len(gone))
             db.execute("INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (source, stamp, file, result.added, result.changed, result.unchanged, result.removed))
@@ -126,6 +132,9 @@ class Estate:
             "WHERE removed_at IS NULL AND json_extract(fields, '$.host_id') != '' "
             "AND json_extract(fields, '$.department') != ''")
         return dict(rows.fetchall())
+
+    def clear_progress(self, name: str) -> None:
+        self._db.execute("DELETE FROM progress WHERE name = ?", (name,))
 
     def get_progress(self, name: str) -> str | None:
         row = self._db.execute("SELECT value FROM progress WHERE name = ?", (name,)).fetchone()

@@ -1,7 +1,8 @@
 """The hourly estate job: each device's hour as `fp_host` and `fp_service` points.
 
 Run by one collector (the budgets' evaluator, leader.py) every `[assets] interval_s`; each run
-writes every whole hour not yet written (the first run, from the first hour a device counts in),
+writes every whole hour not yet written (the first run, from the first hour a device counts in;
+after an import with `--from`, again from that day, the others' points rewritten as they were),
 at most `catch_up_hours` back (a collector that was down fills the gap), and remembers where it
 stopped in the estate file. A device an agent reports (its
 `host_id` is a known host, or its serial a monitor an agent lists) is left to the agent: counted
@@ -35,6 +36,7 @@ from fleetprint.timestamps import epoch_ms
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
 _PROGRESS = "written_through"
+_BACKFILL = "backfill_from"
 _BATCH_LINES = 5000
 
 
@@ -43,6 +45,8 @@ def floor_hour(moment: datetime) -> datetime:
 
 
 class EstateJob:
+    """Writes the estate's whole hours, each once it has ended, and remembers where it stopped."""
+
     def __init__(self, estate: Estate, sink: Sink, grid: GridFactors, sites: Mapping[str, SiteSettings],
                  impact: ImpactSettings, attribution: AttributionSettings,
                  coverage: Callable[[], AgentCoverage] = AgentCoverage, catch_up_hours: int = 168) -> None:
@@ -60,13 +64,16 @@ class EstateJob:
         """Write every whole hour before `now` not yet written; returns the points written."""
         end = floor_hour(now)
         written = self.estate.get_progress(_PROGRESS)
-        if written and datetime.fromisoformat(written) >= end:
+        backfill = self.estate.get_progress(_BACKFILL)  # an import counted new devices from a past day
+        if written and datetime.fromisoformat(written) >= end and not backfill:
             return 0  # no whole hour since the last run: the estate is not read
         devices = self.estate.devices(listed_before=end)
         if written:
             start = datetime.fromisoformat(written)
         else:  # the first run: from the first hour a device counts in
             start = min((floor_hour(device.listed_at) for device in devices), default=end)
+        if backfill:
+            start = min(start, floor_hour(datetime.fromisoformat(backfill)))
         start = max(start, end - self.catch_up)
         coverage = self.coverage()
         prepared = [self.prepare(device) for device in devices if not coverage.covers(device)]
@@ -78,7 +85,10 @@ class EstateJob:
                 self.sink.write(lines[first:first + _BATCH_LINES])
             points += len(lines)
             hour += HOUR
-            self.estate.set_progress(_PROGRESS, hour.isoformat())
+            if not written or hour > datetime.fromisoformat(written):
+                self.estate.set_progress(_PROGRESS, hour.isoformat())
+        if backfill:
+            self.estate.clear_progress(_BACKFILL)
         return points
 
     def register_departments(self) -> dict[str, str]:

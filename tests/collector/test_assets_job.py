@@ -80,6 +80,17 @@ def test_the_hours_written_and_what_each_holds(influxdb, influx_db, tmp_path: Pa
                            "'register/PC-1'", influx_db)[0]
     assert total["n"] == 6 and total["e"] == pytest.approx(6 * device_model(register[0]).power_w)
 
+    # A device imported later with `--from` a past day is written back to then at the next run, though no new
+    # hour has ended; the others' hours are rewritten as they were.
+    later = [*register, Asset(id="PHONE-1", category="smartphone", quantity=40)]
+    estate.replace_source("register", later, T0 + 6 * HOUR + timedelta(minutes=30), "r.csv", listed_since=T0)
+    job(estate, influxdb, influx_db, coverage).run(T0 + 6 * HOUR + timedelta(minutes=31))
+    assert len(hours_of(influxdb, influx_db, "register/PHONE-1")) == 6
+    assert influxdb.query("SELECT sum(energy_wh) AS e, count(energy_wh) AS n FROM fp_host WHERE host = "
+                          "'register/PC-1'", influx_db)[0] == total
+    assert estate.get_progress("backfill_from") is None
+    assert job(estate, influxdb, influx_db, coverage).run(T0 + 6 * HOUR + timedelta(minutes=32)) == 0
+
 
 def test_purchase_lifetime_and_quantity() -> None:
     bought = Asset(id="A", category="laptop", purchase_date=date(2022, 1, 1), lifetime_years=4, quantity=10,
