@@ -111,7 +111,8 @@ class MqttSession:
         self._closing = True
         try:
             self._send(("close",))
-            self._closed.wait(CLOSE_TIMEOUT_S)
+            if self._reader is not None and self._reader.is_alive():  # a reader that ended tells nothing more
+                self._closed.wait(CLOSE_TIMEOUT_S)
         except SessionLost:
             pass
         try:
