@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from releases import RELEASED, serving, tag_and_release
+from releases import RELEASED, serving, tag_and_build_wheel
 from stack import DEPLOY
 
 from fleetprint.agent.config import load_agent_config
@@ -44,8 +44,7 @@ UPGRADE = "9.8.8"
 def wheels(released) -> tuple[Path, Path]:
     """The wheels of the release and of the next one, tagged on a later commit."""
     clone, _ = released
-    tag_and_release(clone, UPGRADE)
-    return tuple(clone / f"dist/fleetprint-{version}-py3-none-any.whl" for version in (RELEASED, UPGRADE))
+    return clone / f"dist/fleetprint-{RELEASED}-py3-none-any.whl", tag_and_build_wheel(clone, UPGRADE)
 
 
 def verify_unit(root: Path) -> str:
