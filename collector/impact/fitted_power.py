@@ -37,7 +37,6 @@ import csv
 import functools
 import importlib.resources
 import importlib.util
-import json
 import math
 import os
 import re
@@ -45,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fleetprint.collector.impact import data_files
 from fleetprint.collector.impact.boavizta import clean_cpu_name
 
 LEVELS = (0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
@@ -150,18 +150,12 @@ def params_from_dict(doc: dict[str, Any]) -> FittedParams:
 
 
 def default_params_path() -> Path:
-    return Path(str(importlib.resources.files(__package__).joinpath("data", DEFAULT_PARAMS)))
-
-
-@functools.lru_cache(maxsize=8)
-def _load_params_cached(path: str) -> FittedParams:
-    with open(path, encoding="utf-8") as f:
-        return params_from_dict(json.load(f))
+    return data_files.packaged(DEFAULT_PARAMS)
 
 
 def load_params(path: str | os.PathLike[str] | None = None) -> FittedParams:
     """The fitted parameters (the packaged file by default), read once per path."""
-    return _load_params_cached(os.fspath(path) if path is not None else str(default_params_path()))
+    return data_files.load(path, DEFAULT_PARAMS, params_from_dict)
 
 
 # --- CPU names ---------------------------------------------------------------------

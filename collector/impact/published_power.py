@@ -19,9 +19,6 @@ Figures derive from results published by the Standard Performance Evaluation Cor
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
-import json
 import math
 import os
 import re
@@ -30,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fleetprint.collector.impact import data_files
 from fleetprint.collector.impact.fitted_power import (
     LEVELS,
     FittedServerCurve,
@@ -116,18 +114,12 @@ def table_from_dict(doc: dict[str, Any]) -> PublishedTable:
 
 
 def default_table_path() -> Path:
-    return Path(str(importlib.resources.files(__package__).joinpath("data", DEFAULT_TABLE)))
-
-
-@functools.lru_cache(maxsize=8)
-def _load_table_cached(path: str) -> PublishedTable:
-    with open(path, encoding="utf-8") as f:
-        return table_from_dict(json.load(f))
+    return data_files.packaged(DEFAULT_TABLE)
 
 
 def load_table(path: str | os.PathLike[str] | None = None) -> PublishedTable:
     """The published results table (the packaged file by default), read once per path."""
-    return _load_table_cached(os.fspath(path) if path is not None else str(default_table_path()))
+    return data_files.load(path, DEFAULT_TABLE, table_from_dict)
 
 
 def memory_of(result: PublishedResult, memory: str) -> float:

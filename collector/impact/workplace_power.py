@@ -19,9 +19,6 @@ Evaluated per sample as a FittedServerCurve (idle, full load, shape): a few floa
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
-import json
 import math
 import os
 import re
@@ -29,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fleetprint.collector.impact import data_files
 from fleetprint.collector.impact.boavizta import clean_cpu_name
 from fleetprint.collector.impact.fitted_power import FittedServerCurve, match_cpu
 from fleetprint.schema import Inventory, Monitor
@@ -111,18 +109,12 @@ def params_from_dict(doc: dict[str, Any]) -> WorkplaceParams:
 
 
 def default_params_path() -> Path:
-    return Path(str(importlib.resources.files(__package__).joinpath("data", DEFAULT_PARAMS)))
-
-
-@functools.lru_cache(maxsize=8)
-def _load_params_cached(path: str) -> WorkplaceParams:
-    with open(path, encoding="utf-8") as f:
-        return params_from_dict(json.load(f))
+    return data_files.packaged(DEFAULT_PARAMS)
 
 
 def load_params(path: str | os.PathLike[str] | None = None) -> WorkplaceParams:
     """The fitted parameters (the packaged file by default), read once per path."""
-    return _load_params_cached(os.fspath(path) if path is not None else str(default_params_path()))
+    return data_files.load(path, DEFAULT_PARAMS, params_from_dict)
 
 
 # --- The regressions --------------------------------------------------------------------
