@@ -308,8 +308,11 @@ def test_a_flooding_host_is_rate_limited_and_others_are_not(mosquitto, influxdb,
         counts = wait_until(lambda: (r := influxdb.query(
             "SELECT last(rejected_rate_limited) AS limited, last(reports_ok) AS ok FROM fp_collector", influx_db))
             and r[0]["ok"] == 80 and r[0], what="every report processed", watch=[collector])
-        stored = {row["host"]: row["n"] for row in influxdb.query(
-            "SELECT count(power_w) AS n FROM fp_host GROUP BY host", influx_db)}
+        # The health point can count the last reports before their points' batch is written: wait for those.
+        expected = {flood: 60 * 100, quiet: 20}
+        stored = wait_until(lambda: (found := {row["host"]: row["n"] for row in influxdb.query(
+            "SELECT count(power_w) AS n FROM fp_host GROUP BY host", influx_db)}) == expected and found,
+            what=f"the points stored: {expected}", watch=[collector])
     assert counts["limited"] == 40
     assert stored == {flood: 60 * 100, quiet: 20}
     assert ": rate_limited: " in collector.log_text()
