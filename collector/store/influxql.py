@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,6 +12,11 @@ import urllib3
 
 class QueryError(Exception):
     """The database answered a query with an error, or could not be reached."""
+
+
+def _reason(exc: Exception) -> str:
+    """urllib3's error without the connection object it starts with: "[Errno 111] Connection refused"."""
+    return re.sub(r"^\w+\(host=[^)]*\): ", "", str(exc))
 
 
 class InfluxQL:
@@ -41,13 +47,14 @@ class InfluxQL:
             response = self._http.request("POST", f"{self._url}/query?{urlencode({**self._params, 'q': statement})}",
                                           headers=self._headers)
         except urllib3.exceptions.HTTPError as exc:
-            raise QueryError(f"InfluxDB unreachable at {self._url}: {exc}") from None
+            raise QueryError(f"InfluxDB unreachable at {self._url}: {_reason(exc)}") from None
         try:
             body = json.loads(response.data or b"{}")
         except ValueError:
-            raise QueryError(f"InfluxDB answered {response.status} with no JSON") from None
-        if "error" in body:
-            raise QueryError(body["error"])
+            raise QueryError(f"InfluxDB at {self._url} answered HTTP {response.status} with no JSON") from None
+        if response.status >= 400 or "error" in body:  # InfluxDB 2.x says {"code": ..., "message": ...}
+            detail = body.get("error") or body.get("message") or "no reason given"
+            raise QueryError(f"InfluxDB at {self._url} answered HTTP {response.status}: {detail}")
         rows: list[dict[str, Any]] = []
         for result in body.get("results", []):
             if "error" in result:
