@@ -70,6 +70,10 @@ def run(config_path: str | None, log_level: str) -> None:
 
         service.estate = EstateJob(Estate(config.assets.estate_file), sink, grid, config.sites, config.impact,
                                    config.attribution, ingest.hosts.agent_coverage, config.assets.catch_up_hours)
+    if config.report.deliveries and rollups is not None:
+        from fleetprint.report.deliveries import ReportDeliveries
+
+        service.reports = ReportDeliveries(config, lambda: make_influxql(config.influxdb), sink, rollups.rolled_up_to)
     if config.budgets.file:
         service.budgets = BudgetJob(config.budgets.file, BudgetEvaluator(make_influxql(config.influxdb), load_budgets(
             config.budgets.file).evaluation), sink, Topics(config.mqtt.topic_prefix), service.publish_retained,

@@ -6,7 +6,9 @@ cannot say, some of it against the models' data (zones, grid profiles, the budge
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
@@ -19,11 +21,13 @@ from fleetprint.collector.settings import (
     ImpactSettings,
     InfluxSettings,
     LifetimeSettings,
+    ReportSettings,
     RollupSettings,
     SiteSettings,
 )
 from fleetprint.config import load_config
 from fleetprint.mqtt import MqttSettings
+from fleetprint.report.extra import INSTALL, missing_modules
 
 
 class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
@@ -39,6 +43,7 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
     lifetimes: LifetimeSettings = msgspec.field(default_factory=LifetimeSettings)
     budgets: BudgetSettings = msgspec.field(default_factory=BudgetSettings)
     assets: AssetSettings = msgspec.field(default_factory=AssetSettings)
+    report: ReportSettings = msgspec.field(default_factory=ReportSettings)
     sites: dict[str, SiteSettings] = {}
 
     def check(self) -> None:
@@ -77,6 +82,53 @@ class CollectorConfig(msgspec.Struct, forbid_unknown_fields=True):
                 raise ValueError(f"budgets.file: {exc}") from None
         if self.grid.live_url and "{zone}" not in self.grid.live_url:
             raise ValueError("grid.live_url: the URL needs a {zone} placeholder")
+        check_report(self.report)
+        if self.report.deliveries and not self.rollups.enabled:
+            raise ValueError("rollups.enabled: report.deliveries are sent once the rollups of a period's last day "
+                             "are written")
+
+
+def _check_zone(key: str, name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{key}: {name!r} is not a time zone name (e.g. Europe/Paris, UTC)") from None
+
+
+def check_report(report: ReportSettings) -> None:
+    """The report's defaults, the mail relay and each delivery: what types alone cannot say."""
+    _check_zone("report.tz", report.tz)
+    smtp = report.smtp
+    if smtp.host and "@" not in smtp.sender:
+        raise ValueError("report.smtp.sender: the address the reports are sent from, e.g. fleetprint@example.org")
+    if smtp.username and not smtp.password_file:
+        raise ValueError("report.smtp.password_file: the relay's password for report.smtp.username")
+    names: set[str] = set()
+    for delivery in report.deliveries:
+        key = f"report.deliveries.{delivery.name}"
+        if delivery.name in names:
+            raise ValueError(f"{key}: two deliveries have this name")
+        names.add(delivery.name)
+        if sum(1 for given in (delivery.service, delivery.site, delivery.department) if given) > 1:
+            raise ValueError(f"{key}: give one of service, site and department, not several")
+        if not (delivery.email_to or delivery.webhook_url):
+            raise ValueError(f"{key}: give email_to, webhook_url or both")
+        if not delivery.formats:
+            raise ValueError(f"{key}.formats: at least one of html, pdf, csv")
+        if delivery.webhook_url and not delivery.webhook_url.startswith(("http://", "https://")):
+            raise ValueError(f"{key}.webhook_url: not an http(s) URL: {delivery.webhook_url!r}")
+        for address in delivery.email_to:
+            if parseaddr(address)[1].count("@") != 1:
+                raise ValueError(f"{key}.email_to: not a mail address: {address!r}")
+        if delivery.email_to and not smtp.host:
+            raise ValueError(f"report.smtp.host: {key}.email_to needs a mail relay")
+        if delivery.tz:
+            _check_zone(f"{key}.tz", delivery.tz)
+    if report.deliveries:
+        missing = missing_modules({kind for delivery in report.deliveries for kind in delivery.formats})
+        if missing:
+            raise ValueError(f"report.deliveries: producing reports needs the [report] extra (missing: "
+                             f"{', '.join(missing)}): {INSTALL}")
 
 
 def load_collector_config(path: str | None, check: bool = True) -> CollectorConfig:

@@ -84,6 +84,7 @@ class Rollups:
         self.settle_s = settle_s
         self._late: dict[str, dict[int, float]] = {level.name: {} for level in LEVELS}  # period -> marked at
         self._attempts: dict[tuple[str, int], int] = {}  # failed late periods: attempts so far
+        self._rolled_before_ms: int | None = None  # every level's periods before it rolled up by the last clean run
         self._lock = threading.Lock()
 
     def mark(self, sample_ms: int) -> None:
@@ -102,9 +103,10 @@ class Rollups:
         """
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         settled_before = time.monotonic() - self.settle_s
-        written, failures = 0, []
+        written, failures, ends = 0, [], []
         for level in LEVELS:
             complete_before = (now_ms - self.lag_ms) // level.period_ms * level.period_ms
+            ends.append(complete_before)
             with self._lock:
                 pending = self._late[level.name]
                 late = {p for p, marked in pending.items() if p < complete_before and marked <= settled_before}
@@ -126,7 +128,16 @@ class Rollups:
         if failures:
             more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
             raise RollupFailed("; ".join(failures[:5]) + more, written)
+        with self._lock:
+            self._rolled_before_ms = min(ends)
         return written
+
+    def rolled_up_to(self) -> datetime | None:
+        """Every level's periods that end by then are rolled up (by the last run that failed nowhere); None
+        before such a run. What waits for whole days of rollups (the scheduled reports) waits for this."""
+        with self._lock:
+            ms = self._rolled_before_ms
+        return None if ms is None else datetime.fromtimestamp(ms / 1000, timezone.utc)
 
     def _retry(self, level: Level, periods: set[int], exc: Exception, failures: list[str]) -> None:
         """Mark late periods of a failed range for the next run, or give them up after MAX_ATTEMPTS."""

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -46,6 +47,9 @@ from fleetprint.mqtt import Topics
 from fleetprint.reach import ReachLog
 from fleetprint.schema import utc_now
 
+if TYPE_CHECKING:  # the report's modules (the [report] extra) are imported only when deliveries are configured
+    from fleetprint.report.deliveries import ReportDeliveries
+
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 30.0
 # Mosquitto's count of messages it dropped (queues full): a loss that agents cannot see.
@@ -67,6 +71,7 @@ class Collector:
                  estate: EstateJob | None = None) -> None:
         self.config = config
         self.estate = estate
+        self.reports: ReportDeliveries | None = None
         self.rollups = rollups
         self.live_intensity = live_intensity
         self.budgets = budgets
@@ -181,6 +186,16 @@ class Collector:
         except Exception as exc:  # InfluxDB may be down: the next run writes the hours still missing
             self.counters.add("estate_failures")
             log.warning("estate job failed, retried at the next run: %s", exc)
+
+    def _deliver_reports(self) -> None:
+        """The scheduled report deliveries (APScheduler's thread): by the budgets' evaluator only."""
+        if not self.leadership.is_evaluator():
+            return
+        try:
+            self.counters.add("reports_delivered", self.reports.run(utc_now()))
+        except Exception as exc:  # InfluxDB may be down: the next check tries again
+            self.counters.add("report_failures")
+            log.warning("report deliveries failed, retried at the next check: %s", exc)
 
     def _broker_dropped(self, payload: bytes) -> None:
         try:
@@ -310,6 +325,11 @@ class Collector:
             scheduler.add_job(self._write_estate, IntervalTrigger(seconds=self.config.assets.interval_s), id="estate",
                               coalesce=True, max_instances=1,
                               next_run_time=datetime.now(timezone.utc) + timedelta(seconds=5))
+        if self.reports is not None:
+            interval_s = self.config.report.check_interval_s
+            scheduler.add_job(self._deliver_reports, IntervalTrigger(seconds=interval_s), id="reports", coalesce=True,
+                              max_instances=1, next_run_time=datetime.now(timezone.utc) + timedelta(
+                                  seconds=min(interval_s, 30.0)))
         if self.live_intensity is not None:
             scheduler.add_job(lambda: self.live_intensity.refresh(self.ingest.hosts.zones_in_use()),
                               IntervalTrigger(seconds=self.config.grid.live_refresh_s), id="carbon-intensity",

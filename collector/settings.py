@@ -198,3 +198,55 @@ class BudgetSettings(msgspec.Struct, forbid_unknown_fields=True):
     file: str | None = None
     # An evaluator takes over only after being the first collector online this long.
     leader_settle_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 10.0
+
+
+class SmtpSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """The mail relay scheduled reports are sent through (docs/report.md, "Delivery")."""
+
+    host: str = ""
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 587
+    # "starttls": plain connection upgraded to TLS (port 587); "tls": TLS from the start (465); "none": no TLS.
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    # The CA bundle the relay's certificate is checked against (empty: the system's).
+    ca_file: str = ""
+    username: str = ""
+    password_file: str = ""
+    sender: str = ""
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
+
+
+class DeliverySettings(msgspec.Struct, forbid_unknown_fields=True):
+    """One report produced every period and handed to mail recipients and/or a webhook."""
+
+    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}\Z")]
+    period: Literal["month", "year"] = "month"
+    # The report's scope: the whole fleet, or one service, site or department.
+    service: str | None = None
+    site: str | None = None
+    department: str | None = None
+    formats: list[Literal["html", "pdf", "csv"]] = msgspec.field(default_factory=lambda: ["pdf", "csv"])
+    email_to: list[str] = []
+    webhook_url: str = ""
+    # HMAC-SHA256 of the webhook's body, sent as `X-Fleetprint-Signature: sha256=<hex>`.
+    webhook_secret_file: str = ""
+    # The files' content in the webhook's JSON (base64); false: their names, sizes and sha256 only.
+    webhook_attach: bool = True
+    # The reader's language and time zone; default: the [report] section's.
+    lang: Literal["en", "fr"] | None = None
+    tz: str | None = None
+
+
+class ReportSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """`fleetprint report`'s defaults and the reports the collector delivers on a schedule."""
+
+    # The reader's language and time zone (IANA name): `fleetprint report`'s defaults, and the deliveries'.
+    lang: Literal["en", "fr"] = "en"
+    tz: str = "UTC"
+    # Where delivered reports are written and kept, a folder per delivery.
+    output_dir: str = "/var/lib/fleetprint/reports"
+    # How often the collector looks for a period whose report is due (once its last day is rolled up).
+    check_interval_s: Annotated[float, msgspec.Meta(ge=1, le=86400)] = 900.0
+    # A delivery that fails is tried again at each check, at most this many times a period.
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 12
+    smtp: SmtpSettings = msgspec.field(default_factory=SmtpSettings)
+    deliveries: list[DeliverySettings] = []

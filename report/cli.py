@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from importlib.util import find_spec
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,15 +10,9 @@ import click
 
 from fleetprint.cli_options import budgets_option, collector_config_option, output_dir_option
 from fleetprint.config import ConfigError
+from fleetprint.report.extra import INSTALL, missing_modules
 
-FORMATS = ("html", "pdf", "csv")
-REPORT_MODULES = ("jinja2", "matplotlib", "weasyprint", "tqdm", "influxdb_client")  # the [report] extra's
-
-
-def missing_modules(formats: tuple[str, ...]) -> list[str]:
-    """The [report] extra's modules these formats need that are not installed."""
-    needed = [name for name in REPORT_MODULES if not (name == "weasyprint" and "pdf" not in formats)]
-    return [name for name in needed if find_spec(name) is None]
+FORMATS = ("html", "pdf", "csv")  # report/produce.py's, named here without importing it (the extra may be missing)
 
 
 @click.command()
@@ -34,10 +27,12 @@ def missing_modules(formats: tuple[str, ...]) -> list[str]:
 @click.option("--department", help="Only this department (the organisation's unit: hosts' and registered devices').")
 @click.option("--extend-years", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="What-if: keep hardware this many years longer.")
-@click.option("--tz", "tz_name", default="UTC", show_default=True, metavar="ZONE",
-              help="The reader's time zone for the times shown (IANA name, e.g. Europe/Paris); days stay UTC days.")
-@click.option("--lang", default="en", show_default=True, type=click.Choice(("en", "fr")),
-              help="The language of the HTML and PDF (the CSVs' columns stay the stored names).")
+@click.option("--tz", "tz_name", metavar="ZONE",
+              help="The reader's time zone for the times shown (IANA name, e.g. Europe/Paris); days stay UTC days. "
+                   "Default: the collector config's report.tz (UTC).")
+@click.option("--lang", type=click.Choice(("en", "fr")),
+              help="The language of the HTML and PDF (the CSVs' columns stay the stored names). Default: the "
+                   "collector config's report.lang (en).")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Hosts in the top table.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS), default=FORMATS, show_default=True,
               help="Outputs to write (repeat the option for several).")
@@ -45,7 +40,7 @@ def missing_modules(formats: tuple[str, ...]) -> list[str]:
 @click.option("--name", help="File name without extension (default: footprint-<period>-<scope>).")
 def report(config_path: str | None, budgets_path: str | None, month_text: str | None, year_text: str | None,
            first: str | None, last: str | None, service: str | None, site: str | None, department: str | None,
-           extend_years: float, tz_name: str, lang: str,
+           extend_years: float, tz_name: str | None, lang: str | None,
            top: int, formats: tuple[str, ...], output_dir: Path, name: str | None) -> None:
     """A period's footprint report: HTML page, PDF and CSVs (zip).
 
@@ -58,20 +53,18 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
     missing = missing_modules(formats)
     if missing:
         raise click.ClickException(f"`fleetprint report` needs the [report] extra (missing: {', '.join(missing)}): "
-                                   "pip install 'fleetprint[report]'")
+                                   f"{INSTALL}")
     from tqdm import tqdm
 
     from fleetprint.collector.budgets.config import load_budgets
     from fleetprint.collector.config import load_collector_config
     from fleetprint.collector.store.connect import make_influxql
     from fleetprint.collector.store.influxql import QueryError
-    from fleetprint.report.collect import NoData, collect
-    from fleetprint.report.csv_export import write_csv_zip
+    from fleetprint.report.collect import NoData
     from fleetprint.report.language import Words
     from fleetprint.report.model import Scope
     from fleetprint.report.period import parse_period
-    from fleetprint.report.render_html import render_html
-    from fleetprint.report.render_pdf import render_pdf
+    from fleetprint.report.produce import file_stem, produce
     from fleetprint.schema import utc_now
 
     if sum(1 for given in (service, site, department) if given) > 1:
@@ -86,42 +79,24 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
         budget_file = load_budgets(path) if path else None
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    tz_name = tz_name or config.report.tz
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise click.UsageError(f"--tz {tz_name!r}: not a time zone name (e.g. Europe/Paris, UTC)") from None
     scope = Scope(service=service, site=site, department=department)
     started = time.monotonic()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    base = output_dir / (name or f"footprint-{period.slug}-{scope.slug}")
-    written = []
+    base = output_dir / (name or file_stem(period, scope))
     with tqdm(unit="step", disable=None, dynamic_ncols=True, leave=False) as bar:
         try:
-            data = collect(lambda: make_influxql(config.influxdb), period, scope, budget_file, utc_now(), extend_years,
-                           bar)
+            produced = produce(lambda: make_influxql(config.influxdb), period, scope, budget_file, formats, base, tz,
+                               Words(lang or config.report.lang), utc_now(), top, extend_years, bar)
         except QueryError as exc:
             raise click.ClickException(str(exc)) from None
         except NoData as exc:
             raise click.ClickException(f"nothing to report: {exc}") from None
-        bar.reset(total=len(formats))
-        html = None
-        for kind in FORMATS:
-            if kind not in formats:
-                continue
-            bar.set_description(f"writing {kind}")
-            if kind in ("html", "pdf") and html is None:
-                html = render_html(data, top, budget_file is not None, tz, Words(lang))
-            if kind == "html":
-                written.append(base.with_name(base.name + ".html"))
-                written[-1].write_text(html, encoding="utf-8")
-            elif kind == "pdf":
-                written.append(base.with_name(base.name + ".pdf"))
-                render_pdf(html, written[-1])
-            else:
-                written.append(base.with_name(base.name + "-csv.zip"))
-                write_csv_zip(data, written[-1])
-            bar.update()
+    data = produced.data
     click.echo(f"{period.label}, {scope.label}: {data.totals.kgco2e:,.1f} kgCO2e, {data.totals.energy_kwh:,.1f} kWh, "
                f"{len(data.hosts)} hosts; {time.monotonic() - started:.1f} s")
-    for path_written in written:
-        click.echo(f"wrote {path_written}")
+    for path in produced.files:
+        click.echo(f"wrote {path}")

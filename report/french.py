@@ -287,3 +287,9 @@ SENTENCES.update({
         "et les mesures brutes après lui (pour un service, ses mesures brutes), par service, site et direction dans "
         "les agrégats horaires (<code>fp_service_1h</code>) et les mesures brutes après eux.",
 })
+SENTENCES.update({
+    # render_text.py: the mail and webhook of a scheduled report
+    "%(title)s: %(amount)s kgCO2e": "%(title)s : %(amount)s kgCO2e",
+    "The full report, with its tables and methods: %(files)s.":
+        "Le rapport complet, avec ses tableaux et ses méthodes : %(files)s.",
+})

@@ -87,6 +87,8 @@ def _kind_shares(text: str) -> dict[str, float]:
               help="Also write the fleet's devices without an agent (phones, printers, switches, ...) as an asset "
                    "register CSV to this file, for `fleetprint assets import` (docs/simulator.md).")
 @click.option("--backfill", type=Duration(), help="Send the history of this long ago up to now (e.g. 6h, 14d).")
+@click.option("--to", "until", type=click.DateTime(("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")),
+              help="With --backfill: the history ends at this UTC time (e.g. 2026-10-31T23:00) instead of now.")
 @click.option("--live", is_flag=True, help="After --backfill, go on live (live is the default without --backfill).")
 @click.option("--duration", type=Duration(), help="Stop live mode after this long (default: at Ctrl-C).")
 @click.option("--samples-per-report", default=120, show_default=True, type=click.IntRange(1, 2880),
@@ -101,8 +103,8 @@ def _kind_shares(text: str) -> dict[str, float]:
 def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | None, mqtt_username: str | None,
              mqtt_password_file: str | None, mqtt_tls: bool | None, mqtt_ca_file: str | None,
              mqtt_topic_prefix: str | None, host_count: int,
-             seed: int, kinds: str, interval: int, estate_path: str | None, backfill: int | None, live: bool,
-             duration: int | None,
+             seed: int, kinds: str, interval: int, estate_path: str | None, backfill: int | None,
+             until: datetime | None, live: bool, duration: int | None,
              samples_per_report: int, rate: float, max_in_flight: int, processes: int, log_level: str,
              workstation_hours: bool = False) -> None:
     """Publish a simulated fleet's inventories and reports through the broker, with the agent's wire format.
@@ -118,6 +120,12 @@ def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | No
                                        "password_file": mqtt_password_file, "tls": mqtt_tls, "ca_file": mqtt_ca_file,
                                        "topic_prefix": mqtt_topic_prefix})
     now = time.time()
+    if until is not None:
+        until = until.replace(tzinfo=timezone.utc)
+        if backfill is None or live:
+            raise click.UsageError("--to ends a --backfill, without --live")
+        if until.timestamp() > now:
+            raise click.BadParameter(f"{until:%Y-%m-%dT%H:%M:%S} is in the future", param_hint="--to")
     try:
         fleet = generate_fleet(host_count, seed, datetime.fromtimestamp(now, timezone.utc).date(),
                                FleetSpec(kind_shares=_kind_shares(kinds), workstation_hours=workstation_hours))
@@ -131,7 +139,7 @@ def simulate(config_path: str | None, mqtt_host: str | None, mqtt_port: int | No
                                      encoding="utf-8")
         click.echo(f"wrote the fleet's devices without an agent to {estate_path}: fleetprint assets import "
                    f"--source simulated {estate_path}")
-    end = int(now) // interval * interval
+    end = int(until.timestamp() if until else now) // interval * interval
     go_live = live or backfill is None
     if go_live and rate and host_count / rate > interval:
         log.warning("%d hosts at %g messages/s take longer than the %d s interval: live mode will fall behind",

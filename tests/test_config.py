@@ -11,6 +11,7 @@ import pytest
 from fleetprint.agent.config import load_agent_config
 from fleetprint.collector.config import load_collector_config
 from fleetprint.config import ConfigError
+from fleetprint.report import extra
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -59,6 +60,20 @@ def test_every_machine_kind_may_be_configured(tmp_path: Path, kind: str) -> None
     ("[influxdb]\nrollup_bucket = 'fleetprint-rollups'\n", "influxdb.rollup_bucket"),
     ("[influxdb]\nversion = 2\norg = 'x'\ntoken = 't'\nrollup_retention_policy = 'r'\n", "influxdb.rollup_bucket"),
     ("[influxdb]\nversion = 2\norg = 'x'\ntoken = 't'\nrollup_bucket = 'r'\n", "influxdb.rollup_retention_policy"),
+    ("[report]\ntz = 'Mars/Olympus'\n", "report.tz"),
+    ("[report.smtp]\nhost = 'relay'\n", "report.smtp.sender"),
+    ("[report.smtp]\nhost = 'relay'\nsender = 'a@b.example'\nusername = 'u'\n", "report.smtp.password_file"),
+    ("[[report.deliveries]]\nname = 'm'\n", "report.deliveries.m"),
+    ("[[report.deliveries]]\nname = 'm'\nemail_to = ['a@b.example']\n", "report.smtp.host"),
+    ("[report.smtp]\nhost = 'relay'\nsender = 'a@b.example'\n[[report.deliveries]]\nname = 'm'\n"
+     "email_to = ['nobody']\n", "report.deliveries.m.email_to"),
+    ("[[report.deliveries]]\nname = 'm'\nwebhook_url = 'ftp://x'\n", "report.deliveries.m.webhook_url"),
+    ("[[report.deliveries]]\nname = 'm'\nwebhook_url = 'https://x'\nservice = 'a'\nsite = 'b'\n",
+     "report.deliveries.m"),
+    ("[[report.deliveries]]\nname = 'm'\nwebhook_url = 'https://x'\ntz = 'Nowhere'\n", "report.deliveries.m.tz"),
+    ("[[report.deliveries]]\nname = 'm'\nwebhook_url = 'https://x'\n[[report.deliveries]]\nname = 'm'\n"
+     "webhook_url = 'https://y'\n", "report.deliveries.m"),
+    ("[rollups]\nenabled = false\n[[report.deliveries]]\nname = 'm'\nwebhook_url = 'https://x'\n", "rollups.enabled"),
 ])
 def test_bad_collector_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -121,3 +136,16 @@ def test_a_bad_rollup_retention_policy_says_the_file_the_key_and_why(tmp_path: P
         load_collector_config(str(path))
     assert str(caught.value) == (f"invalid config {path}: influxdb.rollup_retention_policy: a retention policy's "
                                  "name is 1 to 64 letters, digits, '.', '_' or '-'")
+
+
+def test_deliveries_without_the_report_extra_stop_the_collector_at_start(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    real = extra.find_spec
+    monkeypatch.setattr(extra, "find_spec", lambda name: None if name == "weasyprint" else real(name))
+    path = write(tmp_path, "[[report.deliveries]]\nname = 'm'\nwebhook_url = 'https://x'\n")  # pdf and csv
+    with pytest.raises(ConfigError) as caught:
+        load_collector_config(str(path))
+    assert caught.value.key == "report.deliveries"
+    assert "[report] extra (missing: weasyprint): pip install 'fleetprint[report]'" in caught.value.reason
+    html_only = write(tmp_path, "[[report.deliveries]]\nname = 'm'\nwebhook_url = 'https://x'\nformats = ['html']\n")
+    assert load_collector_config(str(html_only)).report.deliveries[0].formats == ["html"]

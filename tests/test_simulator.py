@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from fleetprint.mqtt import MqttSettings, make_client
 from fleetprint.schema import Report, decode_inventory, decode_report, encode
+from fleetprint.simulator import cli as simulator_cli
 from fleetprint.simulator.cli import Duration
 from fleetprint.simulator.fleet import KINDS, FleetSpec, cpu_table_path, generate_fleet, kind_counts
 from fleetprint.simulator.load import LoadModel, activity
@@ -327,3 +329,11 @@ def test_simulated_backfill_lands_in_influxdb(mosquitto, influxdb, influx_db, tm
     rows = influxdb.query(f"SELECT count(power_w) FROM fp_host WHERE host = '{wall[0]}' AND power_source = 'wall'",
                           influx_db)
     assert rows and rows[0]["count"] >= 60  # a BMC misses a reading now and then
+
+
+def test_to_ends_a_backfill_in_the_past_only() -> None:
+    runner = CliRunner()
+    live = runner.invoke(simulator_cli.simulate, ["--backfill", "1d", "--to", "2026-01-01", "--live"])
+    assert live.exit_code == 2 and "--to ends a --backfill, without --live" in live.output
+    future = runner.invoke(simulator_cli.simulate, ["--backfill", "1d", "--to", "2999-01-01"])
+    assert future.exit_code == 2 and "2999-01-01T00:00:00 is in the future" in future.output

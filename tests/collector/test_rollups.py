@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from datetime import datetime, timezone
 
 import pytest
 
@@ -217,8 +218,10 @@ def test_host_daily_rollup_matches_independent_sums_per_host_and_day_and_takes_l
     first = host_points(T0, T0 + 2 * DAY_MS + 3 * HOUR_MS, seed=3)  # two days and 3 hours
     sink.write([line("fp_host", tags, fields, at) for tags, fields, at in first])
     now = T0 + 2 * DAY_MS + 3 * HOUR_MS
+    assert rollups.rolled_up_to() is None
     # 2 days × (h1, h2 modelled, h2 battery, h3), and 51 hours × 3 groups (h2's source is one at a time)
     assert rollups.run(now) == 8 + 51 * 3
+    assert rollups.rolled_up_to() == datetime.fromtimestamp((now // DAY_MS * DAY_MS) / 1000, timezone.utc)
     assert_host_days(influxql, host_expected(first, now))
     assert_fleet_hours(influxql, first, now)
     before = influxql.query("SELECT * FROM fp_host_1d GROUP BY *")
@@ -259,6 +262,7 @@ def test_a_period_that_fails_never_blocks_the_others_and_is_given_up(influxdb, i
             rollups.run(now)
         assert failed.value.written > 0 if attempt == 1 else True
         assert_matches(stored(influxql, "fp_service_1h"), expected(points, HOUR_MS, now), HOUR_MS)
+        assert rollups.rolled_up_to() is None, "a run that failed somewhere says nothing is complete"
     assert "gave up rolling up fp_service_1h" in caplog.text
     late = [("h4", "web", "paris", T0 + 60_000, {field: 1.0 for field in IMPACT_FIELDS})]
     write(sink, late)
