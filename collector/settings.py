@@ -243,7 +243,7 @@ class ReportSettings(msgspec.Struct, forbid_unknown_fields=True):
     lang: Literal["en", "fr"] = "en"
     tz: str = "UTC"
     # Where delivered reports are written and kept, a folder per delivery.
-    output_dir: str = "/var/lib/fleetprint/reports"
+    output_dir: str = "/var/lib/fleetprint-collector/reports"
     # How often the collector looks for a period whose report is due (once its last day is rolled up).
     check_interval_s: Annotated[float, msgspec.Meta(ge=1, le=86400)] = 900.0
     # A delivery that fails is tried again at each check, at most this many times a period.
