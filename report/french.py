@@ -290,6 +290,8 @@ SENTENCES.update({
 SENTENCES.update({
     # render_text.py: the mail and webhook of a scheduled report
     "%(title)s: %(amount)s kgCO2e": "%(title)s : %(amount)s kgCO2e",
+    "%(name)s: %(kg)s kgCO2e, %(share)s %%": "%(name)s : %(kg)s kgCO2e, %(share)s %%",
+    "%(source)s: %(url)s": "%(source)s : %(url)s",
     "The full report, with its tables and methods: %(files)s.":
         "Le rapport complet, avec ses tableaux et ses méthodes : %(files)s.",
 })

@@ -22,13 +22,14 @@ def render_text(data: ReportData, files: list[Path], tz: tzinfo, words: Words) -
     lines = [title(data, words), "", f"{page['opening']} {page['comparison']}", "", words("That is about as much as:")]
     lines += [f"- {text} [{number}]" for number, (text, _, _) in enumerate(page["equivalents"], 1)]
     lines += ["", str(page["contributors_heading"])]
-    lines += [f"{number}. {name}: {kg} kgCO2e, {share} %" for number, (name, kg, share)
-              in enumerate(page["contributors"], 1)]
+    lines += [f"{number}. " + words("%(name)s: %(kg)s kgCO2e, %(share)s %%", name=name, kg=kg, share=share)
+              for number, (name, kg, share) in enumerate(page["contributors"], 1)]
     if page["budgets"]:
         lines += ["", words("Budgets:")] + [f"- {line}" for line in page["budgets"]]
     lines += [""] + notes(data, tz, words)
     if files:
         lines += ["", words("The full report, with its tables and methods: %(files)s.",
                             files=", ".join(path.name for path in files))]
-    lines += [""] + [f"[{number}] {source}: {url}" for number, (_, source, url) in enumerate(page["equivalents"], 1)]
+    lines += [""] + [f"[{number}] " + words("%(source)s: %(url)s", source=source, url=url)
+                     for number, (_, source, url) in enumerate(page["equivalents"], 1)]
     return "\n".join(lines).replace("\n\n\n", "\n\n").strip() + "\n"

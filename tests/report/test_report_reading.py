@@ -27,6 +27,7 @@ from fleetprint.report.model import HostFigures, InventoryFacts, Scope
 from fleetprint.report.outcomes import BudgetOutcome
 from fleetprint.report.period import month
 from fleetprint.report.render_html import notes, num, render_html, summary
+from fleetprint.report.render_text import render_text, subject
 from fleetprint.report.trend import gaps, trend_points
 from fleetprint.report.whatif import HOURS_PER_YEAR
 
@@ -212,3 +213,21 @@ def test_every_sentence_of_the_template_and_the_code_has_its_french() -> None:
     msgids |= set(module.BUDGET_PERIODS.values()) | set(module.BUDGET_STATES.values())
     msgids |= {e.text for e in EQUIVALENCES} | {e.source for e in EQUIVALENCES}
     assert len(msgids) > 100 and msgids - set(french.SENTENCES) == set()
+
+
+def test_the_mail_body_is_the_first_page_in_plain_words_in_the_readers_language() -> None:
+    data = report_data()
+    files = [Path("footprint-2026-11-fleet.pdf")]
+    english = render_text(data, files, ZoneInfo("Europe/Paris"), Words("en"))
+    page = summary(data, ZoneInfo("Europe/Paris"))
+    assert english.startswith("IT footprint report – November 2026\n\nIn November 2026, the whole IT fleet emitted")
+    assert f"{page['opening']} {page['comparison']}" in english
+    assert "1. erp: 4.50 kgCO2e, 48.0 %" in english and "- " + page["budgets"][0] in english
+    assert "figures run to 2026-11-20 11:00 CET" in english  # the reader's zone
+    assert "The full report, with its tables and methods: footprint-2026-11-fleet.pdf." in english
+    for number, (_, source, url) in enumerate(page["equivalents"], 1):
+        assert f"[{number}] {source}: {url}" in english
+    words = Words("fr")
+    french_text = render_text(data, files, ZoneInfo("Europe/Paris"), words)
+    assert not words.missing and "1. erp : 4,50 kgCO2e, 48,0 %" in french_text
+    assert subject(data, words) == "Empreinte du numérique – novembre 2026 : 9,38 kgCO2e"
