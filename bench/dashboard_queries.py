@@ -6,7 +6,8 @@ Loads into a fresh InfluxDB what the collector would have written for a simulate
 through the collector; raw `fp_host` and `fp_service` points at 30 s for the recent tail the panels
 read (the last day) and for one host over 30 days (the host dashboard); a year of budget states
 and 30 days of the collector's health points. Then times each panel's query, with Grafana's macros
-expanded as Grafana would (`$__interval` about range / 1,000), and prints a table (best of 3, ms).
+expanded as Grafana would (`$__interval` about range / 1,000), and prints a table (best of 3, ms),
+and one refresh of `fleetprint live` (its three queries over the raw points).
 
     .venv/bin/python bench/dashboard_queries.py              # 1,000 hosts, about 4 minutes here
     .venv/bin/python bench/dashboard_queries.py --hosts 100  # quicker
@@ -28,9 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from fleetprint.collector.live_figures import live_figures  # noqa: E402
 from fleetprint.collector.rollups import FLEET_TAGS, HOST_TAGS, SERVICE_TAGS  # noqa: E402
+from fleetprint.collector.store.influxql import InfluxQL  # noqa: E402
 from fleetprint.collector.store.lineprotocol import line  # noqa: E402
 from fleetprint.dashboards.definitions import ROLLUP_POLICY, all_dashboards  # noqa: E402
+from fleetprint.schema import utc_now  # noqa: E402
 from fleetprint.simulator.fleet import VirtualHost, generate_fleet  # noqa: E402
 
 from services import InfluxDB  # noqa: E402  (tests/services.py)
@@ -233,6 +237,7 @@ def main() -> None:
             counts["other"] = write(influx, other_lines(hosts, now_s))
             print(f"loaded {counts} points in {time.perf_counter() - started:.0f} s ({args.hosts} hosts)")
             report(influx, chosen.host_id)
+            live_refresh(influx)
         finally:
             influx.stop()
 
@@ -251,6 +256,17 @@ def report(influx: InfluxDB, host: str) -> None:
                 cells.append(f"{ms:.0f}{flag}")
             print(f"| {board['uid']} | {panel['title']} | {' | '.join(cells)} |", flush=True)
     print("slowest panel, ms: " + ", ".join(f"{name} {ms:.0f}" for name, ms in worst.items()))
+
+
+def live_refresh(influx: InfluxDB) -> None:
+    """One redraw of `fleetprint live`: the hosts of the last 120 s, the estate's hour, the last hour by minute."""
+    influxql = InfluxQL(influx.url, DB)
+    best, hosts = float("inf"), 0
+    for _ in range(3):
+        started = time.perf_counter()
+        hosts = len(live_figures(influxql, 120, utc_now()).hosts)
+        best = min(best, (time.perf_counter() - started) * 1000)
+    print(f"fleetprint live, one refresh: {best:.0f} ms ({hosts} hosts reporting)")
 
 
 if __name__ == "__main__":
