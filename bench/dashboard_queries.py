@@ -23,7 +23,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +34,6 @@ from fleetprint.collector.rollups import FLEET_TAGS, HOST_TAGS, SERVICE_TAGS  # 
 from fleetprint.collector.store.influxql import InfluxQL  # noqa: E402
 from fleetprint.collector.store.lineprotocol import line  # noqa: E402
 from fleetprint.dashboards.definitions import ROLLUP_POLICY, all_dashboards  # noqa: E402
-from fleetprint.schema import utc_now  # noqa: E402
 from fleetprint.simulator.fleet import VirtualHost, generate_fleet  # noqa: E402
 
 from services import InfluxDB  # noqa: E402  (tests/services.py)
@@ -237,7 +236,7 @@ def main() -> None:
             counts["other"] = write(influx, other_lines(hosts, now_s))
             print(f"loaded {counts} points in {time.perf_counter() - started:.0f} s ({args.hosts} hosts)")
             report(influx, chosen.host_id)
-            live_refresh(influx)
+            live_refresh(influx, datetime.fromtimestamp(now_s, timezone.utc))
         finally:
             influx.stop()
 
@@ -258,13 +257,14 @@ def report(influx: InfluxDB, host: str) -> None:
     print("slowest panel, ms: " + ", ".join(f"{name} {ms:.0f}" for name, ms in worst.items()))
 
 
-def live_refresh(influx: InfluxDB) -> None:
-    """One redraw of `fleetprint live`: the hosts of the last 120 s, the estate's hour, the last hour by minute."""
+def live_refresh(influx: InfluxDB, now: datetime) -> None:
+    """One redraw of `fleetprint live` as at `now`, the end of the raw points: the hosts of the last 120 s,
+    the estate's hour, the last hour by minute."""
     influxql = InfluxQL(influx.url, DB)
     best, hosts = float("inf"), 0
     for _ in range(3):
         started = time.perf_counter()
-        hosts = len(live_figures(influxql, 120, utc_now()).hosts)
+        hosts = len(live_figures(influxql, 120, now).hosts)
         best = min(best, (time.perf_counter() - started) * 1000)
     print(f"fleetprint live, one refresh: {best:.0f} ms ({hosts} hosts reporting)")
 
