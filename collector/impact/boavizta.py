@@ -128,16 +128,17 @@ def clean_cpu_name(raw: str) -> str:
 
 
 def known_zone(zone: str) -> bool:
-    """Whether boaviztapi has electricity factors for this zone (it silently falls back otherwise)."""
+    """Whether boaviztapi has electricity factors for this zone (it silently falls back otherwise).
+
+    Like `electricity_factor`, it reads boaviztapi's factor table alone (~0.5 s), not its device
+    models (`load`, ~1 s more): checking a config or building the grid factors needs no more."""
     from boaviztapi.data.factor_provider import impact_factors
 
-    load()
     return zone in impact_factors["electricity"] and zone != "min-max"
 
 
 def electricity_factor(zone: str, criterion: str) -> float:
     """Impact per kWh of electricity in a zone: kgCO2e, kgSbeq or MJ per kWh."""
-    load()
     from boaviztapi.data.factor_provider import get_electrical_impact_factor
 
     return float(get_electrical_impact_factor(zone, ELECTRICITY_CRITERION[criterion])["value"])
