@@ -74,7 +74,6 @@ class MqttSession:
         self.lost = threading.Event()  # set, with lost_reason, when the session ends before close()
         self.lost_reason = ""
         self.broker = Link(f"{settings.mqtt.host}:{settings.mqtt.port}")  # as the child last said
-        self._closed = threading.Event()
         self._closing = False
         self._send_lock = threading.Lock()
         self._conn: Connection | None = None
@@ -111,18 +110,16 @@ class MqttSession:
         self._closing = True
         try:
             self._send(("close",))
-            if self._reader is not None and self._reader.is_alive():  # a reader that ended tells nothing more
-                self._closed.wait(CLOSE_TIMEOUT_S)
         except SessionLost:
             pass
+        if self._reader is not None:  # it ends on the child's "closed", or once it can read nothing more
+            self._reader.join(CLOSE_TIMEOUT_S)
         try:
             self._child.wait(CLOSE_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             log.error("the MQTT session process did not end in %.0f s: killed", CLOSE_TIMEOUT_S)
             self._child.kill()
             self._child.wait()
-        if self._reader is not None:
-            self._reader.join(CLOSE_TIMEOUT_S)
         self._conn.close()
 
     def _send(self, item: object) -> None:
@@ -144,9 +141,8 @@ class MqttSession:
                 elif kind == "broker":
                     self.broker = event[1]
                 elif kind == "closed":
-                    self._closed.set()
                     return
-        except (EOFError, OSError):
+        except (EOFError, OSError, SessionLost):  # SessionLost: an acknowledgement found the child gone
             reason = "the MQTT session process ended unexpectedly"
         except Exception:  # a fault in handling a message must stop the collector, not silence it
             log.exception("the collector failed on a message from its MQTT session")
