@@ -7,7 +7,8 @@ flight with a 16-bit id, and an unbounded burst would also flood the broker). A 
 leaves the disk only when the broker has acknowledged (PUBACK) the report that carried it
 and said that a subscriber took it: "no matching subscribers" (reason 16: no collector
 subscribed, as happens after a broker restart until the collectors subscribe again) and
-refusals keep the samples for a later try;
+refusals keep the samples for a later try, after a pause that doubles at each refused try
+(`BACKOFF_S`; the reports of one burst in flight count as one try);
 after a restart, whatever was not acknowledged is sent again, in new reports with new
 sequence numbers, and the collector stores the same points again (idempotent writes).
 
@@ -47,6 +48,7 @@ class _InFlight:
     first_id: int
     last_id: int
     evicted_reported: int
+    sent_at: float
     outcome: Delivery | None = None  # None until the broker answers
 
 
@@ -68,6 +70,7 @@ class Forwarder:
         self._stop = threading.Event()
         self._in_flight: list[_InFlight] = []
         self._last_taken_id = 0
+        self._paused_at = float("-inf")  # when the last back-off began
         self._paused_until = 0.0  # the end of a back-off
         self._next_send_at = 0.0  # the next report allowed by max_reports_per_s
         self.wakeups = 0  # returns from the wait (tests, bench)
@@ -153,7 +156,7 @@ class Forwarder:
                         dropped_samples=evicted)
         mid = self.publisher.publish_report(report)
         self._last_taken_id = batch[-1][0]
-        self._in_flight.append(_InFlight(mid, batch[0][0], batch[-1][0], evicted))
+        self._in_flight.append(_InFlight(mid, batch[0][0], batch[-1][0], evicted, self._clock()))
 
     def _settle_acknowledged(self) -> None:
         """Delete the samples of acknowledged reports; take refused ones back for a later try."""
@@ -162,12 +165,16 @@ class Forwarder:
             if not self._answered(entry):
                 still.append(entry)
             elif entry.outcome is not Delivery.ACCEPTED:
-                first_s, longest_s = BACKOFF_S[entry.outcome]
-                self._backoff_s = min(max(first_s, self._backoff_s * 2), longest_s)
+                # The reports already in flight when the pause began say nothing new: a burst of them
+                # refused at once (a broker restart) doubles the pause once, not once per report.
+                if entry.sent_at > self._paused_at:
+                    first_s, longest_s = BACKOFF_S[entry.outcome]
+                    self._backoff_s = min(max(first_s, self._backoff_s * 2), longest_s)
+                    self._paused_at = self._clock()
+                    self._paused_until = self._paused_at + self._backoff_s
                 log.warning("report of samples %d-%d not taken (%s); keeping them, retrying in %.0f s",
                             entry.first_id, entry.last_id, entry.outcome.value, self._backoff_s)
                 self._last_taken_id = min(self._last_taken_id, entry.first_id - 1)
-                self._paused_until = self._clock() + self._backoff_s
             else:
                 self._backoff_s = 0.0
                 self.buffer.remove(entry.first_id, entry.last_id)

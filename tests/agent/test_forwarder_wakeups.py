@@ -152,3 +152,28 @@ def test_a_back_off_and_the_rate_limit_are_the_only_timeouts(rig) -> None:
     assert condition.timeouts == [None, pytest.approx(0.1), None, pytest.approx(2.0), pytest.approx(2.0), None, None]
     assert [r.samples[0].ts for r in broker.sent] == [T0, T0 + timedelta(seconds=30), T0]
     assert len(buffer) == 0
+
+
+def test_a_burst_refused_at_once_doubles_the_back_off_once(rig) -> None:
+    """After a broker restart every report in flight comes back unsubscribed: one try, not one per report
+    (doubled per report, 20 in flight paused the agent 60 s)."""
+    forwarder, buffer, broker, condition, clock = rig
+
+    def time_passes() -> None:
+        clock.now += condition.timeouts[-1]
+
+    def refuse(*mids: int) -> Callable[[], None]:
+        return lambda: [broker.answer(mid, Delivery.NO_SUBSCRIBER) for mid in mids]
+
+    condition.events = [
+        lambda: queue(forwarder, buffer, 3),
+        time_passes, time_passes,  # three reports in flight, at 10 reports/s
+        refuse(1, 2, 3),  # the first try: 2 s
+        time_passes, time_passes, time_passes,  # the back-off ends: the three go again
+        refuse(4, 5, 6),  # the second try: 4 s
+        forwarder.stop,
+    ]
+    forwarder.run()
+    assert condition.timeouts == [None, pytest.approx(0.1), pytest.approx(0.1), None, pytest.approx(2.0),
+                                  pytest.approx(0.1), pytest.approx(0.1), None, pytest.approx(4.0)]
+    assert len(broker.sent) == 6 and len(buffer) == 3
