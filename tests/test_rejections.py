@@ -333,9 +333,11 @@ def test_samples_dated_far_from_now_are_refused_and_the_rollups_go_on(mosquitto,
                                                            "samples": samples}).encode(), qos=1).wait_for_publish(5)
         rolled = wait_until(lambda: influxdb.query("SELECT samples FROM fp_service_1h", influx_db),
                             what="the last hour rolled up", watch=[collector])
-        counts = wait_until(lambda: influxdb.query(
+        # The rollup may run before the next health point carries the refusals: wait for them.
+        counts = wait_until(lambda: (rows := influxdb.query(
             "SELECT last(samples_refused_too_old) AS old, last(samples_refused_in_future) AS future, "
-            "last(rollup_points_written) AS rolled, last(rollup_failures) AS failures FROM fp_collector", influx_db),
+            "last(rollup_points_written) AS rolled, last(rollup_failures) AS failures FROM fp_collector", influx_db))
+            and rows[0]["old"] is not None and rows[0]["future"] is not None and rows,
             what="the refusals counted", watch=[collector])[0]
         stored = influxdb.query(f"SELECT cpu_util_pct FROM fp_host WHERE host = '{host}'", influx_db)
     assert [row["time"] for row in stored] == [int(hour_ago.timestamp() * 1000)]
