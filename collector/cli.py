@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import tempfile
 import threading
 from pathlib import Path
 
@@ -73,6 +74,12 @@ def run(config_path: str | None, log_level: str) -> None:
     if config.report.deliveries and rollups is not None:
         from fleetprint.report.deliveries import ReportDeliveries
 
+        try:  # where the reports are kept: a folder it cannot write would fail only on the 1st of the month
+            Path(config.report.output_dir).mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=config.report.output_dir).close()
+        except OSError as exc:
+            raise click.ClickException(str(ConfigError(config_path or "defaults", "report.output_dir",
+                                                       f"cannot write there: {exc}"))) from None
         service.reports = ReportDeliveries(config, lambda: make_influxql(config.influxdb), sink, rollups.rolled_up_to)
     if config.budgets.file:
         service.budgets = BudgetJob(config.budgets.file, BudgetEvaluator(make_influxql(config.influxdb), load_budgets(

@@ -95,6 +95,11 @@ def _check_zone(key: str, name: str) -> None:
         raise ValueError(f"{key}: {name!r} is not a time zone name (e.g. Europe/Paris, UTC)") from None
 
 
+def _check_file(key: str, path: str) -> None:
+    if path and not Path(path).is_file():
+        raise ValueError(f"{key}: no such file {path}")
+
+
 def check_report(report: ReportSettings) -> None:
     """The report's defaults, the mail relay and each delivery: what types alone cannot say."""
     _check_zone("report.tz", report.tz)
@@ -103,6 +108,8 @@ def check_report(report: ReportSettings) -> None:
         raise ValueError("report.smtp.sender: the address the reports are sent from, e.g. fleetprint@example.org")
     if smtp.username and not smtp.password_file:
         raise ValueError("report.smtp.password_file: the relay's password for report.smtp.username")
+    _check_file("report.smtp.password_file", smtp.password_file)
+    _check_file("report.smtp.ca_file", smtp.ca_file)
     names: set[str] = set()
     for delivery in report.deliveries:
         key = f"report.deliveries.{delivery.name}"
@@ -124,6 +131,7 @@ def check_report(report: ReportSettings) -> None:
             raise ValueError(f"report.smtp.host: {key}.email_to needs a mail relay")
         if delivery.tz:
             _check_zone(f"{key}.tz", delivery.tz)
+        _check_file(f"{key}.webhook_secret_file", delivery.webhook_secret_file)
     if report.deliveries:
         missing = missing_modules({kind for delivery in report.deliveries for kind in delivery.formats})
         if missing:

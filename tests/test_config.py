@@ -73,6 +73,10 @@ def test_every_machine_kind_may_be_configured(tmp_path: Path, kind: str) -> None
     ("[[report.deliveries]]\nname = 'm'\nwebhook_url = 'https://x'\ntz = 'Nowhere'\n", "report.deliveries.m.tz"),
     ("[[report.deliveries]]\nname = 'm'\nwebhook_url = 'https://x'\n[[report.deliveries]]\nname = 'm'\n"
      "webhook_url = 'https://y'\n", "report.deliveries.m"),
+    ("[report.smtp]\nhost = 'relay'\nsender = 'a@b.example'\nusername = 'u'\npassword_file = '/nonexistent/pw'\n",
+     "report.smtp.password_file"),
+    ("[[report.deliveries]]\nname = 'm'\nwebhook_url = 'https://x'\nwebhook_secret_file = '/nonexistent/s'\n",
+     "report.deliveries.m.webhook_secret_file"),
     ("[rollups]\nenabled = false\n[[report.deliveries]]\nname = 'm'\nwebhook_url = 'https://x'\n", "rollups.enabled"),
 ])
 def test_bad_collector_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:

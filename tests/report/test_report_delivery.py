@@ -228,3 +228,16 @@ webhook_secret_file = "{tmp_path / "hook-secret"}"
     assert record["email"]["period"] == period.slug
     log = collector.log_text()
     assert "sending it by webhook failed (attempt 1 of 12" in log and "503" in log
+
+
+def test_a_reports_folder_it_cannot_write_stops_the_collector_at_start(influxdb, influx_db, tmp_path) -> None:
+    (tmp_path / "a-file").write_text("")
+    config = tmp_path / "collector.toml"
+    config.write_text(f'[influxdb]\nurl = "{influxdb.url}"\ndatabase = "{influx_db}"\n[report]\n'
+                      f'output_dir = "{tmp_path / "a-file" / "reports"}"\n[[report.deliveries]]\nname = "m"\n'
+                      'webhook_url = "http://127.0.0.1:9/"\nformats = ["csv"]\n')
+    done = subprocess.run([sys.executable, "-m", "fleetprint", "collector", "run", "-c", str(config)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"Error: invalid config {config}: report.output_dir: cannot write there: [Errno 20] Not a directory" \
+        in done.stderr
