@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from fleetprint.collector.budgets.config import BudgetFile, load_budgets
 from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.settings import DeliverySettings
-from fleetprint.collector.store.influxql import InfluxQL
+from fleetprint.collector.store.influxql import InfluxQL, QueryError
 from fleetprint.collector.store.lineprotocol import line
 from fleetprint.collector.store.sink import Sink
 from fleetprint.report import mail, webhook
@@ -112,8 +112,14 @@ class ReportDeliveries:
                 self._said_no_data.add((delivery.name, period.slug))
                 log.info("report %s for %s: nothing to report yet (%s)", delivery.name, period.label, exc)
             return 0
-        body = render_text(produced.data, produced.files, tz, words)
-        results = {channel: self._send(channel, delivery, produced, words, body) for channel in todo}
+        except QueryError:
+            raise  # the database: every delivery waits for the next check
+        except Exception as exc:  # this report could not be made (rendering, disk): an attempt of each channel
+            produced, failure = None, f"producing the report failed: {type(exc).__name__}: {exc}"
+            results = {channel: (False, failure) for channel in todo}
+        else:
+            body = render_text(produced.data, produced.files, tz, words)
+            results = {channel: self._send(channel, delivery, produced, words, body) for channel in todo}
         self._record(delivery.name, period, results, outcomes, produced, now)
         for channel, (ok, detail) in results.items():
             attempts = outcomes[channel].attempts + 1 if channel in outcomes else 1
@@ -150,15 +156,16 @@ class ReportDeliveries:
         return load_budgets(path) if path else None
 
     def _record(self, name: str, period: Period, results: dict[str, tuple[bool, str]], outcomes: dict[str, Outcome],
-                produced: Produced, now: datetime) -> None:
-        totals = produced.data.totals
+                produced: Produced | None, now: datetime) -> None:
         lines = []
         for channel, (ok, detail) in results.items():
             fields = {"period": period.slug, "ok": ok, "detail": detail[:1000], "attempted_at": now.isoformat(),
-                      "attempts": (outcomes[channel].attempts if channel in outcomes else 0) + 1,
-                      "files": ", ".join(path.name for path in produced.files),
-                      "total_gwp_gco2e": totals.usage_gwp_gco2e + totals.embodied_gwp_gco2e,
-                      "energy_wh": totals.energy_wh}
+                      "attempts": (outcomes[channel].attempts if channel in outcomes else 0) + 1}
+            if produced:
+                totals = produced.data.totals
+                fields |= {"files": ", ".join(path.name for path in produced.files),
+                           "total_gwp_gco2e": totals.usage_gwp_gco2e + totals.embodied_gwp_gco2e,
+                           "energy_wh": totals.energy_wh}
             lines.append(line(DELIVERY_MEASUREMENT, {"delivery": name, "channel": channel}, fields,
                               epoch_ms(period.start)))
         self.sink.write(lines)

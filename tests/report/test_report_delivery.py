@@ -13,6 +13,7 @@ import hmac
 import http.server
 import io
 import json
+import logging
 import ssl
 import subprocess
 import sys
@@ -25,12 +26,16 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
 
+import msgspec
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from fleetprint.report.deliveries import due_period
+from fleetprint.collector.config import CollectorConfig
+from fleetprint.collector.store.influx_v1 import InfluxV1Sink
+from fleetprint.collector.store.influxql import InfluxQL
+from fleetprint.report.deliveries import ReportDeliveries, due_period
 from fleetprint.report.period import month, year
 
 from processes import Program, collector_config, wait_until
@@ -166,7 +171,8 @@ webhook_secret_file = "{tmp_path / "hook-secret"}"
                         env={"FLEETPRINT_COLLECTOR_MQTT__TOPIC_PREFIX": prefix})
 
     def records() -> dict[str, dict]:
-        rows = influxdb.query("SELECT * FROM fp_report_delivery GROUP BY channel", database)
+        rows = influxdb.query("SELECT * FROM fp_report_delivery WHERE delivery = 'fleet-monthly' GROUP BY channel",
+                              database)
         return {row["channel"]: row for row in rows}
 
     try:
@@ -241,3 +247,29 @@ def test_a_reports_folder_it_cannot_write_stops_the_collector_at_start(influxdb,
     assert done.returncode == 1
     assert f"Error: invalid config {config}: report.output_dir: cannot write there: [Errno 20] Not a directory" \
         in done.stderr
+
+
+def test_a_report_that_cannot_be_made_costs_an_attempt_and_is_given_up(influxdb, last_month_stored, tmp_path,
+                                                                       caplog) -> None:
+    """Its folder is a file: each check records a failed attempt per channel, until max_attempts; a period
+    without data records nothing."""
+    database, _ = last_month_stored
+    caplog.set_level(logging.INFO, logger="fleetprint.report.deliveries")
+    (tmp_path / "a-file").write_text("")
+    config = msgspec.convert({
+        "influxdb": {"url": influxdb.url, "database": database},
+        "report": {"output_dir": str(tmp_path / "a-file"), "max_attempts": 2,
+                   "deliveries": [{"name": "broken", "formats": ["csv"], "webhook_url": "http://127.0.0.1:9/"},
+                                  {"name": "nothing", "formats": ["csv"], "webhook_url": "http://127.0.0.1:9/",
+                                   "service": "nosuch"}]}}, CollectorConfig)
+    now = datetime.now(timezone.utc)
+    sink = InfluxV1Sink(influxdb.url, database)
+    deliveries = ReportDeliveries(config, lambda: InfluxQL(influxdb.url, database), sink, lambda: now)
+    period = due_period("month", now)
+    for attempt in (1, 2, 3):
+        assert deliveries.run(now) == 0
+        outcome = deliveries.outcomes("broken", period)["webhook"]
+        assert (outcome.ok, outcome.attempts) == (False, min(attempt, 2))
+    assert deliveries.outcomes("nothing", period) == {}
+    assert "gave up sending it by webhook after 2 attempts: producing the report failed" in caplog.text
+    assert caplog.text.count("nothing to report yet") == 1
