@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -11,6 +12,10 @@ import click
 from fleetprint.cli_options import budgets_option, collector_config_option, output_dir_option
 from fleetprint.config import ConfigError
 from fleetprint.report.extra import INSTALL, missing_modules
+
+if TYPE_CHECKING:
+    from fleetprint.collector.config import CollectorConfig
+    from fleetprint.report.period import Period
 
 FORMATS = ("html", "pdf", "csv")  # report/produce.py's, named here without importing it (the extra may be missing)
 
@@ -38,10 +43,14 @@ FORMATS = ("html", "pdf", "csv")  # report/produce.py's, named here without impo
               help="Outputs to write (repeat the option for several).")
 @output_dir_option(".", "the report's files")
 @click.option("--name", help="File name without extension (default: footprint-<period>-<scope>).")
+@click.option("--deliver", metavar="NAME",
+              help="Send the period's report of this [[report.deliveries]] entry now, by its mail and webhook, with "
+                   "its scope, formats and language, and record it, whatever was sent before (to try the relay, or to "
+                   "send again).")
 def report(config_path: str | None, budgets_path: str | None, month_text: str | None, year_text: str | None,
            first: str | None, last: str | None, service: str | None, site: str | None, department: str | None,
            extend_years: float, tz_name: str | None, lang: str | None,
-           top: int, formats: tuple[str, ...], output_dir: Path, name: str | None) -> None:
+           top: int, formats: tuple[str, ...], output_dir: Path, name: str | None, deliver: str | None) -> None:
     """A period's footprint report: HTML page, PDF and CSVs (zip).
 
     \b
@@ -49,6 +58,7 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
     fleetprint report -c collector.toml --year 2026 --service payroll --format pdf
     fleetprint report -c collector.toml --from 2026-10-01 --to 2026-10-14 --site paris-dc1
     fleetprint report -c collector.toml --year 2026 --department finance
+    fleetprint report -c collector.toml --month 2026-10 --deliver fleet-monthly
     """
     missing = missing_modules(formats)
     if missing:
@@ -79,6 +89,12 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
         budget_file = load_budgets(path) if path else None
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    if deliver:
+        if service or site or department or name:
+            raise click.UsageError("--deliver takes its scope and files from the delivery: no --service, --site, "
+                                   "--department or --name")
+        deliver_now(config, deliver, period, config_path)
+        return
     tz_name = tz_name or config.report.tz
     try:
         tz = ZoneInfo(tz_name)
@@ -100,3 +116,29 @@ def report(config_path: str | None, budgets_path: str | None, month_text: str | 
                f"{len(data.hosts)} hosts; {time.monotonic() - started:.1f} s")
     for path in produced.files:
         click.echo(f"wrote {path}")
+
+
+def deliver_now(config: CollectorConfig, name: str, period: Period, config_path: str | None) -> None:
+    """`--deliver`: one delivery's report sent now; exit 1 if a channel failed."""
+    from fleetprint.collector.store.connect import make_influxql, make_sink
+    from fleetprint.collector.store.influxql import QueryError
+    from fleetprint.collector.store.sink import RetryableWriteError
+    from fleetprint.report.collect import NoData
+    from fleetprint.report.deliveries import ReportDeliveries
+    from fleetprint.schema import utc_now
+
+    try:
+        deliveries = ReportDeliveries(config, lambda: make_influxql(config.influxdb), make_sink(config.influxdb),
+                                      lambda: None)
+        results = deliveries.deliver_now(name, period, utc_now())
+    except KeyError:
+        raise click.UsageError(f"--deliver {name}: no such delivery in the report.deliveries of "
+                               f"{config_path or 'the collector config'}") from None
+    except NoData as exc:
+        raise click.ClickException(f"nothing to report: {exc}") from None
+    except (QueryError, RetryableWriteError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for channel, (ok, detail) in results.items():
+        click.echo(f"{channel}: {'sent' if ok else 'FAILED'}: {detail}")
+    if not all(ok for ok, _ in results.values()):
+        raise SystemExit(1)

@@ -88,8 +88,17 @@ class ReportDeliveries:
             todo = [channel for channel in channels(delivery) if channel not in outcomes
                     or (not outcomes[channel].ok and outcomes[channel].attempts < self.settings.max_attempts)]
             if todo:
-                sent += self._deliver(delivery, period, todo, outcomes, now)
+                sent += sum(1 for ok, _ in self._deliver(delivery, period, todo, outcomes, now).values() if ok)
         return sent
+
+    def deliver_now(self, name: str, period: Period, now: datetime) -> dict[str, tuple[bool, str]]:
+        """Produce one delivery's report for `period` and send it by all its channels, whatever was sent
+        before (`fleetprint report --deliver`: to try a relay, or to send again); recorded as the schedule's
+        are. Raises KeyError for an unknown delivery, NoData for a period without data."""
+        delivery = next((d for d in self.settings.deliveries if d.name == name), None)
+        if delivery is None:
+            raise KeyError(name)
+        return self._deliver(delivery, period, channels(delivery), self.outcomes(name, period), now, quiet=False)
 
     def outcomes(self, name: str, period: Period) -> dict[str, Outcome]:
         """Each channel's stored outcome for this delivery and period."""
@@ -99,7 +108,8 @@ class ReportDeliveries:
         return {row["channel"]: Outcome(bool(row["ok"]), int(row["attempts"])) for row in rows}
 
     def _deliver(self, delivery: DeliverySettings, period: Period, todo: list[str], outcomes: dict[str, Outcome],
-                 now: datetime) -> int:
+                 now: datetime, quiet: bool = True) -> dict[str, tuple[bool, str]]:
+        """Each channel's (succeeded, detail); `quiet`: a period without data is logged once, not raised."""
         scope = Scope(service=delivery.service, site=delivery.site, department=delivery.department)
         words = Words(delivery.lang or self.settings.lang)
         tz = ZoneInfo(delivery.tz or self.settings.tz)
@@ -108,10 +118,12 @@ class ReportDeliveries:
             produced = produce(self.connect, period, scope, self._budgets(), tuple(delivery.formats), base, tz, words,
                                now)
         except NoData as exc:  # nothing to send yet: looked at again at the next checks, said once
+            if not quiet:
+                raise
             if (delivery.name, period.slug) not in self._said_no_data:
                 self._said_no_data.add((delivery.name, period.slug))
                 log.info("report %s for %s: nothing to report yet (%s)", delivery.name, period.label, exc)
-            return 0
+            return {}
         except QueryError:
             raise  # the database: every delivery waits for the next check
         except Exception as exc:  # this report could not be made (rendering, disk): an attempt of each channel
@@ -132,7 +144,7 @@ class ReportDeliveries:
                 log.warning("report %s for %s: sending it by %s failed (attempt %d of %d, tried again at the next "
                             "check): %s", delivery.name, period.label, channel, attempts, self.settings.max_attempts,
                             detail)
-        return sum(1 for ok, _ in results.values() if ok)
+        return results
 
     def _send(self, channel: str, delivery: DeliverySettings, produced: Produced, words: Words,
               body: str) -> tuple[bool, str]:

@@ -31,10 +31,12 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from click.testing import CliRunner
 
 from fleetprint.collector.config import CollectorConfig
 from fleetprint.collector.store.influx_v1 import InfluxV1Sink
 from fleetprint.collector.store.influxql import InfluxQL
+from fleetprint.report.cli import report
 from fleetprint.report.deliveries import ReportDeliveries, due_period
 from fleetprint.report.period import month, year
 
@@ -83,6 +85,13 @@ class Relay:
                                      require_starttls=True, authenticator=authenticate, auth_require_tls=True)
         self.controller.start()
         self.port = self.controller.port
+
+    def smtp_section(self, tmp: Path) -> str:
+        """collector.toml's [report.smtp] for this relay, its password file written in `tmp`."""
+        (tmp / "smtp-password").write_text("relay-secret\n")
+        return (f'[report.smtp]\nhost = "127.0.0.1"\nport = {self.port}\nca_file = "{self.ca_file}"\n'
+                f'username = "fleetprint"\npassword_file = "{tmp / "smtp-password"}"\n'
+                'sender = "fleetprint@city.example"\n')
 
 
 class Webhook(http.server.ThreadingHTTPServer):
@@ -137,7 +146,6 @@ def last_month_stored(mosquitto, influxdb, tmp_path_factory) -> Iterator[tuple[s
 def test_last_months_report_is_mailed_and_posted_once_each(mosquitto, influxdb, last_month_stored, tmp_path) -> None:
     database, prefix = last_month_stored
     relay, hook = Relay(tmp_path), Webhook()
-    (tmp_path / "smtp-password").write_text("relay-secret\n")
     (tmp_path / "hook-secret").write_text("hook-secret\n")
     out = tmp_path / "reports"
     extra = f"""
@@ -151,14 +159,7 @@ lang = "fr"
 tz = "Europe/Paris"
 output_dir = "{out}"
 check_interval_s = 1
-[report.smtp]
-host = "127.0.0.1"
-port = {relay.port}
-ca_file = "{relay.ca_file}"
-username = "fleetprint"
-password_file = "{tmp_path / "smtp-password"}"
-sender = "fleetprint@city.example"
-[[report.deliveries]]
+{relay.smtp_section(tmp_path)}[[report.deliveries]]
 name = "fleet-monthly"
 formats = ["html", "csv"]
 email_to = ["dsi@city.example", "elus@city.example"]
@@ -273,3 +274,34 @@ def test_a_report_that_cannot_be_made_costs_an_attempt_and_is_given_up(influxdb,
     assert deliveries.outcomes("nothing", period) == {}
     assert "gave up sending it by webhook after 2 attempts: producing the report failed" in caplog.text
     assert caplog.text.count("nothing to report yet") == 1
+
+
+def test_report_deliver_sends_a_delivery_now_and_records_it(influxdb, last_month_stored, tmp_path) -> None:
+    database, _ = last_month_stored
+    relay = Relay(tmp_path)
+    config = tmp_path / "collector.toml"
+    config.write_text(f"""
+[influxdb]
+url = "{influxdb.url}"
+database = "{database}"
+[report]
+output_dir = "{tmp_path / "reports"}"
+{relay.smtp_section(tmp_path)}[[report.deliveries]]
+name = "by-hand"
+formats = ["csv"]
+email_to = ["ops@city.example"]
+""")
+    period = due_period("month", datetime.now(timezone.utc))
+    try:
+        for attempt in (1, 2):  # sent again on demand, whatever was recorded
+            done = CliRunner().invoke(report, ["-c", str(config), "--month", period.slug, "--deliver", "by-hand"])
+            assert done.exit_code == 0, done.output
+            assert done.output.startswith(f"email: sent: footprint-{period.slug}-fleet-csv.zip to ops@city.example")
+            assert len(relay.messages) == attempt
+        rows = influxdb.query("SELECT last(attempts) AS attempts, last(ok) AS ok FROM fp_report_delivery "
+                              "WHERE delivery = 'by-hand'", database)
+        assert (rows[0]["attempts"], rows[0]["ok"]) == (2, True)
+        unknown = CliRunner().invoke(report, ["-c", str(config), "--month", period.slug, "--deliver", "nosuch"])
+        assert unknown.exit_code == 2 and "--deliver nosuch: no such delivery" in unknown.output
+    finally:
+        relay.controller.stop()
