@@ -301,6 +301,12 @@ def data_quality_view(rollup_policy: str = ROLLUP_POLICY) -> dict[str, Any]:
         table("Samples dropped by agents", 'SELECT sum("agent_dropped_samples") AS "dropped" FROM "fp_host" '
               'WHERE $timeFilter GROUP BY "host"',
               "Samples an agent could not keep: its disk queue overflowed during an outage, or its disk was full."),
+        table("Scheduled reports sent", 'SELECT last("period") AS "period", last("ok") AS "sent", last("attempts") AS '
+              '"attempts", last("attempted_at") AS "last attempt", last("detail") AS "detail" FROM '
+              '"fp_report_delivery" WHERE time > now() - 400d GROUP BY "delivery", "channel"',
+              "Each delivery's latest period by mail and webhook (report.deliveries, docs/report.md): sent, or "
+              "why not and after how many attempts. Over the last 400 days whatever the range: a record is "
+              "stamped at its period's start.", w=24, h=6),
     ]
     return dashboard("fp-quality", "fleetprint: data quality",
                      "Are agents reporting, how are power and manufacture known, what is rejected or lost.", panels,

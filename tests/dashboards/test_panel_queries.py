@@ -10,13 +10,20 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import msgspec
 import pytest
 
+from fleetprint.collector.config import CollectorConfig
+from fleetprint.collector.store.connect import make_influxql
+from fleetprint.collector.store.influx_v1 import InfluxV1Sink
 from fleetprint.dashboards.definitions import ROLLUP_POLICY, all_dashboards
 from fleetprint.mqtt import MqttSettings, Topics, make_client
+from fleetprint.report.deliveries import ReportDeliveries
+from fleetprint.report.period import day_range
 from fleetprint.schema import Report, Sample, encode, utc_now
 
 from processes import Program, collector_config, wait_until
+from services import free_port
 
 HOSTS, DAYS = 12, 3
 
@@ -34,8 +41,8 @@ def expand(query: str, service: str, host: str) -> str:
 
 @pytest.fixture(scope="module")
 def filled(mosquitto, influxdb, tmp_path_factory):
-    """Three days of a 12-host simulated fleet, rolled up, with a budget evaluated, a rejected message
-    and a host past the services bound."""
+    """Three days of a 12-host simulated fleet, rolled up, with a budget evaluated, a rejected message,
+    a host past the services bound and a scheduled report's failed delivery."""
     tmp = tmp_path_factory.mktemp("dashboards")
     database = "dashboards_fleet"
     influxdb.create_database(database)
@@ -90,9 +97,25 @@ def filled(mosquitto, influxdb, tmp_path_factory):
         # The history arrives while the rollup job runs: hours rolled up early are recomputed for their late
         # samples a few seconds later. The panels are checked once every rollup holds what its raw points do.
         wait_until(lambda: caught_up(influxdb, database), timeout_s=60, what="rollups caught up", watch=[collector])
+        record_a_delivery(influxdb, database, tmp)
         yield database
     finally:
         assert collector.stop() == 0
+
+
+def record_a_delivery(influxdb, database: str, tmp) -> None:
+    """A scheduled report of the last two days sent to a webhook that is not there: its failed attempt recorded."""
+    config = msgspec.convert({
+        "influxdb": {"url": influxdb.url, "database": database, "rollup_retention_policy": ROLLUP_POLICY},
+        "report": {"output_dir": str(tmp / "reports"), "deliveries": [
+            {"name": "fleet-monthly", "formats": ["csv"], "webhook_url": f"http://127.0.0.1:{free_port()}/"}]}},
+        CollectorConfig)
+    today = utc_now().date()
+    deliveries = ReportDeliveries(config, lambda: make_influxql(config.influxdb), InfluxV1Sink(influxdb.url, database),
+                                  lambda: None)
+    results = deliveries.deliver_now("fleet-monthly", day_range(today - timedelta(days=2), today - timedelta(days=1)),
+                                     utc_now())
+    assert not results["webhook"][0]
 
 
 def caught_up(influxdb, database: str) -> bool:
@@ -239,3 +262,10 @@ def test_per_host_figures_from_the_daily_rollup_match_the_raw_points(influxdb, f
                  if p["title"] == "Modelled energy by power model")
     fields = panel["transformations"][0]["options"]["fields"]
     assert fields["power model"]["operation"] == "groupby" and fields["kWh"]["aggregations"] == ["sum"]
+
+
+def test_the_scheduled_reports_panel_says_what_failed(influxdb, filled) -> None:
+    rows = influxdb.query(expand(panel_query("fp-quality", "Scheduled reports sent"), "mail", "x"), filled)
+    assert [(row["delivery"], row["channel"], row["sent"], row["attempts"]) for row in rows] == [
+        ("fleet-monthly", "webhook", False, 1)]
+    assert "Connection refused" in rows[0]["detail"]
