@@ -73,8 +73,11 @@ class ChildSession:
         self._reach.connected()
         log.info("the broker kept this collector's session: %s", flags.session_present)
         self._connected = True
-        client.publish(self.settings.status_topic, b"online", qos=1, retain=True)
         client.subscribe([(s.topic, s.qos) for s in self.settings.subscriptions])
+        # After the subscription: the broker queues its retained messages (the budget alerts) before it
+        # handles this publish, so the collector reads its own `online` after them, even when its kept
+        # session was still subscribed and would get a publish made first at once (leader.py).
+        client.publish(self.settings.status_topic, b"online", qos=1, retain=True)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         taken = []

@@ -7,9 +7,10 @@ among those online is the evaluator; it starts evaluating once it has been so fo
 If the evaluator dies, the broker publishes its Last Will and the next one takes over.
 
 A collector counts itself online once its own status comes back from the broker, not when it
-starts: the collector subscribes to the retained budget alerts before the statuses, so by then it
-has read the states already announced, however slowly it connected (a restarted evaluator that
-started its settling time at start-up once announced a state again on a loaded machine).
+starts: it publishes its `online` after subscribing to the retained budget alerts, so the broker
+sends it back after them and by then the collector has read the states already announced, however
+slowly it connected (a restarted evaluator that started its settling time at start-up once
+announced a state again on a loaded machine).
 """
 
 from __future__ import annotations
