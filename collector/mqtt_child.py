@@ -19,10 +19,10 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from fleetprint.reach import ReachLog
 from fleetprint.collector.mqtt_session import SessionSettings
 from fleetprint.logs import configure_logging
 from fleetprint.mqtt import make_client
+from fleetprint.reach import ReachLog
 
 log = logging.getLogger("fleetprint.collector.mqtt")
 OFFLINE_PUBLISH_TIMEOUT_S = 5.0
