@@ -7,7 +7,7 @@ Agents' hosts and the asset register's devices share `fp_host`; a device's `host
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -83,18 +83,17 @@ def hosts_now(influxql: InfluxQL, window_s: int, now: datetime) -> list[HostNow]
         f"sum(interval_s) AS covered_s, count(energy_wh) AS samples FROM {HOST_MEASUREMENT} "
         f"WHERE time > {epoch_ms(now) - window_s * 1000}ms AND time <= {epoch_ms(now)}ms AND {AGENT_HOSTS} "
         f"GROUP BY host, site, power_source")
-    sums: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0, 0])
+    sums: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)  # a host's rows, one per power source
     sources: dict[tuple[str, str], set[str]] = defaultdict(set)
     for row in rows:
-        if not row.get("covered_s"):
-            continue
-        key = (row["host"], row.get("site") or "")
-        for i, name in enumerate(("energy_wh", "usage", "embodied", "covered_s", "samples")):
-            sums[key][i] += row[name] or 0
-        sources[key].add(row.get("power_source") or "?")
-    return [HostNow(host, site, "+".join(sorted(sources[(host, site)])), energy * 3600 / covered,
-                    usage * 3600 / covered, embodied * 3600 / covered, int(samples))
-            for (host, site), (energy, usage, embodied, covered, samples) in sums.items()]
+        if row.get("covered_s"):
+            key = (row["host"], row.get("site") or "")
+            sums[key].update({name: row[name] or 0 for name in ("energy_wh", "usage", "embodied", "covered_s",
+                                                                "samples")})
+            sources[key].add(row.get("power_source") or "?")
+    return [HostNow(host, site, "+".join(sorted(sources[(host, site)])), s["energy_wh"] * 3600 / s["covered_s"],
+                    s["usage"] * 3600 / s["covered_s"], s["embodied"] * 3600 / s["covered_s"], int(s["samples"]))
+            for (host, site), s in sums.items()]
 
 
 def estate_last_hour(influxql: InfluxQL, now: datetime) -> EstateHour | None:
