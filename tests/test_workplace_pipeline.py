@@ -46,8 +46,17 @@ def test_a_year_of_workstations_stores_the_models_energy(mosquitto, influxdb, in
             capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
         sent = int(done.stdout.split(" reports with ")[1].split(" samples")[0])
-        wait_until(lambda: (influxdb.query("SELECT count(cpu_util_pct) FROM fp_host", influx_db) or [{}])[0].get(
-            "count") == sent, timeout_s=60, what=f"{sent} samples in InfluxDB", watch=[collector])
+        counts = []  # what InfluxDB said, for the failure's message
+
+        def all_stored() -> bool:
+            rows = influxdb.query("SELECT count(cpu_util_pct) FROM fp_host", influx_db)
+            counts.append(rows[0]["count"] if rows else 0)
+            return counts[-1] == sent
+
+        try:
+            wait_until(all_stored, timeout_s=60, what=f"{sent} samples in InfluxDB", watch=[collector])
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; InfluxDB counted {counts[-1]}") from None
     finally:
         assert collector.stop() == 0, collector.log_text()
 
